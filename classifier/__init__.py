@@ -1,0 +1,40 @@
+"""policytag: tag the paragraphs of policy articles with the themes of a codebook.
+
+    from classifier import ThemeClassifier, Codebook, load_model, load_corpus
+    model = load_model()                        # the shipped default model
+    model.tag_article(open("article.txt").read())
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .codebook import Codebook, Theme, load_codebook
+from .errors import (CodebookError, CorpusError, EncoderError, InputError, ModelError, PolicytagError,
+                     TrainingDataError)
+from .features import Unit
+
+__version__ = "0.1.0"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "geopolitics"
+
+__all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "load_model", "load_corpus",
+           "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",
+           "TrainingDataError", "DEFAULT_MODEL_DIR"]
+
+
+def load_model(path: str | Path | None = None, **kwargs):
+    """Load a saved model folder (default: the shipped geopolitics model). Load only trusted models."""
+    from .persist import load_model as _load
+    return _load(path if path is not None else DEFAULT_MODEL_DIR, **kwargs)
+
+
+def load_corpus(path: str | Path):
+    """A corpus folder as a Hugging Face ``DatasetDict`` with its splits (train/dev/test)."""
+    from .corpus import load_corpus as _load
+    return _load(path)
+
+
+def __getattr__(name: str):
+    if name == "ThemeClassifier":  # lazy: importing the package must not import scikit-learn or torch
+        from .model import ThemeClassifier
+        return ThemeClassifier
+    raise AttributeError(name)

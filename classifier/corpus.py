@@ -1,0 +1,172 @@
+"""Project corpora: loading as a DatasetDict, validating, and counting."""
+from __future__ import annotations
+
+import collections
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .codebook import Codebook, load_codebook
+from .data import CORPUS_FILE
+from .errors import CorpusError
+
+REQUIRED = {"id": str, "article_id": str, "paragraph": int, "text": str, "labels": list, "genre": str,
+            "region": str, "split": str}
+SPLITS = ("train", "dev", "test")
+NEAR_DUPLICATE = 0.8
+
+
+def read_rows(directory: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of a corpus file and the problems met while parsing it (file:line: message)."""
+    path = Path(directory) / CORPUS_FILE
+    if not path.exists():
+        raise CorpusError(f"{directory}: no {CORPUS_FILE} in this folder")
+    rows, problems = [], []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path}:{n}: malformed JSON ({exc.msg})")
+                continue
+            if not isinstance(row, dict):
+                problems.append(f"{path}:{n}: not a JSON object")
+                continue
+            row["_line"] = n
+            rows.append(row)
+    return rows, problems
+
+
+def load_corpus(directory: str | Path):
+    """The corpus as a ``datasets.DatasetDict`` keyed by split, after it passes :func:`check_corpus`."""
+    from datasets import Dataset, DatasetDict
+
+    problems = check_corpus(directory)
+    if problems:
+        raise CorpusError(f"{directory}: {len(problems)} problem(s), first: {problems[0]}")
+    rows, _ = read_rows(directory)
+    by_split: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for r in rows:
+        r = {k: v for k, v in r.items() if k != "_line"}
+        r.setdefault("section", None)
+        r.setdefault("title", None)
+        by_split[r["split"]].append(r)
+    return DatasetDict({s: Dataset.from_list(by_split[s]) for s in SPLITS if s in by_split})
+
+
+def _norm_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _norm_words(text)
+    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def near_duplicates(rows: list[dict[str, Any]], threshold: float = NEAR_DUPLICATE) -> list[tuple[int, int, float]]:
+    """Pairs of rows in different splits whose word-trigram Jaccard similarity reaches ``threshold``."""
+    sh = [_shingles(r["text"]) for r in rows]
+    index: dict[tuple[str, ...], list[int]] = collections.defaultdict(list)
+    for i, s in enumerate(sh):
+        for g in s:
+            index[g].append(i)
+    out = []
+    for i, s in enumerate(sh):
+        shared: collections.Counter = collections.Counter()
+        for g in s:
+            shared.update(j for j in index[g] if j > i)
+        for j, c in shared.items():
+            if rows[i]["split"] != rows[j]["split"]:
+                jac = c / len(s | sh[j])
+                if jac >= threshold:
+                    out.append((i, j, round(jac, 3)))
+    return out
+
+
+def check_corpus(directory: str | Path, codebook: Codebook | None = None) -> list[str]:
+    """Every problem with a corpus, one actionable line each; an empty list means it is sound."""
+    directory = Path(directory)
+    path = directory / CORPUS_FILE
+    if codebook is None:
+        codebook = load_codebook(directory / "codebook.yaml")
+    rows, problems = read_rows(directory)
+    valid = []
+    for r in rows:
+        where = f"{path}:{r['_line']}"
+        bad = [f"{k} ({t.__name__})" for k, t in REQUIRED.items() if not isinstance(r.get(k), t)
+               or (t is int and isinstance(r.get(k), bool))]
+        if bad:
+            problems.append(f"{where}: missing or mistyped field(s): {', '.join(bad)}")
+            continue
+        unknown = codebook.unknown(r["labels"])
+        if unknown:
+            problems.append(f"{where}: label(s) not in codebook {codebook.name!r}: {', '.join(map(str, unknown))}")
+        if len(set(r["labels"])) != len(r["labels"]):
+            problems.append(f"{where}: a label is repeated")
+        if not codebook.multi_label and len(r["labels"]) != 1:
+            problems.append(f"{where}: single-label codebook but {len(r['labels'])} labels")
+        if r["split"] not in SPLITS:
+            problems.append(f"{where}: split {r['split']!r} is not one of {', '.join(SPLITS)}")
+        if not r["text"].strip():
+            problems.append(f"{where}: empty text")
+        valid.append(r)
+    problems += _check_identity(valid, path)
+    for i, j, jac in near_duplicates(valid):
+        problems.append(f"{path}:{valid[j]['_line']}: near-duplicate (Jaccard {jac}) of line {valid[i]['_line']} "
+                        f"in split {valid[i]['split']!r}: leaks across splits")
+    return problems
+
+
+def _check_identity(rows: list[dict[str, Any]], path: Path) -> list[str]:
+    problems = []
+    ids: dict[str, int] = {}
+    texts: dict[str, int] = {}
+    article_split: dict[str, tuple[str, int]] = {}
+    positions: dict[tuple[str, int], int] = {}
+    for r in rows:
+        where = f"{path}:{r['_line']}"
+        if r["id"] in ids:
+            problems.append(f"{where}: id {r['id']!r} already used on line {ids[r['id']]}")
+        ids.setdefault(r["id"], r["_line"])
+        key = " ".join(_norm_words(r["text"]))
+        if key and key in texts:
+            problems.append(f"{where}: duplicate text of line {texts[key]}")
+        texts.setdefault(key, r["_line"])
+        seen = article_split.setdefault(r["article_id"], (r["split"], r["_line"]))
+        if seen[0] != r["split"]:
+            problems.append(f"{where}: article {r['article_id']!r} is in split {r['split']!r} but also in "
+                            f"{seen[0]!r} (line {seen[1]}): article leaks across splits")
+        pos = (r["article_id"], r["paragraph"])
+        if pos in positions:
+            problems.append(f"{where}: paragraph {r['paragraph']} of article {r['article_id']!r} repeats line {positions[pos]}")
+        positions.setdefault(pos, r["_line"])
+    return problems
+
+
+def corpus_stats(directory: str | Path) -> str:
+    """Markdown tables: sizes per split, positives per theme and split, genre and region mix."""
+    directory = Path(directory)
+    codebook = load_codebook(directory / "codebook.yaml")
+    rows, _ = read_rows(directory)
+    splits = [s for s in SPLITS if any(r.get("split") == s for r in rows)]
+    by = {s: [r for r in rows if r.get("split") == s] for s in splits}
+    lines = ["| split | articles | paragraphs | no theme | themes per paragraph |", "|---|---:|---:|---:|---:|"]
+    for s in [*splits, "all"]:
+        rs = rows if s == "all" else by[s]
+        none = sum(not r["labels"] for r in rs)
+        mean = sum(len(r["labels"]) for r in rs) / max(len(rs), 1)
+        lines.append(f"| {s} | {len({r['article_id'] for r in rs})} | {len(rs)} | {none} ({100 * none / max(len(rs), 1):.0f}%) "
+                     f"| {mean:.2f} |")
+    lines += ["", "| theme | " + " | ".join(splits) + " | all |", "|---|" + "---:|" * (len(splits) + 1)]
+    for t in codebook.ids:
+        counts = [sum(t in r["labels"] for r in by[s]) for s in splits]
+        lines.append(f"| {t} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+    for field in ("genre", "region"):
+        c = collections.Counter(r[field] for r in rows)
+        arts = collections.Counter(v for v in {(r["article_id"], r[field]) for r in rows} for v in [v[1]])
+        lines += ["", f"| {field} | articles | paragraphs |", "|---|---:|---:|"]
+        lines += [f"| {k} | {arts[k]} | {v} |" for k, v in sorted(c.items())]
+    return "\n".join(lines) + "\n"

