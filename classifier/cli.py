@@ -124,8 +124,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         for res in tag_stream(model, read_inputs(args.inputs, opts), chunk=args.chunk, skip=already if done else None):
             if res.error is not None:
                 counts["skipped" if res.error.skipped else "failed"] += 1
-                if not args.quiet or not res.error.skipped:
-                    print(str(res.error), file=sys.stderr)
+                print(str(res.error), file=sys.stderr)
                 continue
             if res.doc.note and not args.quiet:
                 print(f"{res.doc.source}: {res.doc.note}", file=sys.stderr)

@@ -170,3 +170,41 @@ def corpus_stats(directory: str | Path) -> str:
         lines += ["", f"| {field} | articles | paragraphs |", "|---|---:|---:|"]
         lines += [f"| {k} | {arts[k]} | {v} |" for k, v in sorted(c.items())]
     return "\n".join(lines) + "\n"
+
+
+def assign_splits(rows: list[dict[str, Any]], theme_ids: list[str], ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),
+                  min_test: int = 20, seed: int = 0, tries: int = 500) -> dict[str, str]:
+    """article_id -> split, whole articles only, with at least ``min_test`` positives per theme in test where
+    the corpus allows it. Deterministic: tries seeded shuffles in order and keeps the best."""
+    import random
+
+    articles = sorted({r["article_id"] for r in rows})
+    size = collections.Counter(r["article_id"] for r in rows)
+    pos = {a: collections.Counter() for a in articles}
+    for r in rows:
+        pos[r["article_id"]].update(r["labels"])
+    total = len(rows)
+    best: tuple[float, dict[str, str]] | None = None
+    for attempt in range(tries):
+        order = articles[:]
+        random.Random(seed * 100_003 + attempt).shuffle(order)
+        assignment, filled = {}, collections.Counter()
+        for a in order:
+            for split, share in zip(SPLITS[::-1], ratios[::-1]):  # test, dev, then train takes the rest
+                if split == "train" or filled[split] + size[a] <= share * total:
+                    assignment[a] = split
+                    filled[split] += size[a]
+                    break
+        test = collections.Counter()
+        for a, s in assignment.items():
+            if s == "test":
+                test.update(pos[a])
+        shortfall = sum(max(0, min_test - test[t]) for t in theme_ids)
+        drift = abs(filled["test"] / total - ratios[2]) + abs(filled["dev"] / total - ratios[1])
+        cost = shortfall * 10 + drift
+        if best is None or cost < best[0]:
+            best = (cost, assignment)
+        if shortfall == 0 and drift < 0.02:
+            break
+    assert best is not None
+    return best[1]

@@ -103,8 +103,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.n_train_ = len(units)
         return self
 
-    def _targets(self, y: Any, n: int) -> tuple[Codebook, np.ndarray]:
-        codebook = load_codebook(self.codebook) if isinstance(self.codebook, (str, Path)) else self.codebook
+    def _targets(self, y: Any, n: int, codebook: Codebook | None = None) -> tuple[Codebook, np.ndarray]:
+        if codebook is None:
+            codebook = load_codebook(self.codebook) if isinstance(self.codebook, (str, Path)) else self.codebook
         if len(y) != n:
             raise TrainingDataError(f"{n} texts but {len(y)} label rows")
         arr = np.asarray(y, dtype=object) if not hasattr(y, "shape") else np.asarray(y)
@@ -191,7 +192,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
         """Macro-F1 (the metric the product reports first), not subset accuracy."""
         from sklearn.metrics import f1_score
-        _, Y = self._targets(y, len(y))
+        self._check_fitted()
+        _, Y = self._targets(y, len(y), self.codebook_)  # the fitted codebook: a test fold may lack some labels
         pred = self.predict(X)
         if self.head_.multi_label:
             return float(f1_score(Y, pred, average="macro", zero_division=0))
@@ -212,6 +214,21 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
         """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
         return self.tag_paragraphs(split(text, fmt))
+
+    # -- tables --------------------------------------------------------------------------------
+    def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
+                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "") -> Any:
+        """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
+        through ``Dataset.map(batched=True)``; see :func:`classifier.integrations.tag_dataset`."""
+        from .integrations import tag_dataset
+        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix)
+
+    def tag_dataframe(self, frame: Any, text_column: str = "text", context_column: str | None = None,
+                      article_column: str | None = "article_id", prefix: str = "") -> Any:
+        """A copy of a pandas DataFrame with ``themes`` and ``score_<theme>`` columns added;
+        see :func:`classifier.integrations.tag_dataframe`."""
+        from .integrations import tag_dataframe
+        return tag_dataframe(self, frame, text_column, context_column, article_column, prefix)
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import glob
 import hashlib
 import io
@@ -46,6 +47,17 @@ class ReadOptions:
 Item = Document | InputError
 
 
+_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13, 27}
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Binary formats are dense in NUL and control bytes; text with a stray control character is not."""
+    if not head:
+        return False
+    controls = sum(b in _CONTROL_BYTES for b in head)
+    return head.count(0) > max(1, len(head) // 100) or controls > len(head) // 10
+
+
 def decode(data: bytes, location: str) -> tuple[str, str | None]:
     """Bytes to text: BOMs honoured, UTF-8 first, then cp1252 and latin-1 (reported in the note)."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -55,8 +67,8 @@ def decode(data: bytes, location: str) -> tuple[str, str | None]:
             return data.decode("utf-16"), None
         except UnicodeDecodeError:
             raise InputError(location, "has a UTF-16 byte-order mark but is not valid UTF-16") from None
-    if b"\x00" in data[:8192]:
-        raise InputError(location, "binary file, not text (it contains NUL bytes)")
+    if _looks_binary(data[:8192]):
+        raise InputError(location, "binary file, not text (too many NUL or control bytes)")
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
@@ -85,15 +97,22 @@ def expand(inputs: Sequence[str]) -> Iterator[Path | str | InputError]:
         yield from _expand_path(Path(raw))
 
 
+def link_problem(path: Path) -> InputError | None:
+    """A clear error for a symbolic link that leads nowhere (broken) or back to itself (loop)."""
+    if not path.is_symlink() or path.exists():
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return InputError(str(path), "symbolic link loop")
+    return InputError(str(path), f"broken symbolic link (points to {os.readlink(path)})")
+
+
 def _expand_path(path: Path) -> Iterator[Path | InputError]:
-    if path.is_symlink() and not path.exists():
-        try:
-            os.stat(path)
-        except OSError as exc:
-            if exc.errno == 40:
-                yield InputError(str(path), "symbolic link loop")
-                return
-        yield InputError(str(path), "broken symbolic link")
+    problem = link_problem(path)
+    if problem is not None:
+        yield problem
         return
     if not path.exists():
         yield InputError(str(path), "no such file or directory")
@@ -126,7 +145,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     except PermissionError:
         raise InputError(location, "permission denied") from None
     except OSError as exc:
-        if exc.errno == 40:
+        if exc.errno == errno.ELOOP:
             raise InputError(location, "symbolic link loop") from None
         raise InputError(location, f"cannot read ({exc.strerror or exc})") from None
 
@@ -142,6 +161,10 @@ def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None)
 def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
     """Documents of one file: the whole file for text formats, one per row for JSONL and CSV."""
     suffix = path.suffix.lower()
+    problem = link_problem(path)
+    if problem is not None:
+        yield problem
+        return
     try:
         if suffix in (".jsonl", ".ndjson"):
             yield from _read_jsonl(path, opts)

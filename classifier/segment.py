@@ -7,8 +7,7 @@ from html.parser import HTMLParser
 from typing import Callable, Sequence
 
 HEADING_MAX_WORDS = 15
-HARD_WRAP_MAX_CHARS = 100
-_CLOSING = tuple('.!?:;"\'”’»)…')
+_CLOSING = tuple('.!?:;"\'”’»)…。！？」』．؟۔')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 
@@ -34,20 +33,26 @@ def is_heading(line: str) -> bool:
 
 
 def _blocks_to_paragraphs(blocks: Sequence[tuple[str, bool]]) -> list[Paragraph]:
-    """(text, is_heading) blocks -> numbered paragraphs carrying their latest heading."""
+    """(text, is_heading) blocks -> numbered paragraphs carrying their latest heading.
+
+    Consecutive headings (title, then section) form one section; headings with no paragraph after them
+    (a closing byline, a text of short lines) are content and become paragraphs, so no text is lost.
+    """
     paragraphs: list[Paragraph] = []
     section: str | None = None
+    pending: list[str] = []
     for text, heading in blocks:
         text = clean(text)
         if not text:
             continue
         if heading:
-            section = text
-        else:
-            paragraphs.append(Paragraph(len(paragraphs), text, section))
-    if not paragraphs and section is not None:
-        # A text made only of short unpunctuated lines is content, not headings.
-        return [Paragraph(i, clean(t), None) for i, (t, _) in enumerate(b for b in blocks if clean(b[0]))]
+            pending.append(text)
+            continue
+        if pending:
+            section, pending = " — ".join(pending), []
+        paragraphs.append(Paragraph(len(paragraphs), text, section))
+    for text in pending:
+        paragraphs.append(Paragraph(len(paragraphs), text, section))
     return paragraphs
 
 
@@ -64,10 +69,17 @@ def _plain_blocks(text: str, heading_lines: frozenset[int] = frozenset()) -> lis
     return blocks
 
 
+def _hard_wrapped(lines: Sequence[str]) -> bool:
+    """Hard-wrapped prose breaks lines mid-sentence; one-paragraph-per-line text ends them with punctuation."""
+    mid_sentence = sum(len(line.split()) >= 6 and not line.rstrip().endswith(_CLOSING) for line in lines)
+    closed = sum(line.rstrip().endswith(_CLOSING) for line in lines)
+    return mid_sentence > closed
+
+
 def _split_block(block: list[tuple[int, str]], heading_lines: frozenset[int]) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     body: list[str] = []
-    wrapped = all(len(line) <= HARD_WRAP_MAX_CHARS for _, line in block[:-1]) and len(block) > 1
+    wrapped = _hard_wrapped([line for _, line in block[:-1]])
     for n, (i, line) in enumerate(block):
         explicit = i in heading_lines
         if explicit or (is_heading(line) and (not wrapped or n == 0) and (not body or not wrapped)):

@@ -1,0 +1,235 @@
+"""Zero-shot tagging: a paragraph gets a theme when it is close enough to that theme's codebook description.
+
+Needs no labeled data at all (``ZeroShotClassifier.from_codebook()`` or ``fit(X=None)``); given labels it
+tunes one threshold per theme and calibrates similarities into probabilities, which makes it the natural
+floor any trained model has to beat.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .cache import EmbeddingCache
+from .codebook import Codebook, load_codebook
+from .encoder import Encoder
+from .features import article_units, as_units, embed
+from .head import tune_thresholds
+from .segment import Paragraph, split
+
+DEFAULT_SIMILARITY = 0.25   # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
+DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
+_TEMPERATURES = np.geomspace(0.005, 0.5, 41)
+
+
+def make_encoder(encoder: str | None, batch_size: int, cache: Any) -> Encoder:
+    """The Encoder an estimator's ``encoder``/``cache`` parameters ask for.
+
+    ``cache`` is True (the user cache), a folder, None/False (no cache), or a provider with
+    ``encoder_for(name, batch_size)``: the evaluation harness passes one so that every system built
+    on the same encoder shares one Encoder and one in-memory store, and no text is encoded twice.
+    """
+    if hasattr(cache, "encoder_for"):
+        return cache.encoder_for(encoder, batch_size)
+    if cache is True:
+        store = EmbeddingCache()
+    elif cache:
+        store = EmbeddingCache(cache)
+    else:
+        store = None
+    return Encoder(encoder, batch_size=batch_size, cache=store)
+
+
+def resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
+    return load_codebook(codebook) if isinstance(codebook, (str, Path)) else codebook
+
+
+def targets(codebook: Codebook | None, y: Any, n: int) -> tuple[Codebook, np.ndarray]:
+    """Labels in any form ThemeClassifier accepts -> (codebook, 0/1 matrix or class indices)."""
+    from .model import ThemeClassifier
+    return ThemeClassifier(codebook=codebook)._targets(y, n)  # one parser for labels, shared with the model
+
+
+def prototype_texts(codebook: Codebook) -> list[list[str]]:
+    """What stands for each theme: 'Name: description', plus its examples when the codebook has any."""
+    return [[f"{t.name}: {t.description}", *t.examples] for t in codebook.themes]
+
+
+class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+    """Tag paragraphs by cosine similarity to each theme's codebook description.
+
+    Same interface as :class:`~classifier.model.ThemeClassifier` (``predict``, ``predict_proba``,
+    ``decide``, ``themes_of``, ``tag_article``). Without labels a theme is assigned when its similarity
+    reaches ``threshold`` (a float, default 0.25). With labels and ``threshold="tune"`` each theme gets
+    the F1-best threshold on the training data and a one-feature logistic calibration (Platt scaling);
+    single-label codebooks take the most similar theme, with a softmax temperature fitted by log-loss.
+    """
+
+    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None,
+                 threshold: float | str = "tune", calibrate: bool = True, batch_size: int = 64,
+                 cache: Any = True, min_positives: int = 3):
+        self.encoder = encoder
+        self.codebook = codebook
+        self.threshold = threshold
+        self.calibrate = calibrate
+        self.batch_size = batch_size
+        self.cache = cache
+        self.min_positives = min_positives
+
+    @classmethod
+    def from_codebook(cls, codebook: Codebook | str | None = None, **params: Any) -> "ZeroShotClassifier":
+        """A ready-to-use classifier for a codebook (default: the geopolitics one), no labels needed."""
+        return cls(codebook=codebook, **params).fit()
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X: Iterable[Any] | None = None, y: Any = None, groups: Sequence | None = None) -> "ZeroShotClassifier":
+        """Embed the theme descriptions; with ``X`` and ``y`` also tune thresholds and calibration."""
+        codebook = resolve_codebook(self.codebook)
+        labeled = X is not None and y is not None
+        units = as_units(X) if labeled else []
+        if labeled:
+            codebook, Y = targets(codebook, y, len(units))
+        elif codebook is None:
+            codebook = load_codebook()
+        self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
+        self.prototypes_ = self._prototypes(codebook)
+        self.codebook_ = codebook
+        self.classes_ = np.array(codebook.ids)
+        k = len(codebook)
+        cut = DEFAULT_SIMILARITY if self.threshold in ("tune", None) else float(self.threshold)
+        self.coef_ = np.full(k, 1.0 / DEFAULT_TEMPERATURE)
+        self.intercept_ = -self.coef_ * cut
+        self.thresholds_ = np.full(k, 0.5)
+        self.temperature_ = DEFAULT_TEMPERATURE
+        if labeled and len(units):
+            S = self.similarity(units)
+            if codebook.multi_label:
+                self._fit_multi(S, Y)
+            elif self.calibrate:
+                self.temperature_ = _fit_temperature(S, Y)
+        self.n_train_ = len(units)
+        self.encoder_identity_ = self.encoder_.identity()
+        return self
+
+    def _prototypes(self, codebook: Codebook) -> np.ndarray:
+        texts = prototype_texts(codebook)
+        vectors = self.encoder_.encode([t for group in texts for t in group])
+        out, pos = [], 0
+        for group in texts:
+            v = vectors[pos:pos + len(group)].mean(axis=0)
+            out.append(v / (np.linalg.norm(v) or 1.0))
+            pos += len(group)
+        return np.stack(out).astype(np.float32)
+
+    def _fit_multi(self, S: np.ndarray, Y: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        Y = Y.astype(bool)
+        for j in range(S.shape[1]):
+            pos = int(Y[:, j].sum())
+            if pos < self.min_positives or pos == len(Y):
+                continue  # too rare to learn from: keep the label-free cut-off
+            if self.calibrate:
+                lr = LogisticRegression(C=100.0, max_iter=1000).fit(S[:, [j]], Y[:, j])
+                self.coef_[j], self.intercept_[j] = lr.coef_[0, 0], lr.intercept_[0]
+        if self.threshold == "tune":
+            P = self._multi_proba(S)
+            self.thresholds_ = tune_thresholds(P, Y, self.min_positives)
+            self.thresholds_[Y.sum(0) < self.min_positives] = 0.5
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "prototypes_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this ZeroShotClassifier is not fitted yet: call fit() or from_codebook()")
+
+    def similarity(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) cosine similarity of each unit to each theme; a long unit takes its best window."""
+        self._check_fitted()
+        units = as_units(X)
+        if not units:
+            return np.zeros((0, len(self.classes_)))
+        emb = embed(self.encoder_, units, use_context=False)
+        sims = emb.windows @ self.prototypes_.T
+        pooled = np.full((len(units), sims.shape[1]), -np.inf)
+        np.maximum.at(pooled, emb.owner, sims)
+        return pooled
+
+    def _multi_proba(self, S: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(S * self.coef_ + self.intercept_, -50, 50)))
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        S = self.similarity(X)
+        if self.codebook_.multi_label:
+            return self._multi_proba(S)
+        return _softmax(S / self.temperature_)
+
+    def decision_function(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) margins: positive exactly where ``predict`` assigns the theme (multi-label); similarities
+        for single-label codebooks."""
+        S = self.similarity(X)
+        if not self.codebook_.multi_label:
+            return S
+        t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
+        return S * self.coef_ + self.intercept_ - np.log(t / (1 - t))
+
+    def predict(self, X: Iterable[Any]) -> np.ndarray:
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """0/1 matrix (multi-label) or theme ids (single-label) from probabilities."""
+        if self.codebook_.multi_label:
+            return (P >= self.thresholds_).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def themes_of(self, P: np.ndarray) -> list[list[str]]:
+        if self.codebook_.multi_label:
+            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
+        return [[str(self.classes_[row.argmax()])] for row in P]
+
+    def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
+        """Macro-F1, as for ThemeClassifier."""
+        from sklearn.metrics import f1_score
+        _, Y = targets(self.codebook_, y, len(y))
+        pred = self.predict(X)
+        if self.codebook_.multi_label:
+            return float(f1_score(Y, pred, average="macro", zero_division=0))
+        return float(f1_score(self.classes_[Y], pred, average="macro", zero_division=0))
+
+    # -- articles ------------------------------------------------------------------------------
+    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
+        themes = self.themes_of(P)
+        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
+                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
+                for p, t, row in zip(paragraphs, themes, P)]
+
+    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
+        return self.records(paragraphs, self.predict_proba(article_units(paragraphs)))
+
+    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
+        return self.tag_paragraphs(split(text, fmt))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _softmax(Z: np.ndarray) -> np.ndarray:
+    Z = Z - Z.max(axis=1, keepdims=True)
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(S: np.ndarray, y: np.ndarray) -> float:
+    """The softmax temperature with the lowest log-loss on the training similarities (argmax is unchanged)."""
+    rows = np.arange(len(y))
+    losses = [-np.log(np.clip(_softmax(S / t)[rows, y], 1e-12, None)).mean() for t in _TEMPERATURES]
+    return float(_TEMPERATURES[int(np.argmin(losses))])
+
+
+__all__ = ["ZeroShotClassifier", "make_encoder", "DEFAULT_SIMILARITY"]

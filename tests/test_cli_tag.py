@@ -1,0 +1,97 @@
+"""`policytag tag` end to end with the shipped model and the real encoder."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from classifier.cli import main
+
+from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT
+
+BURDEN = ("Under the deal struck in Brussels, Germany will cover forty percent of the new air-defence shield, while "
+          "the Netherlands, Denmark and Norway split the remaining costs and Poland provides the launch sites and crews.")
+ASEAN = ("Ukraine's experience offers lessons for Southeast Asia: just as Kyiv depends on a coalition of distant "
+         "partners, ASEAN members facing pressure in the South China Sea must ask how far outside powers would go, "
+         "and the comparison is studied closely in Manila, Hanoi and Jakarta.")
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    d = tmp_path / "articles"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text(ARTICLE_TXT)
+    (d / "sub" / "b.md").write_text(ARTICLE_MD)
+    (d / "c.html").write_text(ARTICLE_HTML)
+    (d / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    return d
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_shipped_model_tags_the_two_reference_paragraphs(shipped_model):
+    burden, asean = shipped_model.predict_proba([BURDEN, ASEAN])
+    ids = list(shipped_model.classes_)
+    assert "burden_sharing" in shipped_model.themes_of(burden[None])[0]
+    assert "asean_analogy" in shipped_model.themes_of(asean[None])[0]
+    assert burden[ids.index("burden_sharing")] > burden[ids.index("asean_analogy")]
+    assert asean[ids.index("asean_analogy")] > asean[ids.index("burden_sharing")]
+
+
+def test_tag_folder_of_mixed_files_to_jsonl(folder, tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    assert main(["tag", str(folder), "-o", str(out), "--summary", str(tmp_path / "s.jsonl")]) == 0
+    records = read_jsonl(out)
+    docs = {r["doc"] for r in records}
+    assert docs == {str(folder / "a.txt"), str(folder / "sub" / "b.md"), str(folder / "c.html")}
+    assert len(records) == 2 + 2 + 2
+    for r in records:
+        assert set(r) >= {"doc", "paragraph", "text", "themes", "scores"}
+        assert len(r["scores"]) == 12 and all(0 <= v <= 1 for v in r["scores"].values())
+        assert all(t in r["scores"] for t in r["themes"])
+    a = [r for r in records if r["doc"].endswith("a.txt")]
+    assert "burden_sharing" in a[0]["themes"]
+    summary = read_jsonl(tmp_path / "s.jsonl")
+    assert len(summary) == 3 and all(0 <= v <= 1 for s in summary for v in s["shares"].values())
+    assert "tagged 3 documents (6 paragraphs), skipped 0, failed 0" in capsys.readouterr().err
+
+
+def test_tag_jsonl_input_to_csv(tmp_path):
+    src = tmp_path / "docs.jsonl"
+    src.write_text(json.dumps({"id": "one", "body": BURDEN}) + "\n" + json.dumps({"id": "two", "body": ASEAN}) + "\n")
+    out = tmp_path / "out.csv"
+    assert main(["tag", str(src), "--text-field", "body", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["doc"] for r in rows] == ["one", "two"]
+    assert "burden_sharing" in rows[0]["themes"].split(";")
+    assert "asean_analogy" in rows[1]["themes"].split(";")
+    assert float(rows[0]["score_burden_sharing"]) > 0.5
+
+
+def test_stdin_and_stdout_through_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "classifier.cli", "tag", "-", "-q"], input=ARTICLE_TXT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["paragraph"] for r in records] == [0, 1] and records[0]["doc"] == "<stdin>"
+
+
+def test_glob_input(folder, tmp_path):
+    out = tmp_path / "o.jsonl"
+    assert main(["tag", str(folder / "**" / "*.md"), "-o", str(out), "-q"]) == 0
+    assert {r["doc"] for r in read_jsonl(out)} == {str(folder / "sub" / "b.md")}
+
+
+def test_seed_article_end_to_end(seed_article, tmp_path, shipped_model):
+    records = shipped_model.tag_article(seed_article)
+    assert len(records) == 13
+    assert records[2]["section"] == "Strategic Realignment and Transatlantic Recalibration"
+    tagged = {t for r in records for t in r["themes"]}
+    assert {"asean_analogy", "negotiation_diplomacy"} <= tagged
+
+
+def test_library_tag_article_is_deterministic(shipped_model):
+    assert shipped_model.tag_article(ARTICLE_TXT) == shipped_model.tag_article(ARTICLE_TXT)

@@ -1,0 +1,122 @@
+"""ThemeClassifier and persistence: fit, predict, save/load round trip, refusal of tampered or mismatched models."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from classifier import Codebook, CodebookError, ModelError, ThemeClassifier, TrainingDataError, load_codebook, load_model
+from classifier.codebook import DEFAULT_CODEBOOK
+
+from conftest import DATA
+
+TEXTS = ["Who pays for the new fighter jets is still disputed among partners.",
+         "The destroyer sailed through the contested strait with two escorts.",
+         "Envoys met in Vienna to discuss a ceasefire and a prisoner swap."]
+
+
+def test_default_codebook_has_the_twelve_themes():
+    cb = load_codebook()
+    assert cb.ids == ["deterrence", "security_guarantees", "burden_sharing", "alliance_cohesion", "strategic_autonomy",
+                      "great_power_competition", "territorial_sovereignty", "negotiation_diplomacy",
+                      "economic_dimension", "maritime_security", "multilateral_institutions", "asean_analogy"]
+    assert cb.multi_label and all(t.description for t in cb.themes)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("name: x\nthemes:\n  - {id: a, description: d}\n  - {id: a, description: e}\n", "defined twice"),
+    ("name: x\nthemes:\n  - {id: a, description: ''}\n", "empty description"),
+    ("name: x\nthemes: [\n", "invalid YAML"),
+    ("name: x\nmulti_label: maybe\nthemes:\n  - {id: a, description: d}\n", "multi_label"),
+])
+def test_bad_codebooks_are_refused_with_the_file_named(tmp_path, body, message):
+    path = tmp_path / "cb.yaml"
+    path.write_text(body)
+    with pytest.raises(CodebookError, match=message) as err:
+        load_codebook(path)
+    assert str(path) in str(err.value)
+
+
+def test_single_label_model_predicts_the_obvious_theme(mini_model):
+    assert list(mini_model.predict(TEXTS)) == ["burden_sharing", "maritime_security", "negotiation_diplomacy"]
+    P = mini_model.predict_proba(TEXTS)
+    assert P.shape == (3, 3) and np.allclose(P.sum(1), 1)
+
+
+def test_fit_is_deterministic_with_a_seed():
+    from classifier.data import Columns, read_labeled
+    data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
+    a = ThemeClassifier(random_state=3).fit(data.units, data.labels, groups=data.groups)
+    b = ThemeClassifier(random_state=3).fit(data.units, data.labels, groups=data.groups)
+    assert np.array_equal(a.predict_proba(TEXTS), b.predict_proba(TEXTS))
+    assert a.selection_ == b.selection_
+
+
+def test_multi_label_fit_with_label_lists_and_thresholds():
+    texts = [t for t in TEXTS for _ in range(6)]
+    labels = [["burden_sharing"], ["maritime_security"], ["negotiation_diplomacy"]] * 6
+    texts = [f"{t} (report {i})" for i, t in enumerate(texts)]
+    model = ThemeClassifier(codebook=DEFAULT_CODEBOOK, C=16.0, class_weight=None, cv=3).fit(texts, labels)
+    assert model.predict(TEXTS).shape == (3, 12)
+    assert len(model.thresholds_) == 12
+    margins = model.decision_function(TEXTS)
+    assert np.array_equal(margins > 0, model.predict(TEXTS).astype(bool))
+
+
+def test_unknown_labels_fail_before_encoding():
+    with pytest.raises(TrainingDataError, match="not in codebook"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text"], [["no_such_theme"]])
+    with pytest.raises(TrainingDataError, match="empty"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text", "  "], [["deterrence"], []])
+
+
+def test_saved_and_loaded_model_gives_identical_scores(mini_model, tmp_path):
+    mini_model.save(tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["encoder"]["name"] == "all-MiniLM-L6-v2" and len(manifest["head"]["sha256"]) == 64
+    loaded = load_model(tmp_path / "m")
+    assert np.array_equal(mini_model.predict_proba(TEXTS), loaded.predict_proba(TEXTS))
+
+
+def test_tampered_head_is_refused(mini_model, tmp_path):
+    mini_model.save(tmp_path / "m")
+    head = tmp_path / "m" / "head.joblib"
+    data = bytearray(head.read_bytes())
+    data[-20] ^= 0xFF
+    head.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["encoder"].update(fingerprint="0000000000000000"), "trained with encoder"),
+    (lambda m: m["libraries"].update({"scikit-learn": "0.24.2"}), "scikit-learn"),
+    (lambda m: m.update(format_version=99), "format"),
+])
+def test_mismatched_models_are_refused_with_advice(mini_model, tmp_path, edit, message):
+    mini_model.save(tmp_path / "m")
+    path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=message):
+        load_model(tmp_path / "m")
+
+
+def test_missing_files_are_refused(mini_model, tmp_path):
+    with pytest.raises(ModelError, match="no such model folder"):
+        load_model(tmp_path / "nope")
+    mini_model.save(tmp_path / "m")
+    (tmp_path / "m" / "head.joblib").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        load_model(tmp_path / "m")
+    shutil.rmtree(tmp_path / "m")
+    (tmp_path / "m").mkdir()
+    with pytest.raises(ModelError, match="manifest.json is missing"):
+        load_model(tmp_path / "m")
+
+
+def test_codebook_fingerprint_tracks_ids_and_order():
+    cb = load_codebook()
+    reordered = Codebook(cb.name, cb.version, cb.multi_label, tuple(reversed(cb.themes)))
+    assert cb.fingerprint != reordered.fingerprint
