@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="PATH")
     p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
     p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
-    p.add_argument("--format", choices=("jsonl", "csv"), default=None, help="output format (default: by "
-                   "extension, else jsonl)")
+    p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
+                   "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
                    ".md)")
     p.add_argument("--text-field", default="text", help="JSONL/CSV field with the article text (default: text)")
@@ -137,7 +137,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         _write_summary(args.summary, summaries, list(model.classes_))
     if not args.quiet:
         extra = f", {counts['resumed']} already done" if args.resume else ""
-        print(f"policytag: tagged {counts['tagged']} documents ({counts['paragraphs']} paragraphs), "
+        print(f"policytag: tagged {counts['tagged']} document{'s' * (counts['tagged'] != 1)} ({counts['paragraphs']} paragraphs), "
               f"skipped {counts['skipped']}, failed {counts['failed']}{extra}", file=sys.stderr)
     return EXIT_PARTIAL if counts["failed"] else EXIT_OK
 

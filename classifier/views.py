@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 log = logging.getLogger(__name__)
 
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac", "#1f77b4", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f", "#d62728")
+PALETTE = ("#3b6ea5", "#d9711c", "#c63d3f", "#2f8f89", "#3f8a3a", "#a8820a", "#8e5a9b", "#c2487a",
+           "#7a5a45", "#5f6b7a", "#0f7c9c", "#6b8e23", "#b5562d", "#4b4fa8", "#8a6d00", "#3d7a5e")  # white text reads on each
 NEAR_MARGIN = 0.15  # a theme this close below its threshold shows as a faint "near" chip
 
 
@@ -64,7 +64,8 @@ def _color(j: int) -> str:
 
 def _shade(share: float, color: str) -> str:
     alpha = 0.08 + 0.85 * share if share > 0 else 0.0
-    return f"background: color-mix(in srgb, {color} {alpha * 100:.0f}%, white)"
+    ink = ";color:#fff" if alpha > 0.6 else ""
+    return f"background: color-mix(in srgb, {color} {alpha * 100:.0f}%, white){ink}"
 
 
 CSS = """
@@ -78,18 +79,23 @@ main{max-width:1280px;margin:0 auto;padding:18px 28px}
 button.f{border:2px solid var(--c);background:#fff;color:#1d232b;border-radius:14px;padding:2px 10px;font:inherit;font-size:13px;cursor:pointer}
 button.f.on{background:var(--c);color:#fff} button.clear{border:1px solid #999;background:#fafafa;border-radius:14px;padding:2px 10px;font-size:13px;cursor:pointer}
 .status{margin-left:auto;font-size:13px;color:#555}
-table.cmp{border-collapse:collapse;width:100%;font-size:13px} table.cmp th,table.cmp td{border:1px solid #e3e6ea;padding:4px 6px;text-align:center}
-table.cmp th.name,table.cmp td.name{text-align:left;white-space:nowrap;max-width:260px;overflow:hidden;text-overflow:ellipsis}
-table.cmp thead th{font-weight:600;vertical-align:bottom;border-top:4px solid var(--c)}
+.scroll{overflow-x:auto} .scroll+h2{margin-top:16px}
+table.cmp{border-collapse:collapse;width:100%;font-size:12px;table-layout:fixed} table.cmp th,table.cmp td{border:1px solid #e3e6ea;padding:3px 4px;text-align:center}
+table.cmp thead th{vertical-align:bottom} table.cmp thead th.t{padding:6px 0}
+table.cmp th.t span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:inline-block;border-right:4px solid var(--c);padding-right:3px}
+table.cmp th.name{width:160px} table.cmp th.n{width:44px} table.cmp th.np{width:50px}
+table.cmp th.name,table.cmp td.name{text-align:left;white-space:nowrap;max-width:220px;overflow:hidden;text-overflow:ellipsis}
+table.cmp td.zero{color:#c3c8cf}
+table.cmp thead th{font-weight:600}
 table.cmp td.name a{color:#1d4f91;text-decoration:none}
 article.doc{background:#fff;border:1px solid #dde1e7;border-radius:8px;margin-bottom:18px;overflow:hidden}
 article.doc>h2{margin:0;padding:12px 18px;font-size:18px;background:#eef1f5;border-bottom:1px solid #dde1e7}
 article.doc>h2 small{font-weight:400;color:#555;font-size:13px;margin-left:8px}
-.body{display:grid;grid-template-columns:1fr 270px;gap:0}
+.body{display:grid;grid-template-columns:1fr 300px;gap:0}
 .pars{padding:8px 18px}
 .profile{border-left:1px solid #e3e6ea;padding:12px 14px;background:#fbfcfd;font-size:12.5px}
 .profile h3{font-size:13px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:#555}
-.bar{display:grid;grid-template-columns:110px 1fr 36px;gap:6px;align-items:center;margin-bottom:4px}
+.bar{display:grid;grid-template-columns:140px 1fr 36px;gap:6px;align-items:center;margin-bottom:4px}
 .bar .track{background:#edf0f3;border-radius:3px;height:10px} .bar .fill{height:10px;border-radius:3px}
 .bar .lab{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .par{padding:8px 0;border-bottom:1px dashed #e3e6ea} .par:last-child{border-bottom:0}
@@ -118,6 +124,9 @@ SCRIPT = """
         p.classList.toggle('hidden', !ok);
         if (ok) { shown++; any = true; }
       });
+      doc.querySelectorAll('.secgroup').forEach(function(g){
+        g.classList.toggle('hidden', !g.querySelector('.par:not(.hidden)'));
+      });
       doc.classList.toggle('hidden', !any);
       if (any) docsShown++;
     });
@@ -134,6 +143,10 @@ SCRIPT = """
   });
   document.getElementById('clear').addEventListener('click', function(){
     on.clear(); buttons.forEach(function(b){ b.classList.remove('on'); }); apply();
+  });
+  var m = /^#themes=(.*)$/.exec(location.hash);  // a link can carry a filter: page.html#themes=id1,id2
+  if (m) decodeURIComponent(m[1]).split(',').forEach(function(id){
+    buttons.forEach(function(b){ if (b.dataset.id === id) { on.add(b.dataset.theme); b.classList.add('on'); } });
   });
   apply();
 })();
@@ -155,16 +168,17 @@ def _chip(key: str, theme: ThemeInfo, color: str, score: float | None, near: boo
 
 def _compare_table(title: str, rows: list[tuple[str, str | None, int, int, dict[str, float]]],
                    themes: list[ThemeInfo], keys: list[str], colors: list[str]) -> str:
-    head = "".join(f'<th style="--c:{c}" title="{_e(t.description)}">{_e(t.name)}</th>'
+    head = "".join(f'<th class="t" style="--c:{c}" title="{_e(t.description)}"><span>{_e(t.name)}</span></th>'
                    for t, c in zip(themes, colors))
     body = []
     for name, anchor, n_docs, n_pars, shares in rows:
         label = f'<a href="#{anchor}">{_e(name)}</a>' if anchor else _e(name)
         cells = "".join(f'<td style="{_shade(shares[t.id], c)}" title="{_e(t.name)}: {shares[t.id]:.0%} of paragraphs">'
-                        f"{shares[t.id] * 100:.0f}</td>" for t, c in zip(themes, colors))
+                        f"{shares[t.id] * 100:.0f}</td>" if shares[t.id] > 0 else '<td class="zero">·</td>'
+                        for t, c in zip(themes, colors))
         body.append(f'<tr><td class="name" title="{_e(name)}">{label}</td><td>{n_docs}</td><td>{n_pars}</td>{cells}</tr>')
-    return (f'<h2>{_e(title)}</h2><table class="cmp"><thead><tr><th class="name">name</th><th>docs</th>'
-            f'<th>paragraphs</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    return (f'<h2>{_e(title)}</h2><div class="scroll"><table class="cmp"><thead><tr><th class="name">name</th><th class="n">docs</th>'
+            f'<th class="np" title="paragraphs">paras</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
 def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[str, float] | None = None,
@@ -182,7 +196,7 @@ def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[
     info = dict(zip(ids, zip(themes, keys, colors)))
     n_pars = sum(len(d.records) for d in docs)
 
-    buttons = "".join(f'<button class="f" data-theme="{k}" style="--c:{c}" title="{_e(t.description)}">'
+    buttons = "".join(f'<button class="f" data-theme="{k}" data-id="{_e(t.id)}" style="--c:{c}" title="{_e(t.description)}">'
                       f"{_e(t.name)}</button>" for t, k, c in zip(themes, keys, colors))
     doc_rows = [(d.title or d.id, f"doc-{i}", 1, len(d.records), profile(d.records, ids)) for i, d in enumerate(docs)]
     by_source: dict[str, list[DocView]] = {}
@@ -220,10 +234,12 @@ def _article(i: int, doc: DocView, ids: list[str], info: dict[str, tuple[ThemeIn
                    f'{_e(info[t][0].name)}</span><span class="track"><span class="fill" style="display:block;'
                    f'width:{s * 100:.0f}%;background:{info[t][2]}"></span></span><span>{s * 100:.0f}%</span></div>'
                    for t, s in sorted(shares.items(), key=lambda kv: -kv[1]) if s > 0)
-    pars, section = [], None
+    pars, section = ['<div class="secgroup">'], None
     for rec in doc.records:
-        if rec.get("section") and rec["section"] != section:
-            pars.append(f'<div class="sec">{_e(rec["section"])}</div>')
+        if rec.get("section") != section:
+            pars.append('</div><div class="secgroup">')
+            if rec.get("section"):
+                pars.append(f'<div class="sec">{_e(rec["section"])}</div>')
         section = rec.get("section")
         scores = rec.get("scores", {})
         chips = [_chip(info[t][1], info[t][0], info[t][2], scores.get(t)) for t in rec["themes"] if t in info]
@@ -235,6 +251,7 @@ def _article(i: int, doc: DocView, ids: list[str], info: dict[str, tuple[ThemeIn
         keys = " ".join(info[t][1] for t in rec["themes"] if t in info)
         pars.append(f'<div class="par" data-themes="{keys}"><span class="pn">¶{_e(_number(rec))}</span>'
                     f'{_e(rec["text"])}<div class="chips">{"".join(chips)}</div></div>')
+    pars.append("</div>")
     head = _e(doc.title or doc.id)
     sub = f"{_e(doc.source)} · " if doc.source else ""
     return (f'<article class="doc" id="doc-{i}"><h2>{head}<small>{sub}{len(doc.records)} paragraphs</small></h2>'

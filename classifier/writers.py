@@ -11,7 +11,7 @@ from typing import IO, Any, Iterable, Sequence
 
 from .errors import PolicytagError
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "pretty")
 
 
 class OutputExistsError(PolicytagError):
@@ -28,7 +28,25 @@ def csv_columns(theme_ids: Sequence[str]) -> list[str]:
     return ["doc", "doc_sha", "paragraph", "section", "text", "themes", *[f"score_{t}" for t in theme_ids]]
 
 
+def pretty(records: Iterable[dict[str, Any]], width: int = 100) -> str:
+    """A readable report: each paragraph's opening words under its themes, strongest first."""
+    import textwrap
+    out, doc = [], None
+    for r in records:
+        if r["doc"] != doc:
+            doc = r["doc"]
+            out.append(f"== {doc}")
+        ranked = sorted(r["themes"], key=lambda t: -r["scores"][t])
+        themes = ", ".join(f"{t} {r['scores'][t]:.2f}" for t in ranked) or "(no theme)"
+        snippet = textwrap.shorten(r["text"], width=width - 6, placeholder=" ...")
+        where = f" [{r['section']}]" if r.get("section") else ""
+        out.append(f"  ¶{r['paragraph']}{where}: {themes}\n      {snippet}")
+    return "\n".join(out) + "\n" if out else ""
+
+
 def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[str]) -> str:
+    if fmt == "pretty":
+        return pretty(records)
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     buf = io.StringIO()

@@ -1,0 +1,213 @@
+"""The simple alternatives a model must beat, as scikit-learn estimators with ThemeClassifier's interface.
+
+Each takes ``X`` as strings, Units or dicts, ``y`` as ThemeClassifier does, a ``codebook``, and returns
+(n, k) probabilities from ``predict_proba`` and decisions from ``decide(P)``/``predict``:
+
+* :class:`PriorClassifier`: label prior; always predicts the most frequent labels.
+* :class:`TfidfClassifier`: TF-IDF word and bigram features with a logistic regression.
+* :class:`KNNClassifier`: k nearest training paragraphs by embedding cosine similarity.
+* :class:`EmbeddingLogistic`: MTEB's protocol, a plain logistic regression on frozen embeddings.
+* :class:`PooledThemeClassifier`: ThemeClassifier drawing its encoder from the run's shared pool.
+
+The zero-shot baseline is :class:`classifier.zeroshot.ZeroShotClassifier`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from classifier.codebook import Codebook
+from classifier.features import as_units, embed
+from classifier.head import SATURATED, Config, LinearHead, fit_head, make_folds, out_of_fold, tune_thresholds
+from classifier.model import ThemeClassifier
+from classifier.zeroshot import make_encoder, resolve_codebook, targets
+
+
+class _CodebookEstimator(ClassifierMixin, BaseEstimator):
+    """Shared plumbing: labels to a 0/1 matrix or class indices, and decisions from probabilities."""
+
+    def _prepare(self, X: Iterable[Any], y: Any):
+        units = as_units(X)
+        codebook, T = targets(resolve_codebook(getattr(self, "codebook", None)), y, len(units))
+        self.codebook_ = codebook
+        self.classes_ = np.array(codebook.ids)
+        self.thresholds_ = np.full(len(codebook), 0.5)
+        return units, T
+
+    @property
+    def _multi(self) -> bool:
+        return self.codebook_.multi_label
+
+    def _onehot(self, T: np.ndarray) -> np.ndarray:
+        return T.astype(bool) if self._multi else np.eye(len(self.classes_), dtype=bool)[T]
+
+    def predict(self, X: Iterable[Any]) -> np.ndarray:
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        if self._multi:
+            return (P >= self.thresholds_).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def themes_of(self, P: np.ndarray) -> list[list[str]]:
+        if self._multi:
+            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
+        return [[str(self.classes_[row.argmax()])] for row in P]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _full_head(head: LinearHead, k: int) -> LinearHead:
+    """A single-label head with a row for every class, even those missing from the training data."""
+    if head.coef.shape[0] >= k:
+        return head
+    missing = k - head.coef.shape[0]
+    return LinearHead(np.vstack([head.coef, np.zeros((missing, head.coef.shape[1]))]),
+                      np.concatenate([head.intercept, np.full(missing, -SATURATED)]), head.multi_label)
+
+
+class PriorClassifier(_CodebookEstimator):
+    """Scores every paragraph with the training prevalence of each theme.
+
+    Single-label: always the majority class. Multi-label: always the m most frequent themes, m being
+    the mean number of themes per training paragraph (rounded), so the prediction has the usual size.
+    """
+
+    def __init__(self, codebook: Codebook | str | None = None):
+        self.codebook = codebook
+
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "PriorClassifier":
+        units, T = self._prepare(X, y)
+        Y = self._onehot(T)
+        self.prior_ = Y.mean(0) if len(Y) else np.zeros(len(self.classes_))
+        if self._multi:
+            m = int(np.floor(Y.sum(1).mean() + 0.5)) if len(Y) else 0
+            top = np.argsort(-self.prior_, kind="stable")[:m]
+            self.thresholds_ = np.full(len(self.classes_), np.inf)
+            self.thresholds_[top] = self.prior_[top]
+        return self
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        return np.tile(self.prior_, (len(as_units(X)), 1))
+
+
+class TfidfClassifier(_CodebookEstimator):
+    """TF-IDF (words and bigrams) and logistic regression, with per-theme thresholds tuned out of fold."""
+
+    def __init__(self, codebook: Codebook | str | None = None, C: float = 10.0, class_weight: str | None = "balanced",
+                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, cv: int = 3, random_state: int = 0,
+                 min_positives: int = 3):
+        self.codebook = codebook
+        self.C = C
+        self.class_weight = class_weight
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.cv = cv
+        self.random_state = random_state
+        self.min_positives = min_positives
+
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "TfidfClassifier":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        units, T = self._prepare(X, y)
+        self.vectorizer_ = TfidfVectorizer(ngram_range=tuple(self.ngram_range), min_df=self.min_df, sublinear_tf=True)
+        Xs = self.vectorizer_.fit_transform([u.text for u in units])
+        k = len(self.classes_)
+        self.head_ = _full_head(fit_head(Xs, T, self._multi, self.C, self.class_weight, self.random_state), k)
+        folds = make_folds(len(units), groups, self.cv, self.random_state)
+        if self._multi and folds:
+            oof = out_of_fold(Xs, T, folds, True, Config(False, self.C, self.class_weight), self.random_state)
+            self.thresholds_ = tune_thresholds(oof, T, self.min_positives)
+        return self
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        Xs = self.vectorizer_.transform([u.text for u in as_units(X)])
+        return self.head_.proba(Xs)
+
+
+class _EmbeddingEstimator(_CodebookEstimator):
+    def _embed(self, units) -> np.ndarray:
+        if not hasattr(self, "encoder_"):
+            self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
+        if not units:
+            return np.zeros((0, self.encoder_.dimension), dtype=np.float32)
+        return embed(self.encoder_, units, use_context=False).units
+
+
+class KNNClassifier(_EmbeddingEstimator):
+    """Similarity-weighted vote of the ``k`` most similar training paragraphs.
+
+    Thresholds (multi-label) are tuned on leave-one-document-out votes of the training data, so a
+    paragraph's own article never votes for it.
+    """
+
+    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None, k: int = 10,
+                 cache: Any = True, batch_size: int = 64, min_positives: int = 3):
+        self.encoder = encoder
+        self.codebook = codebook
+        self.k = k
+        self.cache = cache
+        self.batch_size = batch_size
+        self.min_positives = min_positives
+
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "KNNClassifier":
+        units, T = self._prepare(X, y)
+        self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
+        self.embeddings_ = self._embed(units)
+        self.targets_ = self._onehot(T).astype(float)
+        if self._multi and len(units) > 1:
+            S = self.embeddings_ @ self.embeddings_.T
+            same = np.equal.outer(np.asarray(groups), np.asarray(groups)) if groups is not None else np.eye(len(S), dtype=bool)
+            S[same | np.eye(len(S), dtype=bool)] = -np.inf
+            self.thresholds_ = tune_thresholds(self._vote(S), T, self.min_positives)
+        return self
+
+    def _vote(self, S: np.ndarray) -> np.ndarray:
+        k = max(1, min(self.k, S.shape[1]))
+        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        sims = np.take_along_axis(S, idx, axis=1)
+        w = np.where(np.isfinite(sims), np.clip(sims, 1e-6, None), 0.0)
+        total = w.sum(1, keepdims=True)
+        votes = np.einsum("nk,nkj->nj", w, self.targets_[idx])
+        return np.divide(votes, total, out=np.zeros_like(votes), where=total > 0)
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        return self._vote(self._embed(as_units(X)) @ self.embeddings_.T)
+
+
+class EmbeddingLogistic(_EmbeddingEstimator):
+    """MTEB's classification protocol: logistic regression (C=1) on frozen paragraph embeddings,
+    no context, no class weighting, threshold 0.5."""
+
+    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None, C: float = 1.0,
+                 cache: Any = True, batch_size: int = 64, random_state: int = 0):
+        self.encoder = encoder
+        self.codebook = codebook
+        self.C = C
+        self.cache = cache
+        self.batch_size = batch_size
+        self.random_state = random_state
+
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "EmbeddingLogistic":
+        units, T = self._prepare(X, y)
+        self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
+        E = self._embed(units)
+        self.head_ = _full_head(fit_head(E, T, self._multi, self.C, None, self.random_state), len(self.classes_))
+        return self
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        return self.head_.proba(self._embed(as_units(X)))
+
+
+class PooledThemeClassifier(ThemeClassifier):
+    """ThemeClassifier that accepts the harness's encoder pool as ``cache`` (shared encoder, no re-encoding)."""
+
+    def make_encoder(self):
+        return make_encoder(self.encoder, self.batch_size, self.cache)
