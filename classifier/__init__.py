@@ -18,7 +18,10 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "geopoli
 
 __all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "load_model", "load_corpus",
            "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",
-           "TrainingDataError", "DEFAULT_MODEL_DIR"]
+           "TrainingDataError", "DEFAULT_MODEL_DIR", "suggest", "read_pool", "read_annotations", "export_paragraphs",
+           "DocView", "model_view"]
+_LAZY = {"ThemeClassifier": "model", "suggest": "active", "read_pool": "annotation", "read_annotations": "annotation",
+         "export_paragraphs": "annotation", "DocView": "views", "model_view": "views"}
 
 
 def load_model(path: str | Path | None = None, **kwargs):
@@ -34,7 +37,7 @@ def load_corpus(path: str | Path):
 
 
 def __getattr__(name: str):
-    if name == "ThemeClassifier":  # lazy: importing the package must not import scikit-learn or torch
-        from .model import ThemeClassifier
-        return ThemeClassifier
+    if name in _LAZY:  # lazy: importing the package must not import scikit-learn or torch
+        from importlib import import_module
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -32,6 +32,7 @@ TO_NAME = "text"
 SCORES_FIELD = "policytag_scores"
 INTERNAL_PREFIX = "policytag_"
 CORPUS_FIELDS = ("id", "article_id", "paragraph", "section", "title", "genre", "region", "split")
+GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the point is a fresh judgement
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 
 
@@ -120,14 +121,26 @@ class Prelabels:
     theme_ids: list[str]
     model_version: str
 
+    def subset(self, indices: Sequence[int]) -> "Prelabels":
+        return Prelabels(self.P[list(indices)], [self.themes[i] for i in indices], self.confidence[list(indices)],
+                         self.theme_ids, self.model_version)
 
-def prelabel(model: "ThemeClassifier", rows: Sequence[dict[str, Any]]) -> Prelabels:
-    """Score pool rows with a fitted model (article context included when the rows have it)."""
+
+def prelabel(model: "ThemeClassifier", rows: Sequence[dict[str, Any]], chunk: int = 256,
+             progress: Callable[[int], Any] | None = None) -> Prelabels:
+    """Score pool rows with a fitted model (article context included when the rows have it), ``chunk``
+    rows at a time; ``progress`` is called with the number of rows after each chunk."""
     from .active import uncertainty
 
-    P = model.predict_proba(pool_units(rows))
+    units = pool_units(rows)
+    parts = [np.zeros((0, len(model.classes_)))]
+    for start in range(0, len(units), chunk):
+        parts.append(model.predict_proba(units[start:start + chunk]))
+        if progress is not None:
+            progress(len(parts[-1]))
+    P = np.vstack(parts)
     u = uncertainty(P, model.thresholds_, model.head_.multi_label)
-    version = f"policytag-{getattr(model, 'training_hash_', 'model')[:8]}"
+    version = f"policytag-{str(getattr(model, 'training_hash_', 'model'))[:8]}"
     return Prelabels(P, model.themes_of(P), 1.0 - u, [str(c) for c in model.classes_], version)
 
 
@@ -137,7 +150,7 @@ def _score_map(pre: Prelabels, i: int) -> dict[str, float]:
 
 
 def _task_data(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in row.items() if k != "labels" and not str(k).startswith(INTERNAL_PREFIX)}
+    return {k: _plain(v) for k, v in row.items() if k not in GOLD_FIELDS}
 
 
 # -- export ------------------------------------------------------------------------------------------
@@ -162,7 +175,8 @@ def to_label_studio(rows: Sequence[dict[str, Any]], pre: Prelabels | None = None
     for i, row in enumerate(rows):
         task: dict[str, Any] = {"data": _task_data(row)}
         if pre is not None:
-            task["data"][SCORES_FIELD] = ", ".join(f"{t} {s:.2f}" for t, s in _score_map(pre, i).items())
+            top = [f"{t} {s:.2f}" for t, s in _score_map(pre, i).items() if s >= 0.01][:6]
+            task["data"][SCORES_FIELD] = ", ".join(top) or "all themes below 0.01"
             result = [{"id": f"r{i}", "from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
                        "value": {"choices": pre.themes[i]}}] if pre.themes[i] else []
             task["predictions"] = [{"model_version": pre.model_version, "score": round(float(pre.confidence[i]), 4),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("classifier.cli")
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -29,11 +31,18 @@ def _cache_args(p: argparse.ArgumentParser) -> None:
                                                      "or ~/.cache/policytag)")
 
 
+def _backend_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+                   help="how the encoder runs: torch (default), onnx or onnx-int8 (faster on CPU; needs "
+                        "pip install 'policytag[onnx]'; the graph is built once, locally, under the cache folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policytag", description="Tag policy articles with codebook themes, "
                                      "paragraph by paragraph.", epilog="Exit codes: 0 all done; 1 some inputs "
                                      "failed (results for the rest written); 2 usage error.")
     parser.add_argument("--version", action="version", version="policytag 0.1.0")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (python logging, on stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("tag", help="tag articles (files, folders, globs, JSONL/CSV, - for stdin)")
@@ -54,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=256, help="paragraphs gathered across documents per step")
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
+                   "with theme chips, theme profiles, filters and a comparison across documents and sources")
+    _verbose_arg(p)
     _cache_args(p)
+    _backend_arg(p)
 
     p = sub.add_parser("train", help="train a model on a labeled corpus or table")
     p.add_argument("--data", required=True, help="corpus folder or CSV/JSONL/Parquet file")
@@ -69,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     _data_args(p)
     _cache_args(p)
+    _backend_arg(p)
 
     p = sub.add_parser("evaluate", help="score a model on labeled data")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -77,14 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="FILE", help="write all metrics as JSON")
     _data_args(p)
     _cache_args(p)
+    _backend_arg(p)
+
+    _ecosystem_parsers(sub)
 
     p = sub.add_parser("corpus", help="check a corpus or print its statistics")
     p.add_argument("action", choices=("check", "stats"))
     p.add_argument("directory")
 
-    p = sub.add_parser("cache", help="show or clear the embedding cache")
+    p = sub.add_parser("cache", help="show or clear the embedding cache, or set its size limit")
     p.add_argument("action", choices=("show", "clear"), nargs="?", default="show")
-    p.add_argument("--cache-dir", default=None)
+    p.add_argument("--cache-dir", default=None, help="embedding cache folder (default: $POLICYTAG_CACHE_DIR "
+                                                     "or ~/.cache/policytag)")
+    p.add_argument("--limit", default=None, metavar="SIZE", help="keep the cache under SIZE (e.g. 500M, 4G) from "
+                   "now on; least recently used embeddings go first (default 2G; $POLICYTAG_CACHE_LIMIT overrides)")
     return parser
 
 
@@ -98,21 +118,34 @@ def _cache_option(args: argparse.Namespace) -> Any:
     return args.cache_dir or True
 
 
+def _on_backend(encoder: Any, backend: str) -> Any:
+    """Run an encoder on another backend: same weights and fingerprint, its own cache entries."""
+    from .backends import check_backend
+    encoder.backend = check_backend(backend)
+    return encoder
+
+
 def cmd_tag(args: argparse.Namespace) -> int:
     from . import load_model
     from .pipeline import summarize, tag_stream
     from .readers import ReadOptions, read_inputs
-    from .writers import RecordWriter, completed_documents, format_for
+    from .writers import RecordWriter, check_output, completed_documents, format_for
 
     fmt = format_for(args.output, args.format)
     if args.resume and not args.output:
         _err("--resume needs -o FILE")
         return EXIT_USAGE
+    check_output(args.output, args.force, args.resume)  # before the slow model load
     done = completed_documents(args.output, fmt) if args.resume else set()
     model = load_model(args.model, cache=_cache_option(args), batch_size=args.batch_size)
+    _on_backend(model.encoder_, args.backend)
     opts = ReadOptions(args.text_field, args.id_field, args.max_bytes, args.stdin_format)
     counts = {"tagged": 0, "skipped": 0, "failed": 0, "resumed": 0, "paragraphs": 0}
     summaries = []
+    views = []
+    progress = _progress(args, "doc")
+    log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
+             model.use_context_)
 
     def already(doc) -> bool:
         if (doc.id, doc.sha) in done:
@@ -122,6 +155,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
     with RecordWriter(args.output, fmt, list(model.classes_), force=args.force, resume=args.resume) as out:
         for res in tag_stream(model, read_inputs(args.inputs, opts), chunk=args.chunk, skip=already if done else None):
+            progress.update(1)
             if res.error is not None:
                 counts["skipped" if res.error.skipped else "failed"] += 1
                 print(str(res.error), file=sys.stderr)
@@ -131,10 +165,20 @@ def cmd_tag(args: argparse.Namespace) -> int:
             out.write(res.records)
             counts["tagged"] += 1
             counts["paragraphs"] += len(res.records)
+            progress.set_postfix_str(f"{counts['paragraphs']} paragraphs", refresh=False)
+            log.debug("%s: %d paragraphs", res.doc.source, len(res.records))
+            if args.html:
+                views.append(_doc_view(res))
             if args.summary:
                 summaries.append(summarize(res, list(model.classes_)))
+    progress.close()
     if args.summary:
         _write_summary(args.summary, summaries, list(model.classes_))
+    if args.html:
+        from .views import model_view
+        Path(args.html).write_text(model_view(model, views, title=f"policytag: {len(views)} documents"),
+                                   encoding="utf-8")
+        log.info("wrote %s", args.html)
     if not args.quiet:
         extra = f", {counts['resumed']} already done" if args.resume else ""
         print(f"policytag: tagged {counts['tagged']} document{'s' * (counts['tagged'] != 1)} ({counts['paragraphs']} paragraphs), "
@@ -184,10 +228,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                             C=args.C if args.C == "auto" else float(args.C),
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
                             random_state=args.seed, cache=_cache_option(args))
+    if args.backend != "torch":  # fit() builds its encoder with make_encoder(); this one runs on the backend asked
+        make_encoder = model.make_encoder
+        model.make_encoder = lambda: _on_backend(make_encoder(), args.backend)
     model.fit(data.units, data.labels, groups=data.groups)
     model.save(out)
     print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
-          f"C={model.C_}, class_weight={model.class_weight_}; saved to {out}", file=sys.stderr)
+          f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}; saved to {out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -198,6 +245,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .metrics import markdown_table, report
 
     model = load_model(args.model, cache=_cache_option(args))
+    _on_backend(model.encoder_, args.backend)
     data = read_labeled(args.data, _columns(args, "test"), args.codebook)
     if data.codebook is not None and data.codebook.fingerprint != model.codebook_.fingerprint:
         raise CorpusError(f"{args.data}: its codebook ({', '.join(data.codebook.ids)}) does not match the model's "
@@ -232,23 +280,221 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import EmbeddingCache
+    from .cache import EmbeddingCache, format_size, parse_size
 
     cache = EmbeddingCache(args.cache_dir)
+    if args.limit is not None:
+        cache.set_limit(parse_size(args.limit))
     if args.action == "clear":
-        cache.clear()
-        print(f"cleared {cache.path}")
+        n = cache.clear()
+        print(f"cleared {cache.path} ({n} embeddings)")
         return EXIT_OK
-    for k, v in cache.stats().items():
-        print(f"{k}: {v}")
+    stats = cache.stats()
+    print(f"path: {stats['path']}")
+    print(f"entries: {stats['entries']}")
+    print(f"size: {format_size(int(stats['bytes']))} on disk, {format_size(int(stats['used_bytes']))} in use, "
+          f"limit {format_size(int(stats['limit_bytes']))}")
+    for fingerprint, n in cache.encoders():
+        print(f"encoder {fingerprint}: {n} embeddings")
     return EXIT_OK
 
 
-COMMANDS = {"tag": cmd_tag, "train": cmd_train, "evaluate": cmd_evaluate, "corpus": cmd_corpus, "cache": cmd_cache}
+# -- ecosystem: logging, progress, HTML view, active learning, annotation tools ------------------------
+def _verbose_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log what happens (python logging, on stderr)")
+
+
+def _configure_logging() -> None:
+    """The library only logs; the command shows its records (ours, not every dependency's) on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("policytag: %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("classifier")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def _progress(args: argparse.Namespace, unit: str, total: int | None = None) -> Any:
+    """A progress bar on stderr; a silent stand-in when stderr is not a terminal or --quiet is given."""
+    from tqdm import tqdm
+    off = getattr(args, "quiet", False) or not sys.stderr.isatty()
+    return tqdm(total=total, unit=unit, desc="policytag", file=sys.stderr, disable=off, leave=False,
+                dynamic_ncols=True)
+
+
+def _doc_view(res: Any) -> Any:
+    from .views import DocView, source_of
+    return DocView(res.doc.id, res.records, source_of(res.doc.source))
+
+
+def _ecosystem_parsers(sub: Any) -> None:
+    p = sub.add_parser("suggest", help="choose the pool paragraphs whose labels would teach the model most, "
+                       "exported for annotation")
+    p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled paragraphs: JSONL/CSV/"
+                   "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders (split into paragraphs)")
+    p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
+    p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
+                   "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
+    p.add_argument("--labeled", nargs="+", default=(), metavar="FILE", help="paragraphs already labeled (e.g. the "
+                   "corpus): never suggested again, and picks avoid their near-copies")
+    _annotation_out_args(p)
+    p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
+    p.add_argument("--text-column", default="text", help="column with the paragraph text in tables")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _verbose_arg(p)
+    _cache_args(p)
+
+    p = sub.add_parser("annotate", help="exchange paragraphs with Label Studio or doccano")
+    act = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = act.add_parser("export", help="write paragraphs as annotation tasks, optionally pre-labeled by a model")
+    e.add_argument("inputs", nargs="+", metavar="PATH", help="JSONL/CSV/Parquet paragraph tables, or articles")
+    _annotation_out_args(e)
+    e.add_argument("--prelabel", action="store_true", help="add the model's themes and scores as pre-annotations")
+    e.add_argument("--model", default=None, help="model for --prelabel (default: the shipped geopolitics model)")
+    e.add_argument("--codebook", default=None, help="codebook for --config when not pre-labeling")
+    e.add_argument("--text-column", default="text", help="column with the paragraph text in tables")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _verbose_arg(e)
+    _cache_args(e)
+    i = act.add_parser("import", help="read a Label Studio (JSON) or doccano (JSONL) export as corpus rows")
+    i.add_argument("file", help="the tool's export")
+    i.add_argument("-o", "--output", default="-", help="corpus JSONL to write (default: stdout)")
+    i.add_argument("--from", dest="tool", choices=("label-studio", "doccano"), default=None,
+                   help="the tool (default: by extension, .json Label Studio, .jsonl doccano)")
+    i.add_argument("--codebook", default=None, help="codebook the labels must belong to (default: geopolitics)")
+    i.add_argument("--split", default="train", choices=("train", "dev", "test"),
+                   help="split for rows that do not carry one (default: train)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _verbose_arg(i)
+
+
+def _annotation_out_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", default="-", help="tasks file (default: stdout)")
+    p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,
+                   help="annotation tool (default: by extension, .json Label Studio, else doccano JSONL)")
+    p.add_argument("--config", default=None, metavar="FILE", help="also write the Label Studio labeling config (XML)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def _tool(args: argparse.Namespace) -> str:
+    if args.tool:
+        return args.tool
+    return "label-studio" if str(args.output).lower().endswith(".json") else "doccano"
+
+
+def _writable(path: str, force: bool) -> bool:
+    if path != "-" and Path(path).exists() and Path(path).stat().st_size > 0 and not force:
+        _err(f"{path}: output file exists; pass --force to overwrite it")
+        return False
+    return True
+
+
+def _emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, codebook: Any) -> None:
+    from .annotation import label_studio_config, to_doccano, to_label_studio, write_tasks
+
+    tool = _tool(args)
+    tasks = to_label_studio(rows, pre) if tool == "label-studio" else to_doccano(rows, pre)
+    if args.output == "-":
+        if tool == "label-studio":
+            sys.stdout.write(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n")
+        else:
+            sys.stdout.write("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks))
+    else:
+        write_tasks(tasks, args.output, tool)
+    if args.config and codebook is not None:
+        Path(args.config).write_text(label_studio_config(codebook, with_scores=pre is not None), encoding="utf-8")
+
+
+def _pool(paths: Sequence[str], text_column: str) -> list[dict[str, Any]]:
+    from .annotation import read_pool
+    from .errors import InputError
+
+    rows, problems = read_pool(paths, text_column)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not rows:
+        raise InputError(", ".join(paths), "no paragraphs to read")
+    return rows
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from . import load_model
+    from .active import suggest
+    from .annotation import pool_units, prelabel
+
+    if not _writable(args.output, args.force):
+        return EXIT_USAGE
+    rows = _pool(args.pool, args.text_column)
+    seen_rows = _pool(args.labeled, args.text_column) if args.labeled else []
+    known = {r["text"] for r in seen_rows}
+    fresh = [r for r in rows if r["text"] not in known]
+    log.info("pool: %d paragraphs (%d already labeled, left out)", len(rows), len(rows) - len(fresh))
+    if not fresh:
+        _err("every pool paragraph is already labeled; nothing to suggest")
+        return EXIT_USAGE
+    model = load_model(args.model, cache=_cache_option(args))
+    progress = _progress(args, "paragraph", total=len(fresh))
+    pre = prelabel(model, fresh, progress=progress.update)
+    progress.close()
+    seen = pool_units(seen_rows) if seen_rows else None
+    picked = suggest(model, pool_units(fresh), args.n, args.diversity, seen=seen, P=pre.P)
+    out = [{**fresh[i], "policytag_rank": rank, "policytag_uncertainty": round(float(picked.pool_uncertainty[i]), 4)}
+           for rank, i in enumerate(picked.indices, 1)]
+    sub = pre.subset(picked.indices)
+    _emit_tasks(args, out, sub, model.codebook_)
+    if not args.quiet:
+        print(f"policytag: suggested {len(out)} of {len(fresh)} pool paragraphs (mean uncertainty "
+              f"{float(picked.uncertainty.mean()) if len(out) else 0:.2f}, pool {float(picked.pool_uncertainty.mean()):.2f})",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from .codebook import load_codebook
+
+    if args.action == "import":
+        from .annotation import read_annotations
+
+        if not _writable(args.output, args.force):
+            return EXIT_USAGE
+        got = read_annotations(args.file, load_codebook(args.codebook), args.tool, args.split)
+        for line in got.problems:
+            print(line, file=sys.stderr)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in got.rows)
+        if args.output == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.output).write_text(text, encoding="utf-8")
+        print(f"policytag: imported {len(got.rows)} labeled paragraphs, {got.unlabeled} without annotation, "
+              f"{len(got.problems)} problem(s)", file=sys.stderr)
+        return EXIT_PARTIAL if got.problems else EXIT_OK
+    if not _writable(args.output, args.force):
+        return EXIT_USAGE
+    rows = _pool(args.inputs, args.text_column)
+    pre, codebook = None, load_codebook(args.codebook) if args.config and not args.prelabel else None
+    if args.prelabel:
+        from . import load_model
+        from .annotation import prelabel
+        model = load_model(args.model, cache=_cache_option(args))
+        progress = _progress(args, "paragraph", total=len(rows))
+        pre = prelabel(model, rows, progress=progress.update)
+        progress.close()
+        codebook = model.codebook_
+    _emit_tasks(args, rows, pre, codebook)
+    if not args.quiet:
+        print(f"policytag: exported {len(rows)} paragraphs for {_tool(args)}"
+              f"{' with pre-annotations' if pre is not None else ''}", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"tag": cmd_tag, "train": cmd_train, "evaluate": cmd_evaluate, "corpus": cmd_corpus, "cache": cmd_cache,
+            "suggest": cmd_suggest, "annotate": cmd_annotate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        _configure_logging()
     from .errors import PolicytagError
     try:
         return COMMANDS[args.command](args)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,6 +16,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WINDOW_OVERLAP = 32
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
 _LOADED: dict[tuple[str, str, str | None], Any] = {}
+MEMO_SIZE = 4096  # recent embeddings kept in memory: repeated boilerplate costs neither a forward pass nor a lookup
+_NORM_TOLERANCE = 1e-3
 
 
 def default_model_path() -> Path:
@@ -58,17 +61,24 @@ class Encoder:
 
     Nothing heavy happens until the first ``encode``; the loaded model is shared by all Encoders of the
     same model and device, so cloned estimators (GridSearchCV, cross-validation) do not reload it.
+    ``backend`` is ``torch`` (SentenceTransformer), ``onnx`` or ``onnx-int8`` (an exported graph run with
+    onnxruntime, see :mod:`classifier.backends`); each backend has its own entries in the cache.
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, device: str | None = None,
-                 cache: Any = None):
+                 cache: Any = None, backend: str = "torch"):
+        from .backends import check_backend
+
         self.model = model
         self.batch_size = batch_size
         self.device = device
         self.cache = cache
+        self.backend = check_backend(backend)
         self.name, self.path = resolve_model(model)
         self._fingerprint: str | None = None
         self._tokenizer: Any = None
+        self._settings: dict[str, Any] | None = None
+        self._memo: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     @property
     def st_model(self) -> Any:
@@ -108,10 +118,22 @@ class Encoder:
                 self._fingerprint = digest.hexdigest()[:16]
         return self._fingerprint
 
+    @property
+    def cache_key(self) -> str:
+        """What embeddings are filed under: the weights, plus the backend when it is not torch (int8
+        vectors differ from torch ones, and a cache must return what a fresh encode would)."""
+        if self.backend == "torch":
+            return self.fingerprint
+        from .backends import GRAPH_VERSION
+        return f"{self.fingerprint}+{self.backend}.v{GRAPH_VERSION}"
+
     def _config(self) -> dict[str, Any]:
-        if self.path is not None and (self.path / "sentence_bert_config.json").exists():
-            return json.loads((self.path / "sentence_bert_config.json").read_text())
-        return {"max_seq_length": self.st_model.max_seq_length}
+        if self._settings is None:
+            if self.path is not None and (self.path / "sentence_bert_config.json").exists():
+                self._settings = json.loads((self.path / "sentence_bert_config.json").read_text())
+            else:
+                self._settings = {"max_seq_length": self.st_model.max_seq_length}
+        return self._settings
 
     @property
     def max_tokens(self) -> int:
@@ -120,11 +142,13 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        if self.path is not None:
-            pooling = self.path / "1_Pooling" / "config.json"
-            if pooling.exists():
-                return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-        return int(self.st_model.get_sentence_embedding_dimension())
+        if self.__dict__.get("_dimension") is None:
+            pooling = self.path / "1_Pooling" / "config.json" if self.path is not None else None
+            if pooling is not None and pooling.exists():
+                self._dimension = int(json.loads(pooling.read_text())["word_embedding_dimension"])
+            else:
+                self._dimension = int(self.st_model.get_sentence_embedding_dimension())
+        return self._dimension
 
     def identity(self) -> dict[str, Any]:
         """What a model manifest records so a later load can prove it uses the same encoder."""
@@ -151,22 +175,70 @@ class Encoder:
         return windows(text, self.max_tokens, WINDOW_OVERLAP, self._offsets)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-normalized float32 embeddings; each distinct text is encoded once, cached ones not at all."""
+        """Unit-normalized float32 embeddings; each distinct text is encoded once, cached ones not at all.
+
+        Lookups go memory, then the on-disk cache, then the model; the model (and torch) is loaded only
+        when some text is in neither. A cached vector of the wrong shape or norm is recomputed, not served.
+        """
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        key = self.cache_key
         unique = list(dict.fromkeys(texts))
-        found = self.cache.get_many(self.fingerprint, unique) if self.cache is not None else {}
+        found = {t: self._memo[(key, t)] for t in unique if (key, t) in self._memo}
+        rest = [t for t in unique if t not in found]
+        if rest and self.cache is not None:
+            found.update((t, v) for t, v in self.cache.get_many(key, rest).items() if self._sound(v))
         missing = [t for t in unique if t not in found]
         if missing:
-            fresh = self.st_model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+            fresh = self._compute(missing)
             found.update(zip(missing, fresh))
             if self.cache is not None:
-                self.cache.put_many(self.fingerprint, dict(zip(missing, fresh)))
+                self.cache.put_many(key, dict(zip(missing, fresh)))
+        self._remember(key, unique, found)
         return np.stack([found[t] for t in texts])
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        """One forward pass per batch; both backends batch texts of similar length together."""
+        if self.backend == "torch":
+            vectors = self.st_model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False)
+        else:
+            vectors = self.runtime.encode(texts, self.batch_size)
+        return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def runtime(self) -> Any:
+        """The onnxruntime session of an ONNX backend; its graph is built (once) under the cache folder."""
+        from .backends import runner_for
+        from .cache import default_cache_dir
+
+        folder = getattr(self.cache, "directory", None) or default_cache_dir()
+        return runner_for(self, self.backend, folder)
+
+    def _sound(self, vector: Any) -> bool:
+        vector = np.asarray(vector)
+        return (vector.shape == (self.dimension,) and bool(np.isfinite(vector).all())
+                and abs(float(np.linalg.norm(vector)) - 1.0) < _NORM_TOLERANCE)
+
+    def _remember(self, key: str, texts: list[str], vectors: dict[str, np.ndarray]) -> None:
+        memo = self._memo
+        for t in texts[-MEMO_SIZE:]:
+            if (key, t) in memo:
+                memo.move_to_end((key, t))
+            else:
+                memo[(key, t)] = np.array(vectors[t], dtype=np.float32)  # a copy: a row view would pin its batch
+        while len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_tokenizer"] = None
+        state["_memo"] = OrderedDict()
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("backend", "torch")
+        state.setdefault("_settings", None)
+        state.setdefault("_memo", OrderedDict())
+        self.__dict__.update(state)

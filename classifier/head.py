@@ -30,9 +30,12 @@ class LinearHead:
         return e / e.sum(axis=1, keepdims=True)
 
 
-def _logistic(C: float, class_weight: str | None, random_state: int):
+def _logistic(C: float, class_weight: str | None, random_state: int, binary: bool = True):
+    """liblinear for the one-vs-rest rows (several times faster than lbfgs here, same model), lbfgs for softmax."""
     from sklearn.linear_model import LogisticRegression
-    return LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, tol=1e-4, random_state=random_state)
+    solver = "liblinear" if binary else "lbfgs"
+    return LogisticRegression(C=C, class_weight=class_weight, solver=solver, max_iter=2000, tol=1e-4,
+                              random_state=random_state)
 
 
 def fit_head(X: np.ndarray, Y: np.ndarray, multi_label: bool, C: float, class_weight: str | None,
@@ -46,6 +49,7 @@ def _fit_multi(X, Y, C, class_weight, random_state) -> LinearHead:
     k = Y.shape[1]
     coef = np.zeros((k, X.shape[1]), dtype=np.float64)
     intercept = np.zeros(k, dtype=np.float64)
+    Y = np.asarray(Y)
     for j in range(k):
         pos = int(Y[:, j].sum())
         if pos in (0, len(Y)):
@@ -67,7 +71,7 @@ def _fit_single(X, y, k, C, class_weight, random_state) -> LinearHead:
         return LinearHead(coef, intercept, False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lr = _logistic(C, class_weight, random_state).fit(X, y)
+        lr = _logistic(C, class_weight, random_state, binary=len(present) == 2).fit(X, y)
     if len(present) == 2:  # sklearn stores one row for a binary problem
         coef[present[1]], intercept[present[1]] = lr.coef_[0], lr.intercept_[0]
         intercept[present[0]] = 0.0
@@ -116,6 +120,7 @@ class Config:
     context: bool
     C: float
     class_weight: str | None
+    lexical: float = 0.0
 
 
 @dataclass
@@ -148,15 +153,25 @@ def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
 
 
 def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],
-           random_state: int) -> Selection:
-    """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties."""
+           random_state: int, lexical_oof: np.ndarray | None = None) -> Selection:
+    """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties.
+
+    Configurations differing only in ``lexical`` share one embedding-head fit: the blend is computed from
+    out-of-fold probabilities, so the lexical weight costs no extra training.
+    """
     best: tuple[float, Config, np.ndarray] | None = None
     table = []
+    fitted: dict[tuple, np.ndarray] = {}
     for config in grid:
-        P = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state)
+        key = (config.context, config.C, config.class_weight)
+        if key not in fitted:
+            fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state)
+        P = fitted[key]
+        if config.lexical and lexical_oof is not None:
+            P = (1 - config.lexical) * P + config.lexical * lexical_oof
         value = score(P, Y, multi_label)
         table.append({"context": config.context, "C": config.C, "class_weight": config.class_weight,
-                      "macro_f1": round(value, 4)})
+                      "lexical": config.lexical, "macro_f1": round(value, 4)})
         if best is None or value > best[0] + 1e-9:
             best = (value, config, P)
     assert best is not None

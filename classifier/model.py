@@ -16,10 +16,12 @@ from .encoder import Encoder
 from .errors import PolicytagError, TrainingDataError
 from .features import Unit, article_units, as_units, design, embed
 from .head import Config, LinearHead, fit_head, make_folds, select, tune_thresholds
+from .lexical import fit_lexical
 from .segment import Paragraph, split
 
-C_GRID = (0.5, 2.0, 8.0, 32.0)
+C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
+LEXICAL_GRID = (0.0, 0.5)
 
 
 class ThemeClassifier(ClassifierMixin, BaseEstimator):
@@ -27,7 +29,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
     per-label F1-optimal thresholds for multi-label codebooks, multinomial for single-label ones)
-    reads the paragraph embedding and, when context helps, the embedding of its neighbours.
+    reads the paragraph embedding and, when context helps, the embedding of its neighbours. A TF-IDF
+    head over the paragraph's words is blended in with weight ``lexical`` when it helps.
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
@@ -37,8 +40,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None,
                  context: bool | str = "auto", C: float | str = "auto", class_weight: str | None = "auto",
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
-                 cache: bool | str | None = True, min_positives: int = 3):
+                 cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto"):
         self.encoder = encoder
+        self.lexical = lexical
         self.codebook = codebook
         self.context = context
         self.C = C
@@ -75,18 +79,23 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             contexts = [False]
         emb = embed(self.encoder_, units, use_context=True in contexts)
         designs = {c: design(emb.units, emb.context, c) for c in contexts}
-        grid = [Config(c, C, cw) for c in contexts
+        grid = [Config(c, C, cw, lex) for c in contexts
                 for C in (C_GRID if self.C == "auto" else (float(self.C),))
-                for cw in (CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))]
+                for cw in (CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))
+                for lex in (LEXICAL_GRID if self.lexical == "auto" else (float(self.lexical),))]
         folds = make_folds(len(units), groups, self.cv, self.random_state)
         tune = self.threshold == "tune" and codebook.multi_label
+        texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
-            selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state)
+            lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)
+            selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof)
             best, oof, self.selection_ = selection.best, selection.oof, selection.table
         else:
             best, oof, self.selection_ = grid[0], None, []
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
                               self.random_state)
+        self.lexical_ = best.lexical
+        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state) if best.lexical else None
         k = len(codebook)
         if tune and oof is not None:
             self.thresholds_ = tune_thresholds(oof, Y, self.min_positives)
@@ -102,6 +111,18 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.training_hash_ = _training_hash(units, Y)
         self.n_train_ = len(units)
         return self
+
+    def _lexical_oof(self, texts: list[str], Y: np.ndarray, folds, multi_label: bool, k: int,
+                     grid: Sequence[Config]) -> np.ndarray | None:
+        """Out-of-fold probabilities of the lexical head, once, shared by every configuration that blends it."""
+        if not any(c.lexical for c in grid):
+            return None
+        P = np.zeros((len(texts), k))
+        for train, test in folds:
+            head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state)
+            p = head.proba([texts[i] for i in test])
+            P[test, :p.shape[1]] = p
+        return P
 
     def _targets(self, y: Any, n: int, codebook: Codebook | None = None) -> tuple[Codebook, np.ndarray]:
         if codebook is None:
@@ -147,30 +168,33 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
             raise NotFittedError("this ThemeClassifier is not fitted yet: call fit() or load_model()")
 
-    def _window_scores(self, units: Sequence[Unit], logits: bool) -> np.ndarray:
+    def _proba(self, units: Sequence[Unit]) -> np.ndarray:
         self._check_fitted()
         if not units:
             return np.zeros((0, len(self.classes_)))
         emb = embed(self.encoder_, units, use_context=self.use_context_)
         X = design(emb.windows, emb.context[emb.owner], self.use_context_)
-        scores = self.head_.logits(X) if logits else self.head_.proba(X)
-        pooled = np.full((len(units), scores.shape[1]), -np.inf)
-        np.maximum.at(pooled, emb.owner, scores)  # a theme present in any window is present in the unit
-        if not self.head_.multi_label and not logits:
-            pooled = pooled / pooled.sum(axis=1, keepdims=True)
-        return pooled
+        scores = self.head_.proba(X)
+        P = np.zeros((len(units), scores.shape[1]))
+        np.maximum.at(P, emb.owner, scores)  # a theme present in any window is present in the unit
+        if not self.head_.multi_label:
+            P = P / P.sum(axis=1, keepdims=True)
+        if getattr(self, "lexical_head_", None) is not None:
+            P = (1 - self.lexical_) * P + self.lexical_ * self.lexical_head_.proba([u.text for u in units])
+        return P
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
-        return self._window_scores(as_units(X), logits=False)
+        return self._proba(as_units(X))
 
     def decision_function(self, X: Iterable[Any]) -> np.ndarray:
-        """(n, k) margins: positive exactly where ``predict`` assigns the theme (multi-label)."""
-        z = self._window_scores(as_units(X), logits=True)
-        if self.head_.multi_label:
-            t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
-            z = z - np.log(t / (1 - t))
-        return z
+        """(n, k) margins: log-odds above each theme's threshold (multi-label), so positive exactly where
+        ``predict`` assigns the theme; log-probabilities for single-label codebooks."""
+        P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
+        if not self.head_.multi_label:
+            return np.log(P)
+        t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
+        return np.log(P / (1 - P)) - np.log(t / (1 - t))
 
     def predict(self, X: Iterable[Any]) -> np.ndarray:
         """0/1 matrix (n, k) for multi-label codebooks; an array of theme ids for single-label ones."""

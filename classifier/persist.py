@@ -50,8 +50,11 @@ def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     head_path = directory / HEAD_FILE
+    lexical = getattr(model, "lexical_head_", None)
     joblib.dump({"coef": model.head_.coef, "intercept": model.head_.intercept,
-                 "multi_label": model.head_.multi_label}, head_path)
+                 "multi_label": model.head_.multi_label,
+                 "lexical": None if lexical is None else {"vectorizer": lexical.vectorizer, "coef": lexical.head.coef,
+                                                          "intercept": lexical.head.intercept}}, head_path)
     encoder = dict(model.encoder_identity_)
     if model.encoder_.path is not None and directory.resolve() in model.encoder_.path.parents:
         encoder["path"] = str(model.encoder_.path.relative_to(directory.resolve()))
@@ -61,7 +64,8 @@ def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None
         "codebook": model.codebook_.to_dict(),
         "encoder": encoder,
         "params": params,
-        "selected": {"context": model.use_context_, "C": model.C_, "class_weight": model.class_weight_},
+        "selected": {"context": model.use_context_, "C": model.C_, "class_weight": model.class_weight_,
+                     "lexical": model.lexical_},
         "thresholds": {t: float(v) for t, v in zip(model.classes_, model.thresholds_)},
         "selection": model.selection_,
         "training": {"hash": model.training_hash_, "n": model.n_train_},
@@ -100,6 +104,7 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
     import joblib
     from .model import ThemeClassifier
     from .head import LinearHead
+    from .lexical import LexicalHead
 
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -125,11 +130,15 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
                          f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
     head = joblib.load(head_path)
     model.head_ = LinearHead(np.asarray(head["coef"]), np.asarray(head["intercept"]), bool(head["multi_label"]))
+    lex = head.get("lexical")
+    model.lexical_head_ = None if lex is None else LexicalHead(
+        lex["vectorizer"], LinearHead(np.asarray(lex["coef"]), np.asarray(lex["intercept"]), model.head_.multi_label))
     model.codebook_ = model.codebook
     model.classes_ = np.array(model.codebook_.ids)
     model.thresholds_ = np.array([manifest["thresholds"][t] for t in model.codebook_.ids])
     sel = manifest["selected"]
     model.use_context_, model.C_, model.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
+    model.lexical_ = float(sel.get("lexical", 0.0))
     model.selection_ = manifest.get("selection", [])
     model.encoder_identity_ = ident
     model.training_hash_ = manifest["training"]["hash"]

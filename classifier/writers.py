@@ -57,6 +57,16 @@ def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[s
     return buf.getvalue()
 
 
+def check_output(path: str | None, force: bool, resume: bool) -> bool:
+    """Whether a non-empty output exists; refuses to go on when it would be overwritten unasked."""
+    if path is None or path == "-":
+        return False
+    exists = Path(path).exists() and Path(path).stat().st_size > 0
+    if exists and not (force or resume):
+        raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
+    return exists
+
+
 class RecordWriter:
     """Appends serialized documents with one write() and a flush each, so a kill leaves whole records only."""
 
@@ -72,10 +82,7 @@ class RecordWriter:
             if fmt == "csv":
                 self._emit(serialize_header(self.theme_ids))
             return
-        exists = Path(path).exists() and Path(path).stat().st_size > 0
-        if exists and not (force or resume):
-            raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to "
-                                    "complete it")
+        exists = check_output(path, force, resume)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
         self._fd = os.open(path, flags, 0o644)
         if fmt == "csv" and not (resume and exists):

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.codebook import Codebook
 from classifier.features import as_units, embed
-from classifier.head import SATURATED, Config, LinearHead, fit_head, make_folds, out_of_fold, tune_thresholds
+from classifier.head import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
 from classifier.model import ThemeClassifier
 from classifier.zeroshot import make_encoder, resolve_codebook, targets
 
@@ -99,10 +99,13 @@ class PriorClassifier(_CodebookEstimator):
 
 
 class TfidfClassifier(_CodebookEstimator):
-    """TF-IDF (words and bigrams) and logistic regression, with per-theme thresholds tuned out of fold."""
+    """TF-IDF (words and bigrams) and logistic regression, with per-theme thresholds tuned out of fold.
+
+    Terms must occur in ``min_df`` training paragraphs (1 below 100 paragraphs, where 2 would leave
+    almost nothing)."""
 
     def __init__(self, codebook: Codebook | str | None = None, C: float = 10.0, class_weight: str | None = "balanced",
-                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, cv: int = 3, random_state: int = 0,
+                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 2, cv: int = 3, random_state: int = 0,
                  min_positives: int = 3):
         self.codebook = codebook
         self.C = C
@@ -117,15 +120,34 @@ class TfidfClassifier(_CodebookEstimator):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         units, T = self._prepare(X, y)
-        self.vectorizer_ = TfidfVectorizer(ngram_range=tuple(self.ngram_range), min_df=self.min_df, sublinear_tf=True)
+        min_df = self.min_df if len(units) >= 100 else 1
+        self.vectorizer_ = TfidfVectorizer(ngram_range=tuple(self.ngram_range), min_df=min_df, sublinear_tf=True)
         Xs = self.vectorizer_.fit_transform([u.text for u in units])
         k = len(self.classes_)
-        self.head_ = _full_head(fit_head(Xs, T, self._multi, self.C, self.class_weight, self.random_state), k)
+        self.head_ = self._head(Xs, T, k)
         folds = make_folds(len(units), groups, self.cv, self.random_state)
         if self._multi and folds:
-            oof = out_of_fold(Xs, T, folds, True, Config(False, self.C, self.class_weight), self.random_state)
+            oof = np.zeros((len(units), k))
+            for train, test in folds:
+                oof[test] = self._head(Xs[train], T[train], k).proba(Xs[test])
             self.thresholds_ = tune_thresholds(oof, T, self.min_positives)
         return self
+
+    def _head(self, Xs: Any, T: np.ndarray, k: int) -> LinearHead:
+        """One liblinear fit per theme (fast on sparse text features), or one multinomial fit."""
+        if not self._multi:
+            return _full_head(fit_head(Xs, T, False, self.C, self.class_weight, self.random_state), k)
+        from sklearn.linear_model import LogisticRegression
+        coef, intercept = np.zeros((k, Xs.shape[1])), np.zeros(k)
+        for j in range(k):
+            pos = int(T[:, j].sum())
+            if pos in (0, len(T)):
+                intercept[j] = SATURATED if pos else -SATURATED
+                continue
+            lr = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
+                                    random_state=self.random_state).fit(Xs, T[:, j])
+            coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
+        return LinearHead(coef, intercept, True)
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         Xs = self.vectorizer_.transform([u.text for u in as_units(X)])
@@ -164,8 +186,9 @@ class KNNClassifier(_EmbeddingEstimator):
         self.targets_ = self._onehot(T).astype(float)
         if self._multi and len(units) > 1:
             S = self.embeddings_ @ self.embeddings_.T
-            same = np.equal.outer(np.asarray(groups), np.asarray(groups)) if groups is not None else np.eye(len(S), dtype=bool)
-            S[same | np.eye(len(S), dtype=bool)] = -np.inf
+            owner = np.unique(np.asarray(groups, dtype=str), return_inverse=True)[1] if groups is not None \
+                else np.arange(len(S))
+            S[owner[:, None] == owner[None, :]] = -np.inf
             self.thresholds_ = tune_thresholds(self._vote(S), T, self.min_positives)
         return self
 

@@ -131,6 +131,8 @@ def pr_curve(P: np.ndarray, Y: np.ndarray, j: int | None = None, points: int = 6
     y, s = (Y.ravel(), P.ravel()) if j is None else (Y[:, j], P[:, j])
     if not y.any():
         return []
+    if np.ptp(s) == 0:  # constant scores: one operating point, not a curve
+        return [(1.0, float(y.mean()))]
     prec, rec, _ = precision_recall_curve(y.astype(int), s)
     keep = np.unique(np.linspace(0, len(rec) - 1, min(points, len(rec))).round().astype(int))
     return [(float(rec[i]), float(prec[i])) for i in keep]

@@ -142,7 +142,7 @@ def test_usage_errors_exit_2_and_never_overwrite(tmp_path, capsys):
 def test_sigkill_then_resume_completes_without_loss_or_duplicates(tmp_path):
     src = tmp_path / "many.jsonl"
     docs = [{"id": f"d{i:03d}", "text": f"Report {i}.\n\n{GOOD}\n\nEnvoys met again on day {i} to discuss a truce."}
-            for i in range(240)]
+            for i in range(160)]
     src.write_text("".join(json.dumps(d) + "\n" for d in docs))
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-m", "classifier.cli", "tag", str(src), "-o", str(out), "--chunk", "6", "--no-cache", "-q"]
@@ -160,7 +160,7 @@ def test_sigkill_then_resume_completes_without_loss_or_duplicates(tmp_path):
     assert 0 < len(done_before) < len(docs)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "--resume" in again.stderr
-    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(cmd[:-4] + ["-q", "--resume"], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     records = jsonl(out)
     keys = [(r["doc"], r["paragraph"]) for r in records]

@@ -1,0 +1,193 @@
+"""The HTML view: structure, escaping, no external resources, the `tag --html` option, and a real browser."""
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+
+import pytest
+
+from classifier import ThemeClassifier, load_codebook
+from classifier.cli import main
+from classifier.views import DocView, model_view, profile, render_html, source_of
+
+from ecosystem_data import FAST, multi_label_data
+
+EVIL = '<script>alert("pwned")</script><img src=x onerror="alert(1)">'
+CODEBOOK = load_codebook()
+
+
+class Page(HTMLParser):
+    """Collects tags, classes and attributes so tests can count what a person would see."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def having(self, tag: str, cls: str | None = None) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split())]
+
+
+def record(i, text, themes, section=None, **scores):
+    base = {t: 0.01 for t in CODEBOOK.ids}
+    base.update(scores)
+    return {"paragraph": i, "section": section, "text": text, "themes": themes, "scores": base}
+
+
+DOCS = [
+    DocView("nato.txt", [record(0, "Germany will pay a third of the battery.", ["burden_sharing"], "Costs",
+                                burden_sharing=0.91),
+                         record(1, "Envoys met in Geneva; the navy patrolled.", ["negotiation_diplomacy",
+                                "maritime_security"], "Talks", negotiation_diplomacy=0.8, maritime_security=0.7,
+                                deterrence=0.4),
+                         record(2, "Nothing much here.", [])], source="europe"),
+    DocView(f"doc {EVIL}", [record(0, f"Text with {EVIL} inside & more.", ["deterrence"], section=EVIL,
+                                   deterrence=0.66)], source=EVIL),
+]
+THRESHOLDS = {t: 0.5 for t in CODEBOOK.ids}
+
+
+@pytest.fixture(scope="module")
+def page():
+    return render_html(DOCS, CODEBOOK, THRESHOLDS, title="Views test")
+
+
+def test_page_structure(page):
+    p = Page(page)
+    assert len(p.having("article", "doc")) == 2
+    assert len(p.having("div", "par")) == 4
+    assert [a["data-id"] for a in p.having("button", "f")] == CODEBOOK.ids  # one filter per theme, codebook order
+    assert len(p.having("table", "cmp")) == 2  # by source (two sources) and by document
+    assert len(p.having("aside", "profile")) == 2
+    chips = p.having("span", "chip")
+    assert sum("near" in a["class"] for a in chips) == 1  # deterrence 0.40 is within 0.15 below its threshold
+    assert sum("none" in a["class"] for a in chips) == 1
+    assert 'data-themes="t2"' in page and "Burden-sharing<b>0.91</b>" in page
+    assert ">Costs<" in page and ">Talks<" in page
+
+
+def test_every_piece_of_article_text_is_escaped(page):
+    p = Page(page)
+    assert len(p.having("script")) == 1  # only the page's own filter script
+    assert not p.having("img")
+    assert "alert(&quot;pwned&quot;)" in page and 'onerror="alert' not in page
+    assert "&amp; more" in page
+
+
+def test_the_page_is_self_contained(page):
+    p = Page(page)
+    for _, attrs in p.tags:
+        for key in ("src", "href"):
+            assert not str(attrs.get(key, "#")).startswith(("http:", "https:", "//")), attrs
+    assert "@import" not in page and "url(" not in page
+
+
+def test_profiles_and_sources():
+    assert profile(DOCS[0].records, ["burden_sharing", "maritime_security", "deterrence"]) == \
+        {"burden_sharing": 1 / 3, "maritime_security": 1 / 3, "deterrence": 0.0}
+    assert source_of("data/asia/scs.txt") == "asia"
+    assert source_of("feeds/wire.jsonl:12") == "wire.jsonl"
+    assert source_of("<stdin>") == "<stdin>"
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    texts, labels, groups = multi_label_data()
+    with pytest.warns(UserWarning):
+        model = ThemeClassifier(codebook=CODEBOOK, **FAST).fit(texts, labels, groups=groups)
+    return model, str(model.save(tmp_path_factory.mktemp("views") / "model"))
+
+
+@pytest.fixture(scope="module")
+def tagged_page(saved_model, tmp_path_factory):
+    """`policytag tag --html` on two folders of articles, one with hostile text."""
+    root = tmp_path_factory.mktemp("articles")
+    (root / "europe").mkdir()
+    (root / "asia").mkdir()
+    (root / "europe" / "nato.txt").write_text(
+        "Costs\n\nGermany agreed to fund a third of the new air-defence battery while the Dutch cover crews.\n\n"
+        "Allies argued late into the night over who should pay for the expanded eastern brigade.\n")
+    (root / "asia" / "scs.txt").write_text(
+        "Coast-guard cutters shadowed the survey ship for three days inside the disputed waters.\n\n"
+        f"Envoys met for a second round of talks on a ceasefire line. {EVIL}\n")
+    html_path = root / "page.html"
+    assert main(["tag", str(root / "europe"), str(root / "asia"), "--model", saved_model[1], "-o",
+                 str(root / "out.jsonl"), "--html", str(html_path), "-q"]) == 0
+    return html_path
+
+
+def test_tag_html_option_writes_the_view(tagged_page):
+    text = tagged_page.read_text(encoding="utf-8")
+    p = Page(text)
+    assert len(p.having("article", "doc")) == 2 and len(p.having("div", "par")) == 4
+    assert len(p.having("table", "cmp")) == 2 and len(p.having("script")) == 1 and not p.having("img")
+    assert "Maritime security<b>" in text and "Burden-sharing<b>" in text
+
+
+def test_model_view_uses_the_model_thresholds(saved_model):
+    model = saved_model[0]
+    records = model.tag_article("Envoys met for a second round of talks on a ceasefire line.")
+    html = model_view(model, [DocView("one", records)])
+    assert "Negotiation and diplomacy<b>" in html and "1 documents, 1 paragraphs, 12 themes" in html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _png_colors(data: bytes) -> int:
+    """Distinct colours in an 8-bit RGB(A) PNG, read with zlib alone (no imaging library needed)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, width, height, kind = 8, b"", 0, 0, 0
+    while pos < len(data):
+        size, tag = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        if tag == b"IHDR":
+            width, height, _, kind = struct.unpack(">IIBB", body[:10])
+        elif tag == b"IDAT":
+            chunks += body
+        pos += 12 + size
+    raw, bpp = zlib.decompress(chunks), 4 if kind == 6 else 3
+    stride = width * bpp + 1
+    seen, prev = set(), bytearray(width * bpp)
+    for y in range(height):  # undo PNG row filters
+        f, row = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
+        for x in range(len(row)):
+            a = row[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                row[x] = (row[x] + a) & 255
+            elif f == 2:
+                row[x] = (row[x] + b) & 255
+            elif f == 3:
+                row[x] = (row[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        if y % 8 == 0:
+            seen.update(bytes(row[i:i + 3]) for i in range(0, len(row), bpp * 4))
+        prev = row
+    return len(seen)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+def test_chromium_renders_the_page_and_the_filter_works(tagged_page, tmp_path):
+    shot = tmp_path / "view.png"
+    run = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                          "--window-size=1400,1400", tagged_page.as_uri()], capture_output=True, timeout=120)
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    assert _png_colors(shot.read_bytes()) > 20  # chips, heat map and text, not a blank page
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom",
+                          tagged_page.as_uri() + "#themes=maritime_security"], capture_output=True, timeout=120,
+                         text=True).stdout
+    p = Page(dom)  # the DOM after the page's script ran with a filter from the URL
+    shown = [a for a in p.having("div", "par") if "hidden" not in a["class"].split()]
+    assert 1 <= len(shown) < 4 and all("t9" in a["data-themes"].split() for a in shown)
+    assert [a for a in p.having("article", "doc") if "hidden" in a["class"].split()]  # Europe has no maritime paragraph
+    assert [a for a in p.having("button", "f") if "on" in a["class"].split()][0]["data-id"] == "maritime_security"
