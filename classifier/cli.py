@@ -95,9 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _ecosystem_parsers(sub)
 
-    p = sub.add_parser("corpus", help="check a corpus or print its statistics")
-    p.add_argument("action", choices=("check", "stats"))
+    p = sub.add_parser("corpus", help="check a corpus, print its statistics, or measure coder agreement")
+    p.add_argument("action", choices=("check", "stats", "agreement"))
     p.add_argument("directory")
+    p.add_argument("--second", default=None, metavar="FILE", help="agreement: JSONL of {id, labels} from a "
+                   "second, blind coder (default: DIR/agreement/second_coder.jsonl)")
 
     p = sub.add_parser("cache", help="show or clear the embedding cache, or set its size limit")
     p.add_argument("action", choices=("show", "clear"), nargs="?", default="show")
@@ -268,6 +270,11 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
     if args.action == "stats":
         print(corpus_stats(args.directory), end="")
+        return EXIT_OK
+    if args.action == "agreement":
+        from .agreement import agreement_table
+        from .corpus import corpus_agreement
+        print(agreement_table(corpus_agreement(args.directory, args.second)), end="")
         return EXIT_OK
     problems = check_corpus(args.directory)
     for line in problems:

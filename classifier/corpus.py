@@ -146,6 +146,24 @@ def _check_identity(rows: list[dict[str, Any]], path: Path) -> list[str]:
     return problems
 
 
+def corpus_agreement(directory: str | Path, second: str | Path | None = None,
+                     first: str | Path | None = None) -> dict[str, Any]:
+    """Agreement between the corpus labels (or ``first``, a JSONL of id/labels) and a blind second coder."""
+    from .agreement import agreement
+
+    directory = Path(directory)
+    second = Path(second) if second else directory / "agreement" / "second_coder.jsonl"
+    if not second.exists():
+        raise CorpusError(f"{second}: no second coding found (JSONL lines with id and labels)")
+    read = lambda path: {r["id"]: r["labels"] for r in map(json.loads, Path(path).read_text().splitlines()) if r}
+    theirs = read(second)
+    ours = read(first) if first else {r["id"]: r["labels"] for r in read_rows(directory)[0] if r["id"] in theirs}
+    missing = sorted(set(theirs) - set(ours))
+    if missing:
+        raise CorpusError(f"{second}: ids not in the corpus: {', '.join(missing[:5])}")
+    return agreement(ours, theirs, load_codebook(directory / "codebook.yaml").ids)
+
+
 def corpus_stats(directory: str | Path) -> str:
     """Markdown tables: sizes per split, positives per theme and split, genre and region mix."""
     directory = Path(directory)

@@ -33,7 +33,8 @@ BUILTINS: dict[str, type] = {"theme": PooledThemeClassifier, "prior": PriorClass
                              "zeroshot": ZeroShotClassifier, "knn": KNNClassifier, "logreg": EmbeddingLogistic}
 BASELINES = ("prior", "tfidf", "zeroshot", "knn", "logreg")
 DESCRIPTIONS = {
-    "model": "the saved model, as it is (refit with its own parameters inside CV and learning curves)",
+    "model": "the saved model as it is; inside CV and learning curves, refit with the hyperparameters it "
+             "selected (context, C, class weight) and thresholds re-tuned on each training set",
     "theme": "ThemeClassifier trained on the training data (encoder + context + tuned logistic head)",
     "prior": "label prior: always the most frequent theme(s)",
     "tfidf": "TF-IDF word/bigram features + logistic regression, thresholds tuned out of fold",
@@ -117,6 +118,13 @@ class Context:
         return self.codebook.ids
 
 
+def refit_params(model: Any) -> dict[str, Any]:
+    """The hyperparameters a saved model selected, fixed for refits: re-running its whole selection grid
+    in every fold and seed would cost minutes per fit for no change in what is being measured."""
+    selected = getattr(model, "manifest_", {}).get("selected") or {}
+    return {k: selected[k] for k in ("context", "C", "class_weight") if k in selected}
+
+
 def _accepts(cls: type, name: str) -> bool:
     return name in inspect.signature(cls.__init__).parameters
 
@@ -129,6 +137,7 @@ def build(system: System, ctx: Context, seed: int) -> Any:
             raise SystemSpecError("system 'model' needs --model")
         cls = PooledThemeClassifier
         params = {k: v for k, v in ctx.model.get_params().items() if k not in ("codebook", "cache", "batch_size")}
+        params.update(refit_params(ctx.model))
     else:
         cls = BUILTINS[system.kind] if system.kind in BUILTINS else import_class(system.kind)
     for key, value in (("codebook", ctx.codebook), ("cache", ctx.pool), ("random_state", seed)):
