@@ -1,0 +1,89 @@
+"""`policytag train` and `evaluate` from the shell: tables with column options, and clear refusals."""
+import csv
+import json
+
+import pytest
+
+from classifier.cli import main
+
+from conftest import CORPUS, DATA
+
+
+@pytest.fixture(scope="module")
+def mini_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "mini"
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
+                 "--group-column", "doc", "--out", str(out)]) == 0
+    return out
+
+
+def test_single_label_csv_train_and_evaluate(mini_dir, tmp_path, capsys):
+    manifest = json.loads((mini_dir / "manifest.json").read_text())
+    assert manifest["codebook"]["multi_label"] is False
+    assert [t["id"] for t in manifest["codebook"]["themes"]] == ["burden_sharing", "maritime_security",
+                                                                 "negotiation_diplomacy"]
+    report = tmp_path / "m.json"
+    assert main(["evaluate", "--model", str(mini_dir), "--data", str(DATA / "mini.csv"), "--label-column", "label",
+                 "--single-label", "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["accuracy"] > 0.8 and 0 <= result["macro_f1"] <= 1
+    assert set(result["per_label"]) == {"burden_sharing", "maritime_security", "negotiation_diplomacy"}
+    assert "| burden_sharing |" in capsys.readouterr().out
+
+
+def test_delimited_multi_label_column(tmp_path):
+    src = tmp_path / "multi.csv"
+    rows = list(csv.DictReader((DATA / "mini.csv").open()))
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "tags", "doc"])
+        for i, r in enumerate(rows):
+            w.writerow([r["text"], r["label"] + (";economic_dimension" if i % 2 else ""), r["doc"]])
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(src), "--label-column", "tags", "--label-sep", ";", "--group-column", "doc",
+                 "--out", str(out), "--C", "4", "--class-weight", "none", "--context", "off"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["codebook"]["multi_label"] is True and len(manifest["thresholds"]) == 4
+
+
+def test_unknown_labels_are_refused_before_encoding(tmp_path, capsys):
+    src = tmp_path / "bad.csv"
+    src.write_text("text,labels\nSome paragraph about envoys.,world_peace\n")
+    code = main(["train", "--data", str(src), "--codebook", str(CORPUS / "codebook.yaml"), "--out", str(tmp_path / "m")])
+    assert code == 2
+    assert "labels not in codebook 'geopolitics': world_peace" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_missing_columns_are_named(tmp_path, capsys):
+    src = tmp_path / "bad.csv"
+    src.write_text("body,labels\nx,y\n")
+    assert main(["train", "--data", str(src), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s) text" in err and "--text-column" in err
+
+
+def test_rare_themes_are_warned_about_in_one_line(tmp_path, capsys):
+    src = tmp_path / "rare.csv"
+    rows = list(csv.DictReader((DATA / "mini.csv").open()))
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label", "doc"])
+        for r in rows:
+            w.writerow([r["text"], r["label"], r["doc"]])
+        w.writerow(["Sanctions on chip exports hit the island's foundries hard this quarter.", "economic_dimension", "dx"])
+    assert main(["train", "--data", str(src), "--label-column", "label", "--single-label", "--group-column", "doc",
+                 "--C", "4", "--class-weight", "none", "--out", str(tmp_path / "m")]) == 0
+    err = capsys.readouterr().err
+    assert "policytag: warning: themes with fewer than 3 positive examples" in err and "economic_dimension (1)" in err
+
+
+def test_codebook_mismatch_in_evaluate_is_an_error(mini_dir, capsys):
+    assert main(["evaluate", "--model", str(mini_dir), "--data", str(CORPUS)]) == 2
+    assert "does not match the model's" in capsys.readouterr().err
+
+
+def test_existing_model_is_not_replaced_without_force(mini_dir, capsys):
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
+                 "--out", str(mini_dir)]) == 2
+    assert "--force" in capsys.readouterr().err
