@@ -5,8 +5,9 @@ decision threshold (multi-label), or the top two themes are close (single-label)
 uncertain paragraphs can pick near-copies, so picks are greedy: each pick loses uncertainty in proportion
 to how much closer than ``SIMILAR`` (cosine) it is to a paragraph already picked or labeled, and a near-copy
 (``NEAR_COPY``) comes only after everything else. Ordinary topical similarity below ``SIMILAR`` costs
-nothing: on the geopolitics corpus a penalty on all similarity (classic maximal marginal relevance) chose
-worse batches than uncertainty alone (see evaluation/ACTIVE_LEARNING.md).
+nothing: in a simulation on the geopolitics corpus, a penalty on all similarity (classic maximal marginal
+relevance) chose batches that taught the model less than uncertainty alone. evaluation/active_learning.py
+measures the whole strategy against random choice (evaluation/ACTIVE_LEARNING.md).
 """
 from __future__ import annotations
 

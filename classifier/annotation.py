@@ -78,6 +78,8 @@ def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[l
                 continue
             row = {k: _plain(v) for k, v in row.items()}
             row["text"] = text
+            if isinstance(row.get("paragraph"), str) and row["paragraph"].strip().isdigit():  # CSV cells are text
+                row["paragraph"] = int(row["paragraph"])
             row.setdefault("id", f"{path.stem}:{n}")
             rows.append(row)
     for item in read_inputs(articles, ReadOptions()) if articles else ():
@@ -376,6 +378,8 @@ def corpus_row(fields: dict[str, Any], text: str, labels: list[str], split: str,
     """A row in the corpus schema: known fields kept, missing ones given neutral defaults."""
     row_id = str(fields.get("id") if fields.get("id") not in (None, "") else f"task-{fallback_id}")
     paragraph = fields.get("paragraph")
+    if isinstance(paragraph, str) and paragraph.strip().isdigit():
+        paragraph = int(paragraph)
     row: dict[str, Any] = {
         "id": row_id,
         "article_id": str(fields.get("article_id") or row_id),

@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _verbose_arg(p)
     _cache_args(p)
     _backend_arg(p)
+    _engine_args(p)
 
     p = sub.add_parser("train", help="train a model on a labeled corpus or table")
     p.add_argument("--data", required=True, help="corpus folder or CSV/JSONL/Parquet file")
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weight", choices=("auto", "none", "balanced"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
+    p.add_argument("--finetune", action="store_true", help="first tune the encoder on the training labels "
+                   "(SetFit-style, pairs of paragraphs pulled together by shared themes; minutes on a CPU); the tuned "
+                   "encoder is saved in OUT/encoder. Check with 'policytag evaluate' that it beats the default")
+    p.add_argument("--finetune-budget", type=float, default=None, metavar="SECONDS",
+                   help="stop fine-tuning after this many seconds (runs that stop early are not reproducible)")
+    p.add_argument("--finetune-pairs", type=int, default=None, metavar="N",
+                   help="paragraph pairs to fine-tune on (default: 16000, about one pass over 1000 paragraphs)")
     _data_args(p)
     _cache_args(p)
     _backend_arg(p)
@@ -143,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scaling out (pip install 'policytag[ray]'; see README, Scaling out with Ray)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local", help="local (default): this process; "
+                   "ray: the same run with chunks tagged by Ray actors, same outputs, --resume and exit codes")
+    g.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster to use (e.g. auto, or "
+                   "ray://HEAD:10001); default: the cluster 'ray start' made here, else a local one for this run")
+    g.add_argument("--actors", type=int, default=None, metavar="N", help="Tagger actors, each loading the model "
+                   "once (default: one per CPU of the cluster, or per GPU with --gpus-per-actor)")
+    g.add_argument("--gpus-per-actor", type=float, default=0, metavar="G", help="GPUs per actor (e.g. 1: one actor "
+                   "per GPU); default 0, CPU actors")
+
+
 def _err(msg: str) -> None:
     print(f"policytag: {msg}", file=sys.stderr)
 
@@ -171,6 +191,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
         _err("--resume needs -o FILE")
         return EXIT_USAGE
     check_output(args.output, args.force, args.resume)  # before the slow model load
+    if args.engine == "ray":
+        from .distributed import require_ray
+        require_ray()
     done = completed_documents(args.output, fmt) if args.resume else set()
     model = load_model(args.model, cache=_cache_option(args), batch_size=args.batch_size)
     _on_backend(model.encoder_, args.backend)
@@ -188,8 +211,16 @@ def cmd_tag(args: argparse.Namespace) -> int:
             return True
         return False
 
+    items, skip = read_inputs(args.inputs, opts), already if done else None
+    if args.engine == "ray":  # same reading, planning, writing and counting; chunks are tagged by Ray actors
+        from .distributed import tag_stream_ray
+        stream = tag_stream_ray(items, args.model, args.chunk, skip, address=args.address, actors=args.actors,
+                                gpus_per_actor=args.gpus_per_actor, cache=_cache_option(args),
+                                batch_size=args.batch_size, backend=args.backend)
+    else:
+        stream = tag_stream(model, items, chunk=args.chunk, skip=skip)
     with RecordWriter(args.output, fmt, list(model.classes_), force=args.force, resume=args.resume) as out:
-        for res in tag_stream(model, read_inputs(args.inputs, opts), chunk=args.chunk, skip=already if done else None):
+        for res in stream:
             progress.update(1)
             if res.error is not None:
                 counts["skipped" if res.error.skipped else "failed"] += 1
@@ -262,7 +293,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                             context={"auto": "auto", "on": True, "off": False}[args.context],
                             C=args.C if args.C == "auto" else float(args.C),
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
-                            random_state=args.seed, cache=_cache_option(args))
+                            random_state=args.seed, cache=_cache_option(args), finetune=args.finetune,
+                            finetune_budget=args.finetune_budget)
+    if args.finetune_pairs is not None:
+        model.set_params(finetune_pairs=args.finetune_pairs)
     if args.backend != "torch":  # fit() builds its encoder with make_encoder(); this one runs on the backend asked
         make_encoder = model.make_encoder
         model.make_encoder = lambda: _on_backend(make_encoder(), args.backend)
@@ -276,6 +310,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.save(out)
     print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
           f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}; saved to {out}", file=sys.stderr)
+    tuned = model.encoder_identity_.get("finetune")
+    if tuned:
+        print(f"policytag: fine-tuned the encoder for {tuned['steps']}/{tuned['planned_steps']} steps in "
+              f"{tuned['seconds']:.0f} s{' (time budget spent)' if tuned['stopped_by_budget'] else ''}; "
+              f"saved in {out / 'encoder'}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -365,13 +404,19 @@ def _verbose_arg(p: argparse.ArgumentParser) -> None:
                    help="log what happens (python logging, on stderr)")
 
 
-def _configure_logging() -> None:
-    """The library only logs; the command shows its records (ours, not every dependency's) on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("policytag: %(levelname)s %(name)s: %(message)s"))
+def _configure_logging(verbose: bool) -> None:
+    """The library only logs; with --verbose the command shows its records (ours, not every dependency's) on
+    stderr. Each run starts from a clean slate, so an in-process main() does not inherit a previous one's."""
     root = logging.getLogger("classifier")
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    for old in [h for h in root.handlers if h.get_name() == "policytag-cli"]:
+        root.removeHandler(old)
+    root.setLevel(logging.NOTSET)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("policytag: %(levelname)s %(name)s: %(message)s"))
+        handler.set_name("policytag-cli")
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
 
 
 def _progress(args: argparse.Namespace, unit: str, total: int | None = None) -> Any:
@@ -553,8 +598,7 @@ COMMANDS = {"tag": cmd_tag, "train": cmd_train, "evaluate": cmd_evaluate, "corpu
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.verbose:
-        _configure_logging()
+    _configure_logging(args.verbose)
     from .errors import PolicytagError
     try:
         return COMMANDS[args.command](args)

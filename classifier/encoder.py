@@ -145,7 +145,8 @@ class Encoder:
         if self.__dict__.get("_dimension") is None:
             pooling = self.path / "1_Pooling" / "config.json" if self.path is not None else None
             if pooling is not None and pooling.exists():
-                self._dimension = int(json.loads(pooling.read_text())["word_embedding_dimension"])
+                config = json.loads(pooling.read_text())  # sentence-transformers 6 saves "embedding_dimension"
+                self._dimension = int(config.get("word_embedding_dimension") or config["embedding_dimension"])
             else:
                 self._dimension = int(self.st_model.get_sentence_embedding_dimension())
         return self._dimension

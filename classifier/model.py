@@ -40,9 +40,13 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None,
                  context: bool | str = "auto", C: float | str = "auto", class_weight: str | None = "auto",
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
-                 cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto"):
+                 cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
+                 finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None):
         self.encoder = encoder
         self.lexical = lexical
+        self.finetune = finetune
+        self.finetune_pairs = finetune_pairs
+        self.finetune_budget = finetune_budget
         self.codebook = codebook
         self.context = context
         self.C = C
@@ -74,6 +78,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                                     "drop them before training")
         self._warn_rare(codebook, Y)
         self.encoder_ = self.make_encoder()
+        tuned = None
+        if self.finetune:  # SetFit-style: tune the encoder on these labels first (see classifier.finetune)
+            from .finetune import tune_for_fit
+            self.encoder_, tuned = tune_for_fit(self.encoder_, [u.text for u in units], Y, self.finetune_pairs,
+                                                self.finetune_budget, self.random_state)
         contexts = [False, True] if self.context == "auto" else [bool(self.context)]
         if not any(u.context for u in units):
             contexts = [False]
@@ -107,7 +116,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         self.use_context_ = best.context
         self.C_ = best.C
         self.class_weight_ = best.class_weight
-        self.encoder_identity_ = self.encoder_.identity()
+        self.encoder_identity_ = tuned or self.encoder_.identity()
         self.training_hash_ = _training_hash(units, Y)
         self.n_train_ = len(units)
         return self
@@ -256,9 +265,19 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write ``manifest.json`` and ``head.joblib`` (see :func:`classifier.load_model`)."""
+        """Write ``manifest.json`` and ``head.joblib`` (see :func:`classifier.load_model`); a fine-tuned
+        encoder is copied into ``directory/encoder`` first, so the folder is complete on its own."""
         from .persist import save_model
-        return save_model(self, directory, metrics)
+        self._check_fitted()
+        if not (getattr(self, "encoder_identity_", None) or {}).get("finetune"):
+            return save_model(self, directory, metrics)
+        from .finetune import place_encoder
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        mine, self.encoder_ = self.encoder_, place_encoder(self.encoder_, directory)
+        try:  # the manifest points at the copy; this estimator keeps its own folder
+            return save_model(self, directory, metrics)
+        finally:
+            self.encoder_ = mine
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()

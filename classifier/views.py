@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 PALETTE = ("#3b6ea5", "#d9711c", "#c63d3f", "#2f8f89", "#3f8a3a", "#a8820a", "#8e5a9b", "#c2487a",
            "#7a5a45", "#5f6b7a", "#0f7c9c", "#6b8e23", "#b5562d", "#4b4fa8", "#8a6d00", "#3d7a5e")  # white text reads on each
-NEAR_MARGIN = 0.15  # a theme this close below its threshold shows as a faint "near" chip
+NEAR_MARGIN = 0.15  # a theme this close below its threshold shows as a faint "near" chip,
+NEAR_SHARE = 0.6    # if its score is also at least this share of the threshold (low thresholds stay quiet)
+MAX_NEAR = 3        # at most this many per paragraph, closest first
 
 
 @dataclass
@@ -243,9 +245,10 @@ def _article(i: int, doc: DocView, ids: list[str], info: dict[str, tuple[ThemeIn
         section = rec.get("section")
         scores = rec.get("scores", {})
         chips = [_chip(info[t][1], info[t][0], info[t][2], scores.get(t)) for t in rec["themes"] if t in info]
-        for t, s in sorted(scores.items(), key=lambda kv: -kv[1]):
-            if t in info and t not in rec["themes"] and t in thresholds and thresholds[t] - NEAR_MARGIN <= s < thresholds[t]:
-                chips.append(_chip(info[t][1], info[t][0], info[t][2], s, near=True))
+        near = [(t, s) for t, s in sorted(scores.items(), key=lambda kv: -kv[1])
+                if t in info and t not in rec["themes"] and t in thresholds
+                and max(thresholds[t] - NEAR_MARGIN, NEAR_SHARE * thresholds[t]) <= s < thresholds[t]]
+        chips += [_chip(info[t][1], info[t][0], info[t][2], s, near=True) for t, s in near[:MAX_NEAR]]
         if not rec["themes"]:
             chips.insert(0, '<span class="chip none">no theme</span>')
         keys = " ".join(info[t][1] for t in rec["themes"] if t in info)

@@ -47,16 +47,17 @@ class EncoderPool:
     """Shared encoders for one run. Pass it as an estimator's ``cache`` parameter (see
     :func:`classifier.zeroshot.make_encoder`); ``cache`` here is True, a folder, or None (memory only)."""
 
-    def __init__(self, cache: Any = True):
+    def __init__(self, cache: Any = True, backend: str = "torch"):
         disk = EmbeddingCache() if cache is True else (EmbeddingCache(cache) if cache else None)
         self.store = LayeredCache(disk)
+        self.backend = backend
         self._encoders: dict[str, Encoder] = {}
 
     def encoder_for(self, name: str | None, batch_size: int = 64) -> Encoder:
         display, path = resolve_model(name)
         key = str(path) if path is not None else display
         if key not in self._encoders:
-            self._encoders[key] = Encoder(name, batch_size=batch_size, cache=self.store)
+            self._encoders[key] = Encoder(name, batch_size=batch_size, cache=self.store, backend=self.backend)
         return self._encoders[key]
 
     def adopt(self, model: Any) -> None:
@@ -64,6 +65,12 @@ class EncoderPool:
         mine = self.encoder_for(model.encoder)
         if mine.fingerprint == model.encoder_.fingerprint:
             model.encoder_ = mine
+        else:
+            model.encoder_.backend = self.backend
+
+    def identities(self) -> dict[str, dict]:
+        """Name, dimension and weights fingerprint of every encoder used in the run."""
+        return {key: enc.identity() for key, enc in self._encoders.items()}
 
     @property
     def encoded(self) -> int:

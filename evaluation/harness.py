@@ -21,8 +21,9 @@ from . import protocols as proto
 from .bootstrap import DEFAULT_RESAMPLES, confidence_intervals, group_stats, paired_test, resample_weights
 from .datasets import EvalSet, file_sha256, infer_codebook, load_label_map, read, to_evalset
 from .embeddings import EncoderPool
+from .protocols import EvaluationError
 from .metrics import confusion, evaluate, pr_curve, reliability
-from .systems import BASELINES, Context, Prediction, System, parse_system
+from .systems import BASELINES, Context, Prediction, parse_system
 
 FORMAT = 1
 PROTOCOLS = ("heldout", "cross-corpus", "cv", "curve")
@@ -49,11 +50,8 @@ class Config:
     level: float = 0.95
     errors: int = 5
     cache: Any = True
+    backend: str = "torch"
     progress: Callable[[str], None] = field(default=lambda _: None)
-
-
-class EvaluationError(PolicytagError):
-    """The requested evaluation cannot run on the data given."""
 
 
 def library_versions() -> dict[str, str]:
@@ -105,7 +103,7 @@ class Run:
         if len(set(names)) != len(names):
             raise EvaluationError(f"two systems share a name in {names}; name them NAME=KIND")
         self.label_map = load_label_map(cfg.label_map) if cfg.label_map else None
-        self.pool = EncoderPool(cfg.cache)
+        self.pool = EncoderPool(cfg.cache, cfg.backend)
         needs_model = any(s.kind == "model" for s in self.systems)
         self.model = _load_model(cfg.model, cfg.cache) if needs_model else None
         if self.model is not None:
@@ -139,7 +137,8 @@ class Run:
                 raw["train"] = (read(src[0], cols, src[1]), src[1])
         if "cv" in cfg.protocols:
             raw["cv"] = (read(cfg.data, cols, cfg.split), cfg.split)
-        codebook = self._codebook([data for data, _ in raw.values()])
+        ours = [raw["train"][0]] if self.label_map and cfg.train and "train" in raw else None
+        codebook = self._codebook([data for data, _ in raw.values()], ours)
         sets = Sets()
         for key, (data, split) in raw.items():
             setattr(sets, key, to_evalset(data, codebook, self.label_map, split))
@@ -149,7 +148,9 @@ class Run:
             sets.train.split, sets.test.split = "80% (stratified)", "20% (stratified)"
         return codebook, sets
 
-    def _codebook(self, datasets: list[Any]) -> Codebook:
+    def _codebook(self, datasets: list[Any], ours: list[Any] | None = None) -> Codebook:
+        """The model's codebook, else --codebook, else the corpus's own, else one inferred from the labels
+        (of the training corpus only when a label map says how the other corpus's labels translate)."""
         cfg = self.cfg
         if self.model is not None:
             codebook = self.model.codebook_
@@ -163,7 +164,8 @@ class Run:
             codebook = load_codebook(cfg.codebook)
         else:
             own = [d.codebook for d in datasets if d.codebook is not None]
-            codebook = own[0] if own else infer_codebook(datasets, not cfg.columns.single_label, self.label_map)
+            codebook = own[0] if own else infer_codebook(ours or datasets, not cfg.columns.single_label,
+                                                         None if ours else self.label_map)
         if cfg.columns.single_label and codebook.multi_label:
             codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
         return codebook
@@ -182,9 +184,9 @@ def _errors(test: EvalSet, p: Prediction, ids: list[str], limit: int) -> dict[st
     for j, t in enumerate(ids):
         fp = np.flatnonzero(pred[:, j] & ~Y[:, j])
         fn = np.flatnonzero(~pred[:, j] & Y[:, j])
-        fp = fp[np.argsort(-p.P[fp, j], kind="stable")][:limit]
-        fn = fn[np.argsort(p.P[fn, j], kind="stable")][:limit]
-        out[t] = {"false_positives": [row(i, j) for i in fp], "false_negatives": [row(i, j) for i in fn]}
+        out[t] = {"false_positives_total": int(len(fp)), "false_negatives_total": int(len(fn)),
+                  "false_positives": [row(i, j) for i in fp[np.argsort(-p.P[fp, j], kind="stable")][:limit]],
+                  "false_negatives": [row(i, j) for i in fn[np.argsort(p.P[fn, j], kind="stable")][:limit]]}
     return out
 
 
@@ -214,7 +216,8 @@ def score_block(preds: dict[str, Prediction], test: EvalSet, ctx: Context, prima
     }
     if primary in preds:
         block["confusion"] = {"system": primary, "labels": [*ids, "none"],
-                              "matrix": confusion(test.Y, preds[primary].pred, multi).tolist()}
+                              "matrix": confusion(test.Y, preds[primary].pred, multi).tolist(),
+                              "gold_counts": [*map(int, test.Y.sum(0)), int((~test.Y.any(1)).sum())]}
         if errors:
             block["errors"] = {"system": primary, "per_label": _errors(test, preds[primary], ids, cfg.errors)}
     return block
@@ -228,6 +231,7 @@ def _fold_summary(folds: list[dict[str, Any]]) -> dict[str, float]:
 
 # -- the run ---------------------------------------------------------------------------------------
 def run(cfg: Config) -> dict[str, Any]:
+    """Run every requested protocol for every system; see the module docstring for the result."""
     r = Run(cfg)
     codebook, sets = r.load()
     ctx = Context(codebook, r.pool, r.model)
@@ -293,7 +297,7 @@ def _meta(r: Run, cfg: Config, codebook: Codebook, sets: Sets) -> dict[str, Any]
         "data": {"path": cfg.data, "split": cfg.split, "train": cfg.train, "train_split": cfg.train_split,
                  "columns": {"text": cols.text, "label": cols.label, "label_sep": cols.label_sep,
                              "single_label": cols.single_label, "group": cols.group, "context": list(cols.context)}},
-        "encoders": {key: enc.identity() for key, enc in r.pool._encoders.items()},
+        "encoders": r.pool.identities(),
         "libraries": library_versions(),
     }
     if r.model is not None:
@@ -301,6 +305,32 @@ def _meta(r: Run, cfg: Config, codebook: Codebook, sets: Sets) -> dict[str, Any]
     if r.label_map is not None:
         meta["label_map"] = {"path": cfg.label_map, "sha256": file_sha256(cfg.label_map), "map": r.label_map}
     return meta
+
+
+def primary_system(cfg: Config, plain: bool) -> str:
+    """``model`` when a model is named, or for a plain evaluation (the shipped model, as always); otherwise
+    the shipped model only if it fits the data's codebook (or a label map is given), else ``theme``, a
+    ThemeClassifier trained here."""
+    import json
+    from classifier import DEFAULT_MODEL_DIR
+
+    if cfg.model or plain:
+        return "model"
+    manifest = DEFAULT_MODEL_DIR / "manifest.json"
+    try:
+        theirs = Codebook.from_dict(json.loads(manifest.read_text(encoding="utf-8"))["codebook"])
+    except (OSError, ValueError, KeyError, PolicytagError):
+        return "theme"
+    if cfg.label_map:
+        return "model"
+    cfile = corpus_file(cfg.data)
+    path = cfg.codebook or (cfile.parent / "codebook.yaml" if cfile is not None else None)
+    if path is None or not Path(path).exists():
+        return "theme"
+    ours = load_codebook(path)
+    if cfg.columns.single_label and ours.multi_label:
+        ours = Codebook(ours.name, ours.version, False, ours.themes)
+    return "model" if ours.fingerprint == theirs.fingerprint else "theme"
 
 
 def default_systems(primary: str, compare: bool, extra: Sequence[str] = ()) -> list[str]:

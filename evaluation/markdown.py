@@ -98,7 +98,7 @@ def curve_table(curve: dict[str, Any]) -> str:
 def _set_line(d: dict[str, Any] | None) -> str:
     if not d:
         return "–"
-    split = f" [{d['split']}]" if d.get("split") else ""
+    split = f" [{d['split']}]" if d.get("split") else " [all rows]"
     groups = f", {d['groups']} documents" if d.get("groups") else ""
     return f"`{d['source']}`{split}: {d['n']} paragraphs{groups}"
 

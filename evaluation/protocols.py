@@ -10,6 +10,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from classifier.errors import PolicytagError
+
 from .datasets import EvalSet
 from .metrics import evaluate
 from .stratify import stratified_folds, stratified_subsample
@@ -17,6 +19,17 @@ from .systems import Context, Prediction, System, fit, use_model
 
 DEFAULT_SIZES: tuple[int | str, ...] = (50, 100, 250, 500, 1000, "all")
 Progress = Callable[[str], None]
+
+
+class EvaluationError(PolicytagError):
+    """The requested evaluation cannot run on the data given (e.g. too few documents for the folds)."""
+
+
+def _folds(data: EvalSet, n_splits: int, seed: int):
+    try:
+        return stratified_folds(data.Y, n_splits, data.groups, seed)
+    except ValueError as exc:
+        raise EvaluationError(f"{data.source}: {exc}") from None
 
 
 def _quiet(_: str) -> None:
@@ -44,8 +57,12 @@ def heldout(systems: Sequence[System], train: EvalSet | None, test: EvalSet, ctx
 
 def holdout_split(data: EvalSet, seed: int = 0, test_share: float = 0.2) -> tuple[EvalSet, EvalSet]:
     """A grouped, stratified train/test split, for a table with no split of its own."""
-    n_splits = max(2, int(round(1 / test_share)))
-    train, test = stratified_folds(data.Y, n_splits, data.groups, seed)[0]
+    n_groups = len(np.unique(data.groups))
+    if n_groups < 2:
+        raise EvaluationError(f"{data.source}: cannot split {n_groups} document(s) into training and test sets; "
+                              "give --train")
+    n_splits = min(n_groups, max(2, int(round(1 / test_share))))
+    train, test = _folds(data, n_splits, seed)[0]
     return data.subset(train), data.subset(test)
 
 
@@ -65,7 +82,7 @@ def cross_validate(systems: Sequence[System], data: EvalSet, ctx: Context, folds
     result = CVResult(list(seeds), folds)
     k = len(ctx.ids)
     for seed in seeds:
-        splits = stratified_folds(data.Y, folds, data.groups, seed)
+        splits = _folds(data, folds, seed)
         fold_of = np.zeros(len(data), dtype=int)
         for f, (_, test) in enumerate(splits):
             fold_of[test] = f

@@ -31,7 +31,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card{border:1px solid #eee;border-radius:6px;padding:6px}
 details{margin:4px 0;border:1px solid #eee;border-radius:6px;padding:4px 10px}
 details[open]{padding-bottom:10px}summary{cursor:pointer;font-weight:600;font-size:14px;padding:4px 0}
-td.text{max-width:640px;line-height:1.4}
+td.text{min-width:520px;max-width:760px;line-height:1.4}
+td.chips{width:210px}
 .chip{display:inline-block;background:#eef3fb;border-radius:10px;padding:0 7px;margin:1px 2px;font-size:11px;white-space:nowrap}
 .chip.miss{background:#fde8e8}.chip.extra{background:#fff3d6}
 .kv td:first-child{color:#555;white-space:nowrap}
@@ -72,7 +73,8 @@ def _errors(errors: dict[str, Any]) -> str:
              "missed most confidently (false negatives, lowest score first). Gold labels missing from the prediction are "
              "red, predicted labels not in the gold are yellow.</p>"]
     for theme, e in errors["per_label"].items():
-        n_fp, n_fn = len(e["false_positives"]), len(e["false_negatives"])
+        n_fp, n_fn = e.get("false_positives_total", len(e["false_positives"])), e.get("false_negatives_total",
+                                                                                     len(e["false_negatives"]))
         body = []
         for kind, rows in (("False positives", e["false_positives"]), ("False negatives", e["false_negatives"])):
             if not rows:
@@ -80,11 +82,13 @@ def _errors(errors: dict[str, Any]) -> str:
                 continue
             trs = "".join(
                 f"<tr><td class='num'>{r['score']:.3f}</td><td>{escape(r['id'])}</td>"
-                f"<td>{_chips(r['gold'], r['predicted'], 'miss')}</td><td>{_chips(r['predicted'], r['gold'], 'extra')}</td>"
+                f"<td class='chips'>{_chips(r['gold'], r['predicted'], 'miss')}</td>"
+                f"<td class='chips'>{_chips(r['predicted'], r['gold'], 'extra')}</td>"
                 f"<td class='text'>{escape(r['text'])}</td></tr>" for r in rows)
             body.append(f"<h3>{kind}</h3><table><thead><tr><th>score</th><th>id</th><th>gold</th><th>predicted</th>"
                         f"<th>text</th></tr></thead><tbody>{trs}</tbody></table>")
-        parts.append(f"<details><summary>{escape(theme)} · {n_fp} false positives, {n_fn} false negatives shown"
+        shown = f" (most confident {max(len(e['false_positives']), len(e['false_negatives']))} shown)" if n_fp + n_fn else ""
+        parts.append(f"<details><summary>{escape(theme)} · {n_fp} false positives, {n_fn} false negatives{shown}"
                      f"</summary>{''.join(body)}</details>")
     return "".join(parts)
 
@@ -102,8 +106,9 @@ def _block(key: str, block: dict[str, Any], multi: bool, names: list[str]) -> st
     out.append("<h3>Leaderboard</h3>" + _table(md.cv_table(block) if key == "cv" else md.leaderboard(block, multi)))
     systems = block["systems"]
     labels = list(next(iter(systems.values()))["per_label"])
-    dots = {n: [(systems[n]["per_label"][t]["f1"], *(systems[n].get("ci", {}).get("per_label", {}).get(t, {}).get("f1")
-                                                      or (None, None))) for t in labels] for n in systems}
+    dots = {n: [(systems[n]["per_label"][t]["f1"] if systems[n]["per_label"][t]["support"] else None,
+                 *(systems[n].get("ci", {}).get("per_label", {}).get(t, {}).get("f1") or (None, None)))
+                for t in labels] for n in systems}
     out.append("<h3>F1 per theme, with 95% intervals</h3>" + svg.legend(list(systems)) + svg.f1_dots(labels, dots))
     out.append("<details><summary>F1 per theme: table</summary>" + _table(md.per_label_systems(block)) + "</details>")
     primary = block["primary"]
@@ -124,14 +129,15 @@ def _block(key: str, block: dict[str, Any], multi: bool, names: list[str]) -> st
     out.append(f"<details open><summary>Precision–recall per theme</summary><div class='grid'>{grid}</div></details>")
     if "confusion" in block:
         c = block["confusion"]
-        labels_c, matrix = c["labels"], c["matrix"]
+        labels_c, matrix, totals = c["labels"], c["matrix"], c.get("gold_counts")
         if not multi:
-            labels_c, matrix = labels_c[:-1], [row[:-1] for row in matrix[:-1]]
+            labels_c, matrix, totals = labels_c[:-1], [row[:-1] for row in matrix[:-1]], totals and totals[:-1]
         note = ("Cell (row, column): paragraphs with that gold theme that were given the column's theme; the diagonal "
-                "is the theme found, other cells show which themes come with or instead of it; 'none' = no theme."
-                if multi else "Confusion matrix: rows gold, columns predicted.")
-        out.append(f"<h3 id='{key}-confusion'>Label confusion: {escape(c['system'])}</h3><p class='note'>{note} Shades are shares of the row.</p>"
-                   + svg.heatmap(labels_c, matrix))
+                "is the theme found, other cells show which themes come with or instead of it; 'none' = no theme. "
+                "Shades are shares of the paragraphs with the row's gold theme."
+                if multi else "Confusion matrix: rows gold, columns predicted. Shades are shares of the row.")
+        out.append(f"<h3 id='{key}-confusion'>Label confusion: {escape(c['system'])}</h3><p class='note'>{note}</p>"
+                   + svg.heatmap(labels_c, matrix, totals))
     if "errors" in block:
         out.append(f"<h3 id='{key}-errors'>Error analysis</h3>" + _errors(block["errors"]))
     return "".join(out)
@@ -147,7 +153,7 @@ def render(result: dict[str, Any], title: str = "policytag evaluation") -> str:
     nav += "<a href='#provenance'>Provenance</a>"
     cb = meta["codebook"]
     body = [f"<h1>{escape(title)}</h1>",
-            f"<p class='meta'>Codebook <b>{escape(cb['name'])}</b> v{escape(str(cb['version']))}: {len(cb['ids'])} themes, "
+            f"<p class='meta'>Codebook <b>{escape(cb['name'])}</b> (version {escape(str(cb['version']))}): {len(cb['ids'])} themes, "
             f"{'multi-label' if multi else 'single-label'}. Intervals: {int(meta['settings']['ci_level'] * 100)}% "
             f"bootstrap over {'documents' if meta['settings']['resampling_unit'] == 'group' else 'rows'} "
             f"({meta['settings']['bootstrap_resamples']} resamples); p-values: paired bootstrap of the macro-F1 difference."
@@ -176,7 +182,7 @@ def _provenance(meta: dict[str, Any], protos: dict[str, Any]) -> str:
         for part in ("test", "train"):
             d = block.get(part)
             if d:
-                rows.append((f"{key} {part} data", f"{d['source']} [{d.get('split')}] sha256 {d['sha256']}"))
+                rows.append((f"{key} {part} data", f"{d['source']} [{d.get('split') or 'all rows'}] sha256 {d['sha256']}"))
     if "model" in meta:
         m = meta["model"]
         rows.append(("model", f"{m['path']} manifest sha256 {m['manifest_sha256']}, head sha256 {m['head_sha256']}, "

@@ -103,9 +103,10 @@ def legend(names: Sequence[str], width: int = 900) -> str:
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{y + 8}' {FONT}>" + "".join(items) + "</svg>")
 
 
-def f1_dots(labels: Sequence[str], systems: dict[str, list[tuple[float, float | None, float | None]]],
+def f1_dots(labels: Sequence[str], systems: dict[str, list[tuple[float | None, float | None, float | None]]],
             width: int = 900) -> str:
-    """Per-theme F1 of every system: a dot per system with its confidence interval as a whisker."""
+    """Per-theme F1 of every system: a dot per system with its confidence interval as a whisker
+    (F1 None: the theme has no paragraph in the test set)."""
     names = list(systems)
     band = max(22, 8 * len(names) + 8)
     left = 10 + 7 * max((len(t) for t in labels), default=5)
@@ -122,8 +123,14 @@ def f1_dots(labels: Sequence[str], systems: dict[str, list[tuple[float, float | 
         fr.add(f"<text x='{_num(xx)}' y='{height - fr.bottom + 15}' text-anchor='middle' font-size='11' fill='#444'>{v:g}</text>")
     fr.add(f"<text x='{(fr.left + width - fr.right) / 2:.1f}' y='{height - 10}' text-anchor='middle' font-size='12'>"
            "F1 (dot) with 95% bootstrap interval (whisker)</text>")
+    for j, t in enumerate(labels):
+        if all(systems[name][j][0] is None for name in names):
+            fr.add(f"<text x='{fr.left + 8}' y='{fr.top + j * band + band / 2 + 4:.1f}' font-size='11' fill='#777'>"
+                   "no paragraph with this theme in the test set</text>")
     for i, name in enumerate(names):
         for j, (f1, lo, hi) in enumerate(systems[name]):
+            if f1 is None:
+                continue
             cy = fr.top + j * band + 6 + (i + 0.5) * (band - 12) / len(names)
             c = color(i)
             if lo is not None and hi is not None:
@@ -178,24 +185,27 @@ def learning(series: dict[str, Sequence[dict]], width: int = 900, height: int = 
     return fr.svg("learning curve")
 
 
-def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float]], cell: int = 34, row_label: str = "gold",
-            col_label: str = "predicted") -> str:
-    """Row-normalized counts as shades of blue, each cell showing its count."""
+def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float]], row_totals: Sequence[float] | None = None,
+            cell: int = 34, row_label: str = "gold", col_label: str = "predicted") -> str:
+    """Counts as shades of blue by their share of the row total (default: the row sum), each cell showing
+    its count."""
     n = len(labels)
     left = 12 + 7 * max(len(t) for t in labels)
-    top = 12 + 6 * max(len(t) for t in labels)
-    width, height = left + n * cell + 20, top + n * cell + 40
+    top = 12 + 5 * max(len(t) for t in labels)
+    longest = max(len(t) for t in labels)
+    width = int(max(left + n * cell + 5 * longest + 10, left + n * cell / 2 + 190))
+    height = top + n * cell + 40
     parts = []
     for i in range(n):
-        total = sum(matrix[i]) or 1
+        total = (row_totals[i] if row_totals is not None else sum(matrix[i])) or 1
         for j in range(n):
             v = matrix[i][j]
-            share = v / total
+            share = min(1.0, v / total)
             shade = int(255 - 200 * share)
             fill = f"rgb({shade},{int(255 - 130 * share)},255)" if v else "#fafafa"
             x, y = left + j * cell, top + i * cell
             ink = "#fff" if share > 0.55 else "#222"
-            tip = f"gold {labels[i]} → predicted {labels[j]}: {int(v)} ({share:.0%} of the row)"
+            tip = f"gold {labels[i]} → predicted {labels[j]}: {int(v)} of {int(total)} ({share:.0%})"
             parts.append(f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' stroke='#fff'>"
                          f"<title>{escape(tip)}</title></rect>")
             if v:

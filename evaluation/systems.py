@@ -232,8 +232,10 @@ def use_model(ctx: Context) -> Fitted:
 def _align(S: Any, est: Any, ctx: Context) -> np.ndarray:
     """Score columns in codebook order; classes the estimator never saw score 0."""
     k = len(ctx.ids)
-    if isinstance(S, list):  # native multi-output estimators: one (n, 2) array per label
-        S = np.column_stack([s[:, -1] if s.shape[1] > 1 else np.zeros(len(s)) for s in S])
+    if isinstance(S, list):  # native multi-output estimators: one (n, classes) array per label
+        classes = getattr(est, "classes_", None) or [np.array([0, 1])] * len(S)
+        S = np.column_stack([s[:, -1] if s.shape[1] > 1 else np.full(len(s), float(c[0]))
+                             for s, c in zip(S, classes)])
     S = np.asarray(S, float)
     if S.ndim == 1:
         S = S[:, None]

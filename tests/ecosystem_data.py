@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import CORPUS, DATA
 
-FAST = dict(C=4.0, class_weight=None, context=False)  # no model selection: the tests fit many times
+FAST = dict(C=4.0, class_weight=None, context=False, lexical=0.0)  # no model selection: tests fit often
 
 
 def mini_rows() -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ from classifier import ThemeClassifier, load_codebook
 from classifier.active import diverse_top, suggest, uncertainty
 from classifier.cli import main
 
-from ecosystem_data import FAST, mini_rows, multi_label_data
+from ecosystem_data import FAST, multi_label_data
 
 
 @pytest.fixture(scope="module")

@@ -185,3 +185,11 @@ def test_cli_export_of_articles_to_doccano(tmp_path, capsys):
     assert [x["text"] for x in lines] == ["Envoys met in Geneva for a second round of talks.",
                                           "The navy escorted tankers."]
     assert lines[0]["section"] == "Talks" and lines[1]["paragraph"] == 1 and "label" not in lines[0]
+
+
+def test_read_pool_from_csv_keeps_paragraph_order_numeric_and_reports_empty_rows(tmp_path):
+    path = tmp_path / "pool.csv"
+    path.write_text("article_id,paragraph,text\na,10,Tenth.\na,2,Second.\nb,0,\n")
+    rows, problems = read_pool([path])
+    assert [r["paragraph"] for r in rows] == [10, 2] and rows[0]["id"] == "pool:2"
+    assert problems == [f"{path}:4: no text in column 'text'"]

@@ -1,7 +1,6 @@
 """The python blocks of the README's API section run as written, in order, in one namespace."""
 import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -47,7 +46,8 @@ def test_readme_api_examples_run(workdir, capsys):
         pytest.skip("the shipped model is not there yet; the other examples use it")
     for n, block in enumerate(blocks[1:], 1):
         exec(compile(block, f"README.md:api[{n}]", "exec"), namespace)
-    assert set(namespace["test"].column_names) >= {"themes", "score_deterrence"}
+    assert set(namespace["tagged"].column_names) >= {"themes", "score_deterrence"}
+    assert namespace["frame"]["pred_themes"].tolist() == namespace["tagged"]["themes"]
     assert len(namespace["chosen"]) == 3 and (workdir / "tasks.json").exists()
     assert namespace["got"].unlabeled == 3 and not namespace["got"].problems  # exported, not yet annotated
     assert "Theme profile" in (workdir / "article.html").read_text(encoding="utf-8")

@@ -55,7 +55,7 @@ def test_pipeline_with_a_text_step():
 
 
 def test_grid_search_picks_from_the_grid_and_refits():
-    search = GridSearchCV(ThemeClassifier(class_weight=None, context=False), {"C": [0.05, 4.0]}, cv=3)
+    search = GridSearchCV(ThemeClassifier(class_weight=None, context=False, lexical=0.0), {"C": [0.05, 4.0]}, cv=3)
     search.fit(TEXTS, LABELS)
     assert search.best_params_["C"] in (0.05, 4.0)
     assert len(search.cv_results_["mean_test_score"]) == 2

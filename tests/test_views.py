@@ -191,3 +191,15 @@ def test_chromium_renders_the_page_and_the_filter_works(tagged_page, tmp_path):
     assert 1 <= len(shown) < 4 and all("t9" in a["data-themes"].split() for a in shown)
     assert [a for a in p.having("article", "doc") if "hidden" in a["class"].split()]  # Europe has no maritime paragraph
     assert [a for a in p.having("button", "f") if "on" in a["class"].split()][0]["data-id"] == "maritime_security"
+
+
+def test_verbose_logs_to_stderr_and_no_progress_bar_off_a_terminal(saved_model, tmp_path, capsys):
+    article = tmp_path / "a.txt"
+    article.write_text("Envoys met for a second round of talks on a ceasefire line.\n")
+    assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "policytag: INFO classifier.cli: model" in err and f"DEBUG classifier.cli: {article}: 1 paragraphs" in err
+    assert "doc/s" not in err and "\r" not in err  # stderr is not a terminal here: no progress bar
+    assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--force",
+                 "-q"]) == 0
+    assert "INFO" not in capsys.readouterr().err  # a later run without --verbose logs nothing

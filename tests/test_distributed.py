@@ -1,0 +1,152 @@
+"""The Ray engine (`policytag tag --engine ray`) and the Ray Data API give the local engine's records.
+
+Real model, real encoder, a local Ray cluster of 2 CPUs started once for the module.
+"""
+import contextlib
+import io
+import json
+import logging
+import os
+import warnings
+
+import pytest
+
+from classifier.cli import main
+
+from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, CORPUS
+
+ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
+from classifier import distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
+
+ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring."},
+        {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest."},
+        {"id": "three", "text": "<p>Envoys met in Geneva to trade ceasefire maps.</p><p>Prisoner swaps come first.</p>"}]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    with warnings.catch_warnings():  # Ray Data's own deprecation notices, raised on creating its context
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """Articles of every kind, a binary file, an empty file and a JSONL file with a malformed line."""
+    root = tmp_path_factory.mktemp("ray")
+    d = root / "in"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.txt").write_text(ARTICLE_TXT)
+    (d / "sub" / "b.md").write_text(ARTICLE_MD)
+    (d / "c.html").write_text(ARTICLE_HTML)
+    (d / "bad.txt").write_bytes(b"\x00\x01\x02\x03binary\x00\x00\x00 data")
+    (d / "empty.txt").write_text("")
+    lines = [json.dumps(ROWS[0]), "{broken", *map(json.dumps, ROWS[1:])]
+    (d / "sub" / "docs.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def run(*argv):
+    """Exit code and stderr of an in-process `policytag` run."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def local(work):
+    """The local engine's run: small chunks, so the inputs span several encoder batches."""
+    out = work / "local.jsonl"
+    code, err = run("tag", work / "in", "-o", out, "--chunk", 4, "--cache-dir", work / "cache")
+    return code, out.read_bytes(), err
+
+
+def test_ray_engine_writes_the_local_engines_records_and_errors(cluster, work, local):
+    out = work / "ray.jsonl"
+    code, err = run("tag", work / "in", "-o", out, "--chunk", 4, "--engine", "ray", "--actors", 2, "--no-cache")
+    assert (code, err) == local[::2]  # exit 1 (inputs failed), the same stderr lines in the same order
+    assert out.read_bytes() == local[1]  # byte for byte, though computed afresh without the cache
+    assert "bad.txt: binary file" in err and "docs.jsonl:2: malformed JSON" in err and "empty.txt: empty" in err
+    assert "tagged 6 documents (10 paragraphs), skipped 1, failed 2" in err
+    records = [json.loads(line) for line in local[1].splitlines()]
+    assert {r["doc"] for r in records} >= {"one", "two", "three", str(work / "in" / "a.txt")}
+
+
+def test_ray_engine_resumes_and_refuses_to_overwrite(cluster, work, local):
+    lines = local[1].splitlines(keepends=True)
+    first = json.loads(lines[0])["doc"]
+    done = [line for line in lines if json.loads(line)["doc"] == first]
+    out = work / "resumed.jsonl"
+    out.write_bytes(b"".join(done))
+    code, _ = run("tag", work / "in", "-o", out, "--engine", "ray")
+    assert code == 2 and out.read_bytes() == b"".join(done)  # refused before any Ray work, file untouched
+    code, err = run("tag", work / "in", "-o", out, "--chunk", 4, "--engine", "ray", "--actors", 1, "--resume",
+                    "--cache-dir", work / "cache")
+    assert code == 1 and out.read_bytes() == local[1]
+    assert "tagged 5 documents" in err and "1 already done" in err
+
+
+def test_ray_data_documents_give_the_local_records(cluster, work, local):
+    records = [json.loads(line) for line in local[1].splitlines()]
+    expected = sorted((r for r in records if r["doc"].startswith(str(work / "in")) and ".jsonl" not in r["doc"]),
+                      key=lambda r: (r["doc"], r["paragraph"]))
+    files = distributed.tag_documents(distributed.read_files(str(work / "in")), cache=str(work / "cache"),
+                                      concurrency=2, batch_size=3).take_all()
+    good = sorted((r for r in files if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
+    assert [{k: r[k] for k in distributed.RECORD_FIELDS} for r in good] == expected
+    errors = sorted(r["error"] for r in files if r["error"] is not None)
+    assert len(errors) == 2 and "bad.txt: binary file" in errors[0] and "empty.txt: empty file" in errors[1]
+
+    rows = distributed.tag_documents(ray.data.from_items(ROWS + [{"id": "blank", "text": "  "}]), keep=["id"],
+                                     cache=str(work / "cache")).take_all()
+    good = sorted((r for r in rows if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
+    assert [{k: r[k] for k in distributed.RECORD_FIELDS} for r in good] == sorted(
+        (r for r in records if r["doc"] in ("one", "two", "three")), key=lambda r: (r["doc"], r["paragraph"]))
+    assert [r["error"] for r in rows if r["error"]] == ["blank: contains only whitespace, nothing to tag"]
+    assert all(r["id"] == r["doc"] for r in rows)
+
+
+def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster, shipped_model):
+    from classifier import load_corpus
+    sample = load_corpus(CORPUS)["test"].select(range(20))
+    expected = shipped_model.tag_dataset(sample)  # fills the shared cache, so both read the same vectors
+    ds = ray.data.from_items(sample.to_list())
+    got = distributed.tag_paragraphs(ds, keep=["id"], concurrency=1, cache=os.environ["POLICYTAG_CACHE_DIR"])
+    got = {r["id"]: r for r in got.take_all()}
+    assert len(got) == len(sample)
+    for row in expected:
+        rec = got[row["id"]]
+        assert rec["error"] is None and rec["doc"] == row["article_id"] and rec["text"] == row["text"]
+        assert rec["themes"] == row["themes"]
+        assert all(abs(rec["scores"][t] - row[f"score_{t}"]) < 1e-4 for t in shipped_model.classes_)
+
+
+def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(shipped_model, monkeypatch):
+    from classifier.pipeline import tag_stream
+    from classifier.readers import Document
+
+    tagger = distributed.Tagger(distributed.ModelFiles.read(), cache=None)
+    docs = [Document(r["id"], r["text"], "html" if r["id"] == "three" else "text", f"in:{i}")
+            for i, r in enumerate(ROWS)]
+    docs[1] = Document("two", "POISON " + docs[1].text, "text", "in:1")
+
+    def fragile(predict):
+        def proba(units):
+            if any("POISON" in (u.text if hasattr(u, "text") else u) for u in units):
+                raise ValueError("encoder blew up")
+            return predict(units)
+        return proba
+
+    monkeypatch.setattr(tagger.model, "predict_proba", fragile(tagger.model.predict_proba))
+    monkeypatch.setattr(shipped_model, "predict_proba", fragile(shipped_model.predict_proba))
+    want = list(tag_stream(shipped_model, docs, chunk=100))
+    (chunk,) = list(distributed.plan(docs, chunk=100))
+    rows = [r for seq, (doc, pars) in enumerate(chunk) for r in distributed.paragraph_rows(doc, pars, seq=seq)]
+    got = list(distributed._results(chunk, tagger.tag_rows(rows)))
+    assert [str(r.error) for r in got] == [str(r.error) for r in want] == ["None", "in:1: could not be encoded "
+                                                                           "(see --verbose for details)", "None"]
+    assert [r.records for r in got] == [r.records for r in want]

@@ -1,0 +1,108 @@
+"""Streaming: input is read lazily, encoder batches span documents in bounded windows, nothing is encoded twice,
+memory does not grow with the number of documents, and start-up never imports torch."""
+import copy
+import itertools
+import subprocess
+import sys
+import tracemalloc
+
+import pytest
+
+from classifier.encoder import Encoder
+from classifier.pipeline import tag_stream
+from classifier.readers import Document
+
+from conftest import ROOT
+
+PARAGRAPHS = ["Germany will cover forty percent of the new air-defence shield, with Norway paying the rest.",
+              "Tokyo offered to shoulder more of the host-nation costs for American bases on its soil.",
+              "Allies argued late into the night over who should pay for the expanded eastern brigade.",
+              "The envoys met for a third round, trading drafts of a ceasefire map that would freeze the front.",
+              "Coast-guard cutters fired water cannon at a resupply boat near the reef on Sunday."]
+
+
+def documents(n, width=3, prefix="d", seen=None):
+    """n documents of ``width`` paragraphs, made lazily; ``seen`` counts how many were taken."""
+    for i in range(n):
+        if seen is not None:
+            seen.append(i)
+        text = "\n\n".join(PARAGRAPHS[(i + j) % len(PARAGRAPHS)] for j in range(width))
+        yield Document(f"{prefix}{i}", text, "text", f"{prefix}{i}.txt")
+
+
+class Calls:
+    """Records every batch of texts the encoder model is asked to embed."""
+
+    def __init__(self, monkeypatch):
+        self.batches: list[list[str]] = []
+        real = Encoder._compute
+
+        def compute(enc, texts):
+            self.batches.append(list(texts))
+            return real(enc, texts)
+
+        monkeypatch.setattr(Encoder, "_compute", compute)
+
+
+@pytest.fixture()
+def model(mini_model):
+    """A copy of the small trained model with no disk cache and an empty memory, so every call is visible."""
+    clone = copy.copy(mini_model)
+    clone.encoder_ = Encoder(mini_model.encoder_.model, cache=None)
+    return clone
+
+
+def test_input_is_read_lazily_and_results_come_in_order(model):
+    seen = []
+    stream = tag_stream(model, documents(1000, seen=seen), chunk=12)
+    first = [next(stream) for _ in range(4)]
+    assert len(seen) <= 4 + 4  # a chunk of 12 paragraphs is 4 documents: nothing read far ahead
+    assert [r.doc.id for r in first] == ["d0", "d1", "d2", "d3"]
+    assert [r.doc.id for r in itertools.islice(stream, 3)] == ["d4", "d5", "d6"]
+
+
+def test_batches_span_documents_in_bounded_windows(model, monkeypatch):
+    calls = Calls(monkeypatch)
+    texts = [f"Paragraph {i} of a long run: the ministers agreed on item {i} of the defence plan." for i in range(120)]
+    docs = (Document(f"d{i}", f"{texts[2 * i]}\n\n{texts[2 * i + 1]}", "text", f"d{i}") for i in range(60))
+    results = list(tag_stream(model, docs, chunk=32))
+    assert len(results) == 60 and all(len(r.records) == 2 for r in results)
+    assert len(calls.batches) == 4  # 120 paragraphs in windows of 32: each encoder call spans 16 documents
+    assert max(len(b) for b in calls.batches) <= 32
+    assert sorted(t for b in calls.batches for t in b) == sorted(texts)
+
+
+def test_identical_paragraphs_are_encoded_once_per_run(model, monkeypatch):
+    calls = Calls(monkeypatch)
+    list(tag_stream(model, documents(200), chunk=9))  # 600 paragraphs, 5 distinct, across many windows
+    encoded = [t for b in calls.batches for t in b]
+    assert sorted(encoded) == sorted(PARAGRAPHS)
+
+
+def test_memory_does_not_grow_with_the_number_of_documents(model):
+    list(tag_stream(model, documents(20), chunk=64))  # warm: the embeddings are remembered after this
+
+    def peak(n):
+        tracemalloc.start()
+        for _ in tag_stream(model, documents(n, prefix=f"n{n}-"), chunk=64):
+            pass
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    small, large = peak(100), peak(1000)
+    assert large < small * 1.3, (small, large)
+
+
+def _fresh_python(code):
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return done.stdout.split(), done.stderr
+
+
+@pytest.mark.parametrize("argv, code", [(["--help"], 0), (["tag", "--help"], 0), (["tag"], 2),
+                                        (["tag", "x.txt", "--backend", "tensorrt"], 2), (["nonsense"], 2)])
+def test_help_and_argument_errors_never_import_torch(argv, code):
+    out, err = _fresh_python("import sys\nfrom classifier.cli import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
+                             "    print(e.code)\nprint(any(m in sys.modules for m in ('torch', 'sentence_transformers', "
+                             "'sklearn', 'onnxruntime')))" % (argv,))
+    assert out[-2:] == [str(code), "False"], err[-2000:]
