@@ -346,7 +346,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.markdown:
         command = "policytag " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "policytag" else None
-        Path(args.markdown).write_text(markdown.document(result, command), encoding="utf-8")
+        markdown.write_document(args.markdown, result, command)
     if args.html:
         from evaluation.report_html import render
         Path(args.html).write_text(render(result), encoding="utf-8")

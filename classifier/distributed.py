@@ -278,12 +278,25 @@ def _compute(concurrency: int | tuple[int, int]) -> Any:
 def _tag(rows: "Dataset", model: Any, keep: Sequence[str], concurrency: int | tuple[int, int], batch_size: int,
          num_cpus: float, num_gpus: float, cache: Any, encoder_batch_size: int, backend: str) -> "Dataset":
     import ray
+    _check_cpus(ray, concurrency, num_cpus)
     files = _Shared(ray.put(_model_files(model)))
     return rows.map_batches(
         Tagger, batch_format="pyarrow", batch_size=batch_size, compute=_compute(concurrency),
         num_cpus=num_cpus, num_gpus=num_gpus,
         fn_constructor_kwargs={"model": files, "cache": cache, "batch_size": encoder_batch_size, "backend": backend,
                                "device": "cuda" if num_gpus else None, "keep": tuple(keep)})
+
+
+def _check_cpus(ray: Any, concurrency: int | tuple[int, int], num_cpus: float) -> None:
+    """Actors that hold every CPU leave none for the read and split tasks, and Ray Data then waits forever."""
+    if not ray.is_initialized():
+        return
+    least = concurrency[0] if isinstance(concurrency, tuple) else concurrency
+    have = ray.cluster_resources().get("CPU", 0)
+    if least * num_cpus >= have:
+        log.warning("%s Tagger actors x %g CPUs take all %g CPUs of the Ray cluster, leaving none to read and "
+                    "split documents: unless the cluster grows, the job will not progress (lower concurrency or "
+                    "num_cpus)", least, num_cpus, have)
 
 
 def tag_documents(ds: "Dataset", model: "ModelFiles | str | Path | None" = None, *, text_column: str = "text",

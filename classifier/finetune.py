@@ -250,7 +250,8 @@ def finetune_encoder(base: Encoder, texts: Sequence[str], Y: np.ndarray, out_dir
                      batch_size: int = BATCH_SIZE, learning_rate: float = LEARNING_RATE) -> FinetuneInfo:
     """Tune a copy of ``base`` on the label overlap of ``texts`` and save it (sentence-transformers format)
     into ``out_dir``; returns what was done. ``pairs`` is the number of paragraph pairs scored (in batches
-    of ``batch_size`` paragraphs), ``budget`` the most seconds of training."""
+    of ``batch_size`` paragraphs, or one smaller batch when that holds them all), ``budget`` the most seconds
+    of training."""
     missing = _trainer_missing()
     if missing:
         raise TrainingDataError(missing)
@@ -265,6 +266,8 @@ def finetune_encoder(base: Encoder, texts: Sequence[str], Y: np.ndarray, out_dir
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     Y = as_matrix(Y)
+    while batch_size > 2 and pairs_per_batch(batch_size - 1) >= pairs:  # fewer pairs than one batch holds:
+        batch_size -= 1                                                  # one smaller batch
     steps = max(1, math.ceil(pairs / pairs_per_batch(batch_size)))
     rows = sample_rows(Y, steps * batch_size, seed)
     data = Dataset.from_dict({"text": [texts[i] for i in rows], "label": Y[rows].astype(np.float32).tolist()})
@@ -318,7 +321,8 @@ def tuned_encoder(folder: str | Path, like: Encoder, temporary: bool = False) ->
 def tune_for_fit(base: Encoder, texts: Sequence[str], Y: np.ndarray, pairs: int = DEFAULT_PAIRS,
                  budget: float | None = None, seed: int = 0) -> tuple[Encoder, dict[str, Any]]:
     """What ``ThemeClassifier.fit(finetune=True)`` calls: tune into a temporary folder, return an Encoder on
-    it and the encoder identity to record (``name`` says it is tuned, ``finetune`` says how)."""
+    it and the encoder identity to record (``name`` says it is tuned, ``finetune`` says how). The folder lives
+    as long as the returned Encoder (and so its estimator); ``ThemeClassifier.save`` keeps a copy."""
     folder = Path(tempfile.mkdtemp(prefix="policytag-encoder-"))
     try:
         info = finetune_encoder(base, texts, Y, folder, pairs=pairs, budget=budget, seed=seed)

@@ -30,7 +30,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
     per-label F1-optimal thresholds for multi-label codebooks, multinomial for single-label ones)
     reads the paragraph embedding and, when context helps, the embedding of its neighbours. A TF-IDF
-    head over the paragraph's words is blended in with weight ``lexical`` when it helps.
+    head over the paragraph's words is blended in with weight ``lexical`` when it helps. With
+    ``finetune=True`` the encoder is first tuned on the training labels (SetFit-style, at most
+    ``finetune_pairs`` pairs and ``finetune_budget`` seconds; see :mod:`classifier.finetune`) and
+    ``save`` writes the tuned encoder into the model folder.
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a

@@ -128,6 +128,8 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
     if found != ident["fingerprint"]:
         raise ModelError(f"{directory}: trained with encoder {ident['name']!r} (weights {ident['fingerprint']}), but "
                          f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
+    if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
+        model.encoder = ident["finetune"]["base"]["name"]
     head = joblib.load(head_path)
     model.head_ = LinearHead(np.asarray(head["coef"]), np.asarray(head["intercept"]), bool(head["multi_label"]))
     lex = head.get("lexical")

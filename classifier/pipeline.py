@@ -1,6 +1,7 @@
 """The batch-tagging flow: documents -> paragraphs -> batched encoding across documents -> records."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -8,6 +9,8 @@ from .errors import InputError, PolicytagError
 from .features import article_units
 from .readers import Document, Item
 from .segment import Paragraph, split
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 256
 
@@ -27,57 +30,66 @@ def _records(model: Any, doc: Document, paragraphs: list[Paragraph], P) -> list[
 
 def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                skip: Callable[[Document], bool] | None = None) -> Iterator[Result]:
-    """Tag documents in chunks of about ``chunk`` paragraphs, so the encoder sees full batches that span
-    documents while memory stays bounded. Results come back in input order; a bad document is reported
-    as an error Result and never stops the stream."""
-    pending: list[tuple[Document, list[Paragraph]]] = []
+    """Tag documents in windows of about ``chunk`` paragraphs, read lazily, so memory stays bounded
+    whatever the number of documents.
+
+    One window is one encoder call: its batches span documents, and the encoder sorts the window's texts
+    by length before batching, which cuts padding. Results come back in input order; a bad or empty
+    document is reported as an error Result in its place, without cutting the window short, and never
+    stops the stream.
+    """
+    pending: list[tuple[Document, list[Paragraph]] | Result] = []
     size = 0
     for item in items:
         if isinstance(item, InputError):
-            yield from _flush(model, pending)
-            pending, size = [], 0
-            yield Result(None, error=item)
+            pending.append(Result(None, error=item))
+        elif skip is not None and skip(item):
             continue
-        if skip is not None and skip(item):
-            continue
-        try:
-            paragraphs = split(item.text, item.fmt)
-        except Exception as exc:  # a segmenter bug must cost one document, not the batch
-            yield from _flush(model, pending)
-            pending, size = [], 0
-            yield Result(item, error=InputError(item.source, f"cannot split into paragraphs ({exc})"))
-            continue
-        if not paragraphs:
-            yield from _flush(model, pending)
-            pending, size = [], 0
-            yield Result(item, error=InputError(item.source, "no paragraphs to tag", skipped=True))
-            continue
-        pending.append((item, paragraphs))
-        size += len(paragraphs)
-        if size >= chunk:
+        else:
+            try:
+                paragraphs = split(item.text, item.fmt)
+            except Exception as exc:  # a segmenter bug must cost one document, not the batch
+                pending.append(Result(item, error=InputError(item.source, f"cannot split into paragraphs ({exc})")))
+            else:
+                if paragraphs:
+                    pending.append((item, paragraphs))
+                    size += len(paragraphs)
+                else:
+                    pending.append(Result(item, error=InputError(item.source, "no paragraphs to tag", skipped=True)))
+        if size >= chunk or len(pending) >= chunk:
             yield from _flush(model, pending)
             pending, size = [], 0
     yield from _flush(model, pending)
 
 
-def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]]]) -> Iterator[Result]:
-    if not pending:
+def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]] | Result]) -> Iterator[Result]:
+    """Encode the window's documents in one call, then hand out results (and errors) in input order."""
+    docs = [entry for entry in pending if not isinstance(entry, Result)]
+    if not docs:
+        yield from pending
         return
-    units = [u for _, pars in pending for u in article_units(pars)]
+    units = [u for _, pars in docs for u in article_units(pars)]
     try:
         P = model.predict_proba(units)
     except PolicytagError:
         raise
     except Exception:
-        if len(pending) > 1:  # isolate the document that breaks the batch
-            for one in pending:
-                yield from _flush(model, [one])
+        log.debug("encoding failed for %s", ", ".join(d.source for d, _ in docs), exc_info=True)
+        if len(docs) > 1:  # isolate the document that breaks the batch
+            for entry in pending:
+                yield from _flush(model, [entry])
             return
-        doc = pending[0][0]
-        yield Result(doc, error=InputError(doc.source, "could not be encoded (see --verbose for details)"))
+        doc = docs[0][0]
+        for entry in pending:
+            yield entry if isinstance(entry, Result) else Result(doc, error=InputError(
+                doc.source, "could not be encoded (see --verbose for details)"))
         return
     start = 0
-    for doc, pars in pending:
+    for entry in pending:
+        if isinstance(entry, Result):
+            yield entry
+            continue
+        doc, pars = entry
         yield Result(doc, _records(model, doc, pars, P[start:start + len(pars)]))
         start += len(pars)
 

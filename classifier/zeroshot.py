@@ -4,6 +4,7 @@ Needs no labeled data at all (``ZeroShotClassifier.from_codebook()`` or ``fit(X=
 tunes one threshold per theme and calibrates similarities into probabilities, which makes it the natural
 floor any trained model has to beat.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,7 @@ from .features import article_units, as_units, embed
 from .head import tune_thresholds
 from .segment import Paragraph, split
 
-DEFAULT_SIMILARITY = 0.25   # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
+DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
 DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
 _TEMPERATURES = np.geomspace(0.005, 0.5, 41)
 
@@ -49,6 +50,7 @@ def resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
 def targets(codebook: Codebook | None, y: Any, n: int) -> tuple[Codebook, np.ndarray]:
     """Labels in any form ThemeClassifier accepts -> (codebook, 0/1 matrix or class indices)."""
     from .model import ThemeClassifier
+
     return ThemeClassifier(codebook=codebook)._targets(y, n)  # one parser for labels, shared with the model
 
 
@@ -61,15 +63,23 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     """Tag paragraphs by cosine similarity to each theme's codebook description.
 
     Same interface as :class:`~classifier.model.ThemeClassifier` (``predict``, ``predict_proba``,
-    ``decide``, ``themes_of``, ``tag_article``). Without labels a theme is assigned when its similarity
-    reaches ``threshold`` (a float, default 0.25). With labels and ``threshold="tune"`` each theme gets
-    the F1-best threshold on the training data and a one-feature logistic calibration (Platt scaling);
-    single-label codebooks take the most similar theme, with a softmax temperature fitted by log-loss.
+    ``decide``, ``themes_of``, ``tag_article``). Without labels, or with ``threshold`` set to a float, a
+    theme is assigned when its cosine similarity reaches that cut-off (default 0.25). With labels and
+    ``threshold="tune"`` each theme with at least ``min_positives`` examples gets a one-feature logistic
+    calibration (Platt scaling, unless ``calibrate=False``) and the F1-best threshold on the training
+    data. Single-label codebooks take the most similar theme, with a softmax temperature fitted by log-loss.
     """
 
-    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None,
-                 threshold: float | str = "tune", calibrate: bool = True, batch_size: int = 64,
-                 cache: Any = True, min_positives: int = 3):
+    def __init__(
+        self,
+        encoder: str | None = None,
+        codebook: Codebook | str | None = None,
+        threshold: float | str = "tune",
+        calibrate: bool = True,
+        batch_size: int = 64,
+        cache: Any = True,
+        min_positives: int = 3,
+    ):
         self.encoder = encoder
         self.codebook = codebook
         self.threshold = threshold
@@ -84,7 +94,9 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         return cls(codebook=codebook, **params).fit()
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, X: Iterable[Any] | None = None, y: Any = None, groups: Sequence | None = None) -> "ZeroShotClassifier":
+    def fit(
+        self, X: Iterable[Any] | None = None, y: Any = None, groups: Sequence | None = None
+    ) -> "ZeroShotClassifier":
         """Embed the theme descriptions; with ``X`` and ``y`` also tune thresholds and calibration."""
         codebook = resolve_codebook(self.codebook)
         labeled = X is not None and y is not None
@@ -118,7 +130,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         vectors = self.encoder_.encode([t for group in texts for t in group])
         out, pos = [], 0
         for group in texts:
-            v = vectors[pos:pos + len(group)].mean(axis=0)
+            v = vectors[pos : pos + len(group)].mean(axis=0)
             out.append(v / (np.linalg.norm(v) or 1.0))
             pos += len(group)
         return np.stack(out).astype(np.float32)
@@ -126,6 +138,8 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     def _fit_multi(self, S: np.ndarray, Y: np.ndarray) -> None:
         from sklearn.linear_model import LogisticRegression
 
+        if self.threshold != "tune":
+            return  # a given cut-off is the user's decision: labels do not move it
         Y = Y.astype(bool)
         for j in range(S.shape[1]):
             pos = int(Y[:, j].sum())
@@ -134,15 +148,14 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
             if self.calibrate:
                 lr = LogisticRegression(C=100.0, max_iter=1000).fit(S[:, [j]], Y[:, j])
                 self.coef_[j], self.intercept_[j] = lr.coef_[0, 0], lr.intercept_[0]
-        if self.threshold == "tune":
-            P = self._multi_proba(S)
-            self.thresholds_ = tune_thresholds(P, Y, self.min_positives)
-            self.thresholds_[Y.sum(0) < self.min_positives] = 0.5
+        self.thresholds_ = tune_thresholds(self._multi_proba(S), Y, self.min_positives)
+        self.thresholds_[Y.sum(0) < self.min_positives] = 0.5
 
     # -- prediction ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "prototypes_"):
             from sklearn.exceptions import NotFittedError
+
             raise NotFittedError("this ZeroShotClassifier is not fitted yet: call fit() or from_codebook()")
 
     def similarity(self, X: Iterable[Any]) -> np.ndarray:
@@ -192,6 +205,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
         """Macro-F1, as for ThemeClassifier."""
         from sklearn.metrics import f1_score
+
         _, Y = targets(self.codebook_, y, len(y))
         pred = self.predict(X)
         if self.codebook_.multi_label:
@@ -201,9 +215,16 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
     # -- articles ------------------------------------------------------------------------------
     def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
         themes = self.themes_of(P)
-        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
-                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
-                for p, t, row in zip(paragraphs, themes, P)]
+        return [
+            {
+                "paragraph": p.index,
+                "section": p.section,
+                "text": p.text,
+                "themes": t,
+                "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)},
+            }
+            for p, t, row in zip(paragraphs, themes, P)
+        ]
 
     def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
         return self.records(paragraphs, self.predict_proba(article_units(paragraphs)))

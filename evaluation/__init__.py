@@ -8,6 +8,7 @@ alternatives, and where it fails.
 
 The command line is ``policytag evaluate`` (see ``evaluation/README.md``).
 """
+
 from __future__ import annotations
 
 __all__ = ["Config", "run"]
@@ -16,5 +17,6 @@ __all__ = ["Config", "run"]
 def __getattr__(name: str):
     if name in __all__:  # lazy: importing the package must stay cheap
         from . import harness
+
         return getattr(harness, name)
     raise AttributeError(name)

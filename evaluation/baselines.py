@@ -11,6 +11,7 @@ Each takes ``X`` as strings, Units or dicts, ``y`` as ThemeClassifier does, a ``
 
 The zero-shot baseline is :class:`classifier.zeroshot.ZeroShotClassifier`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
@@ -69,8 +70,11 @@ def _full_head(head: LinearHead, k: int) -> LinearHead:
     if head.coef.shape[0] >= k:
         return head
     missing = k - head.coef.shape[0]
-    return LinearHead(np.vstack([head.coef, np.zeros((missing, head.coef.shape[1]))]),
-                      np.concatenate([head.intercept, np.full(missing, -SATURATED)]), head.multi_label)
+    return LinearHead(
+        np.vstack([head.coef, np.zeros((missing, head.coef.shape[1]))]),
+        np.concatenate([head.intercept, np.full(missing, -SATURATED)]),
+        head.multi_label,
+    )
 
 
 class PriorClassifier(_CodebookEstimator):
@@ -104,9 +108,17 @@ class TfidfClassifier(_CodebookEstimator):
     Terms must occur in ``min_df`` training paragraphs (1 below 100 paragraphs, where 2 would leave
     almost nothing)."""
 
-    def __init__(self, codebook: Codebook | str | None = None, C: float = 10.0, class_weight: str | None = "balanced",
-                 ngram_range: tuple[int, int] = (1, 2), min_df: int = 2, cv: int = 3, random_state: int = 0,
-                 min_positives: int = 3):
+    def __init__(
+        self,
+        codebook: Codebook | str | None = None,
+        C: float = 10.0,
+        class_weight: str | None = "balanced",
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        cv: int = 3,
+        random_state: int = 0,
+        min_positives: int = 3,
+    ):
         self.codebook = codebook
         self.C = C
         self.class_weight = class_weight
@@ -138,14 +150,16 @@ class TfidfClassifier(_CodebookEstimator):
         if not self._multi:
             return _full_head(fit_head(Xs, T, False, self.C, self.class_weight, self.random_state), k)
         from sklearn.linear_model import LogisticRegression
+
         coef, intercept = np.zeros((k, Xs.shape[1])), np.zeros(k)
         for j in range(k):
             pos = int(T[:, j].sum())
             if pos in (0, len(T)):
                 intercept[j] = SATURATED if pos else -SATURATED
                 continue
-            lr = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
-                                    random_state=self.random_state).fit(Xs, T[:, j])
+            lr = LogisticRegression(
+                C=self.C, class_weight=self.class_weight, solver="liblinear", random_state=self.random_state
+            ).fit(Xs, T[:, j])
             coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
         return LinearHead(coef, intercept, True)
 
@@ -170,8 +184,15 @@ class KNNClassifier(_EmbeddingEstimator):
     paragraph's own article never votes for it.
     """
 
-    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None, k: int = 10,
-                 cache: Any = True, batch_size: int = 64, min_positives: int = 3):
+    def __init__(
+        self,
+        encoder: str | None = None,
+        codebook: Codebook | str | None = None,
+        k: int = 10,
+        cache: Any = True,
+        batch_size: int = 64,
+        min_positives: int = 3,
+    ):
         self.encoder = encoder
         self.codebook = codebook
         self.k = k
@@ -186,8 +207,11 @@ class KNNClassifier(_EmbeddingEstimator):
         self.targets_ = self._onehot(T).astype(float)
         if self._multi and len(units) > 1:
             S = self.embeddings_ @ self.embeddings_.T
-            owner = np.unique(np.asarray(groups, dtype=str), return_inverse=True)[1] if groups is not None \
+            owner = (
+                np.unique(np.asarray(groups, dtype=str), return_inverse=True)[1]
+                if groups is not None
                 else np.arange(len(S))
+            )
             S[owner[:, None] == owner[None, :]] = -np.inf
             self.thresholds_ = tune_thresholds(self._vote(S), T, self.min_positives)
         return self
@@ -209,8 +233,15 @@ class EmbeddingLogistic(_EmbeddingEstimator):
     """MTEB's classification protocol: logistic regression (C=1) on frozen paragraph embeddings,
     no context, no class weighting, threshold 0.5."""
 
-    def __init__(self, encoder: str | None = None, codebook: Codebook | str | None = None, C: float = 1.0,
-                 cache: Any = True, batch_size: int = 64, random_state: int = 0):
+    def __init__(
+        self,
+        encoder: str | None = None,
+        codebook: Codebook | str | None = None,
+        C: float = 1.0,
+        cache: Any = True,
+        batch_size: int = 64,
+        random_state: int = 0,
+    ):
         self.encoder = encoder
         self.codebook = codebook
         self.C = C

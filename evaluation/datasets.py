@@ -1,4 +1,5 @@
 """Labeled test and training sets in the one shape the harness works with, label mapping included."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,13 @@ class EvalSet:
 
     def subset(self, idx: Sequence[int]) -> "EvalSet":
         idx = np.asarray(idx, dtype=int)
-        return replace(self, units=[self.units[i] for i in idx], Y=self.Y[idx], groups=self.groups[idx],
-                       ids=[self.ids[i] for i in idx])
+        return replace(
+            self,
+            units=[self.units[i] for i in idx],
+            Y=self.Y[idx],
+            groups=self.groups[idx],
+            ids=[self.ids[i] for i in idx],
+        )
 
     def labels_of(self, i: int) -> list[str]:
         return [t for t, on in zip(self.codebook.ids, self.Y[i]) if on]
@@ -55,10 +61,15 @@ class EvalSet:
         return self.Y.astype(int) if codebook.multi_label else np.array(self.targets(codebook))
 
     def describe(self) -> dict[str, Any]:
-        return {"source": self.source, "split": self.split, "sha256": self.sha256, "n": len(self),
-                "groups": int(len(np.unique(self.groups))) if self.grouped else None,
-                "label_counts": {t: int(c) for t, c in zip(self.codebook.ids, self.Y.sum(0))},
-                "dropped_labels": self.dropped}
+        return {
+            "source": self.source,
+            "split": self.split,
+            "sha256": self.sha256,
+            "n": len(self),
+            "groups": int(len(np.unique(self.groups))) if self.grouped else None,
+            "label_counts": {t: int(c) for t, c in zip(self.codebook.ids, self.Y.sum(0))},
+            "dropped_labels": self.dropped,
+        }
 
 
 def file_sha256(path: str | Path) -> str:
@@ -95,15 +106,18 @@ def raw_labels(data: LabeledData) -> list[list[str]]:
     return [[str(x) for x in lab] if isinstance(lab, (list, tuple)) else [str(lab)] for lab in data.labels]
 
 
-def map_labels(labels: list[list[str]], codebook: Codebook, label_map: dict[str, str | None] | None,
-               source: str) -> tuple[list[list[str]], dict[str, int]]:
+def map_labels(
+    labels: list[list[str]], codebook: Codebook, label_map: dict[str, str | None] | None, source: str
+) -> tuple[list[list[str]], dict[str, int]]:
     """Labels translated into codebook ids; with a map, labels it does not cover are dropped and counted."""
     known = set(codebook.ids)
     if label_map:
         bad = sorted({v for v in label_map.values() if v is not None and v not in known})
         if bad:
-            raise CorpusError(f"label map targets not in codebook {codebook.name!r}: {', '.join(bad)} "
-                              f"(themes: {', '.join(codebook.ids)})")
+            raise CorpusError(
+                f"label map targets not in codebook {codebook.name!r}: {', '.join(bad)} "
+                f"(themes: {', '.join(codebook.ids)})"
+            )
     dropped: dict[str, int] = {}
     out = []
     for row in labels:
@@ -118,21 +132,26 @@ def map_labels(labels: list[list[str]], codebook: Codebook, label_map: dict[str,
     if not label_map:
         unknown = codebook.unknown(lab for row in out for lab in row)
         if unknown:
-            raise CorpusError(f"{source}: labels not in codebook {codebook.name!r} ({', '.join(codebook.ids[:12])}"
-                              f"{', ...' if len(codebook) > 12 else ''}): {', '.join(unknown[:10])}; map them with "
-                              "--label-map FILE ({their_label: our_id}) or evaluate a model trained on this codebook")
+            raise CorpusError(
+                f"{source}: labels not in codebook {codebook.name!r} ({', '.join(codebook.ids[:12])}"
+                f"{', ...' if len(codebook) > 12 else ''}): {', '.join(unknown[:10])}; map them with "
+                "--label-map FILE ({their_label: our_id}) or evaluate a model trained on this codebook"
+            )
     return out, dropped
 
 
-def to_evalset(data: LabeledData, codebook: Codebook, label_map: dict[str, str | None] | None = None,
-               split: str | None = None) -> EvalSet:
+def to_evalset(
+    data: LabeledData, codebook: Codebook, label_map: dict[str, str | None] | None = None, split: str | None = None
+) -> EvalSet:
     labels, dropped = map_labels(raw_labels(data), codebook, label_map, data.source)
     keep = list(range(len(labels)))
     if not codebook.multi_label:
         many = [i for i, row in enumerate(labels) if len(row) > 1]
         if many:
-            raise CorpusError(f"{data.source}: single-label codebook but row {many[0] + 1} has labels "
-                              f"{labels[many[0]]}; drop --single-label or fix the data")
+            raise CorpusError(
+                f"{data.source}: single-label codebook but row {many[0] + 1} has labels "
+                f"{labels[many[0]]}; drop --single-label or fix the data"
+            )
         keep = [i for i, row in enumerate(labels) if row]  # rows whose only label was dropped by the map
     index = {t: j for j, t in enumerate(codebook.ids)}
     Y = np.zeros((len(keep), len(codebook)), dtype=bool)
@@ -143,12 +162,23 @@ def to_evalset(data: LabeledData, codebook: Codebook, label_map: dict[str, str |
     groups = np.array([str(data.groups[i]) for i in keep] if grouped else [f"row{i}" for i in keep])
     if len(keep) < len(labels):
         dropped["(rows without a mapped label)"] = len(labels) - len(keep)
-    return EvalSet([data.units[i] for i in keep], Y, groups, [data.ids[i] for i in keep], codebook, data.source,
-                   split, file_sha256(data.source), grouped, dropped)
+    return EvalSet(
+        [data.units[i] for i in keep],
+        Y,
+        groups,
+        [data.ids[i] for i in keep],
+        codebook,
+        data.source,
+        split,
+        file_sha256(data.source),
+        grouped,
+        dropped,
+    )
 
 
-def infer_codebook(datasets: Sequence[LabeledData], multi_label: bool,
-                   label_map: dict[str, str | None] | None = None) -> Codebook:
+def infer_codebook(
+    datasets: Sequence[LabeledData], multi_label: bool, label_map: dict[str, str | None] | None = None
+) -> Codebook:
     """A codebook from the labels found, for tables that come without one."""
     seen = []
     for data in datasets:

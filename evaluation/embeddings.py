@@ -4,6 +4,7 @@ Systems, folds and seeds all ask the pool for their encoder. The pool hands out 
 :class:`~classifier.encoder.Encoder` per model whose cache is an in-memory layer over the on-disk
 :class:`~classifier.cache.EmbeddingCache` (or memory only with ``--no-cache``).
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping

@@ -4,6 +4,7 @@
 primary system's held-out scores sit at the top level (``macro_f1``, ``per_label``, ...), so a caller
 that only wants "how good is this model" reads it like the output of ``classifier.metrics.report``.
 """
+
 from __future__ import annotations
 
 import platform
@@ -57,6 +58,7 @@ class Config:
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
     from classifier.persist import library_versions as base
+
     out = base()
     for name in ("scipy", "pandas", "datasets", "transformers"):
         try:
@@ -69,17 +71,25 @@ def library_versions() -> dict[str, str]:
 
 def _load_model(path: str | None, cache: Any):
     from classifier import load_model
+
     return load_model(path, cache=cache if cache is not None else None)
 
 
 def model_identity(model: Any, path: str | None) -> dict[str, Any]:
     from classifier import DEFAULT_MODEL_DIR
+
     folder = Path(path) if path else DEFAULT_MODEL_DIR
     manifest = getattr(model, "manifest_", {})
-    return {"path": str(folder), "manifest_sha256": file_sha256(folder / "manifest.json"),
-            "head_sha256": manifest.get("head", {}).get("sha256"), "training_hash": manifest.get("training", {}).get("hash"),
-            "n_train": manifest.get("training", {}).get("n"), "selected": manifest.get("selected"),
-            "encoder": manifest.get("encoder"), "libraries": manifest.get("libraries")}
+    return {
+        "path": str(folder),
+        "manifest_sha256": file_sha256(folder / "manifest.json"),
+        "head_sha256": manifest.get("head", {}).get("sha256"),
+        "training_hash": manifest.get("training", {}).get("hash"),
+        "n_train": manifest.get("training", {}).get("n"),
+        "selected": manifest.get("selected"),
+        "encoder": manifest.get("encoder"),
+        "libraries": manifest.get("libraries"),
+    }
 
 
 @dataclass
@@ -126,8 +136,10 @@ class Run:
         wants_test = any(p in cfg.protocols for p in ("heldout", "cross-corpus", "curve"))
         trains = any(s.kind != "model" for s in self.systems) or "curve" in cfg.protocols
         if "cross-corpus" in cfg.protocols and not cfg.train:
-            raise EvaluationError("cross-corpus testing needs --train (the corpus to train on) and usually "
-                                  "--label-map (how the test corpus's labels map to the codebook)")
+            raise EvaluationError(
+                "cross-corpus testing needs --train (the corpus to train on) and usually "
+                "--label-map (how the test corpus's labels map to the codebook)"
+            )
         raw: dict[str, tuple[Any, str | None]] = {}
         if wants_test:
             split = cfg.split or ("test" if self.is_corpus else None)
@@ -155,17 +167,26 @@ class Run:
         if self.model is not None:
             codebook = self.model.codebook_
             for data in datasets:
-                if data.codebook is not None and data.codebook.fingerprint != codebook.fingerprint and not self.label_map:
-                    raise CorpusError(f"{data.source}: its codebook ({', '.join(data.codebook.ids)}) does not match "
-                                      f"the model's ({', '.join(codebook.ids)}); map the labels with --label-map or "
-                                      "train a model on this codebook")
+                if (
+                    data.codebook is not None
+                    and data.codebook.fingerprint != codebook.fingerprint
+                    and not self.label_map
+                ):
+                    raise CorpusError(
+                        f"{data.source}: its codebook ({', '.join(data.codebook.ids)}) does not match "
+                        f"the model's ({', '.join(codebook.ids)}); map the labels with --label-map or "
+                        "train a model on this codebook"
+                    )
             return codebook
         if cfg.codebook:
             codebook = load_codebook(cfg.codebook)
         else:
             own = [d.codebook for d in datasets if d.codebook is not None]
-            codebook = own[0] if own else infer_codebook(ours or datasets, not cfg.columns.single_label,
-                                                         None if ours else self.label_map)
+            codebook = (
+                own[0]
+                if own
+                else infer_codebook(ours or datasets, not cfg.columns.single_label, None if ours else self.label_map)
+            )
         if cfg.columns.single_label and codebook.multi_label:
             codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
         return codebook
@@ -178,20 +199,30 @@ def _errors(test: EvalSet, p: Prediction, ids: list[str], limit: int) -> dict[st
     out = {}
 
     def row(i: int, j: int) -> dict[str, Any]:
-        return {"id": test.ids[i], "group": str(test.groups[i]), "score": round(float(p.P[i, j]), 4),
-                "gold": test.labels_of(i), "predicted": [t for t, on in zip(ids, pred[i]) if on], "text": test.units[i].text}
+        return {
+            "id": test.ids[i],
+            "group": str(test.groups[i]),
+            "score": round(float(p.P[i, j]), 4),
+            "gold": test.labels_of(i),
+            "predicted": [t for t, on in zip(ids, pred[i]) if on],
+            "text": test.units[i].text,
+        }
 
     for j, t in enumerate(ids):
         fp = np.flatnonzero(pred[:, j] & ~Y[:, j])
         fn = np.flatnonzero(~pred[:, j] & Y[:, j])
-        out[t] = {"false_positives_total": int(len(fp)), "false_negatives_total": int(len(fn)),
-                  "false_positives": [row(i, j) for i in fp[np.argsort(-p.P[fp, j], kind="stable")][:limit]],
-                  "false_negatives": [row(i, j) for i in fn[np.argsort(p.P[fn, j], kind="stable")][:limit]]}
+        out[t] = {
+            "false_positives_total": int(len(fp)),
+            "false_negatives_total": int(len(fn)),
+            "false_positives": [row(i, j) for i in fp[np.argsort(-p.P[fp, j], kind="stable")][:limit]],
+            "false_negatives": [row(i, j) for i in fn[np.argsort(p.P[fn, j], kind="stable")][:limit]],
+        }
     return out
 
 
-def score_block(preds: dict[str, Prediction], test: EvalSet, ctx: Context, primary: str, cfg: Config,
-                errors: bool = True) -> dict[str, Any]:
+def score_block(
+    preds: dict[str, Prediction], test: EvalSet, ctx: Context, primary: str, cfg: Config, errors: bool = True
+) -> dict[str, Any]:
     """Metrics, confidence intervals, paired tests and plot data for systems scored on one test set."""
     ids, multi = ctx.ids, ctx.multi_label
     seed = cfg.seeds[0] if cfg.seeds else 0
@@ -204,20 +235,33 @@ def score_block(preds: dict[str, Prediction], test: EvalSet, ctx: Context, prima
         m["ci"] = confidence_intervals(stats[name], ids, cfg.resamples, cfg.level, seed, W) if W is not None else {}
         m["scores"] = p.scores
         systems[name] = m
-    comparisons = [{"a": primary, "b": name, **paired_test(stats[primary], stats[name], len(ids), "macro_f1",
-                                                           cfg.resamples, cfg.level, seed)}
-                   for name in preds if name != primary and primary in preds and n_groups]
-    block: dict[str, Any] = {"test": test.describe(), "systems": systems, "comparisons": comparisons,
-                             "primary": primary}
+    comparisons = [
+        {
+            "a": primary,
+            "b": name,
+            **paired_test(stats[primary], stats[name], len(ids), "macro_f1", cfg.resamples, cfg.level, seed),
+        }
+        for name in preds
+        if name != primary and primary in preds and n_groups
+    ]
+    block: dict[str, Any] = {
+        "test": test.describe(),
+        "systems": systems,
+        "comparisons": comparisons,
+        "primary": primary,
+    }
     block["curves"] = {
         "pr": {name: pr_curve(p.P, test.Y) for name, p in preds.items()},
         "pr_per_label": {t: {name: pr_curve(p.P, test.Y, j) for name, p in preds.items()} for j, t in enumerate(ids)},
         "reliability": {name: reliability(p.P, test.Y, multi) for name, p in preds.items()},
     }
     if primary in preds:
-        block["confusion"] = {"system": primary, "labels": [*ids, "none"],
-                              "matrix": confusion(test.Y, preds[primary].pred, multi).tolist(),
-                              "gold_counts": [*map(int, test.Y.sum(0)), int((~test.Y.any(1)).sum())]}
+        block["confusion"] = {
+            "system": primary,
+            "labels": [*ids, "none"],
+            "matrix": confusion(test.Y, preds[primary].pred, multi).tolist(),
+            "gold_counts": [*map(int, test.Y.sum(0)), int((~test.Y.any(1)).sum())],
+        }
         if errors:
             block["errors"] = {"system": primary, "per_label": _errors(test, preds[primary], ids, cfg.errors)}
     return block
@@ -225,8 +269,13 @@ def score_block(preds: dict[str, Prediction], test: EvalSet, ctx: Context, prima
 
 def _fold_summary(folds: list[dict[str, Any]]) -> dict[str, float]:
     vals = np.array([f["macro_f1"] for f in folds])
-    return {"mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
-            "min": float(vals.min()), "max": float(vals.max()), "runs": int(len(vals))}
+    return {
+        "mean": float(vals.mean()),
+        "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
+        "min": float(vals.min()),
+        "max": float(vals.max()),
+        "runs": int(len(vals)),
+    }
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -250,9 +299,13 @@ def run(cfg: Config) -> dict[str, Any]:
         out["protocols"]["cv"] = _cv_block(r, sets.cv, ctx, primary)
     if "curve" in cfg.protocols:
         points = proto.learning_curve(r.systems, sets.train, sets.test, ctx, cfg.sizes, cfg.seeds, cfg.progress)
-        out["protocols"]["learning_curve"] = {"train": sets.train.describe(), "test": sets.test.describe(),
-                                              "seeds": list(cfg.seeds), "points": points,
-                                              "summary": proto.summarize_curve(points)}
+        out["protocols"]["learning_curve"] = {
+            "train": sets.train.describe(),
+            "test": sets.test.describe(),
+            "seeds": list(cfg.seeds),
+            "points": points,
+            "summary": proto.summarize_curve(points),
+        }
     headline = next((out["protocols"][k] for k in ("heldout", "cross_corpus", "cv") if k in out["protocols"]), None)
     if headline is not None and primary in headline["systems"]:
         top = dict(headline["systems"][primary])
@@ -270,15 +323,18 @@ def _cv_block(r: Run, data: EvalSet, ctx: Context, primary: str) -> dict[str, An
     first = cv.seeds[0]
     block = score_block(cv.oof[first], data, ctx, primary, cfg)
     block["folds"], block["seeds"] = folds, list(cv.seeds)
-    block["pooled_note"] = (f"metrics, intervals and tests are on the out-of-fold predictions of seed {first}; "
-                            "fold_scores hold every fold of every seed")
+    block["pooled_note"] = (
+        f"metrics, intervals and tests are on the out-of-fold predictions of seed {first}; "
+        "fold_scores hold every fold of every seed"
+    )
     for name in block["systems"]:
         scores = proto.fold_scores(cv, data, name, ctx.multi_label)
         block["systems"][name]["fold_scores"] = scores
         block["systems"][name]["fold_summary"] = _fold_summary(scores)
         block["systems"][name]["pooled_macro_f1_by_seed"] = {
             str(s): evaluate(data.Y, cv.oof[s][name].P, cv.oof[s][name].pred, ctx.ids, ctx.multi_label)["macro_f1"]
-            for s in cv.seeds}
+            for s in cv.seeds
+        }
     return block
 
 
@@ -286,17 +342,40 @@ def _meta(r: Run, cfg: Config, codebook: Codebook, sets: Sets) -> dict[str, Any]
     cols = cfg.columns
     meta: dict[str, Any] = {
         "format": FORMAT,
-        "codebook": {"name": codebook.name, "version": codebook.version, "ids": codebook.ids,
-                     "multi_label": codebook.multi_label, "fingerprint": codebook.fingerprint},
-        "systems": [{"name": s.name, "kind": s.kind, "params": s.params, "description": s.description}
-                    for s in r.systems],
-        "settings": {"protocols": list(cfg.protocols), "folds": cfg.folds, "seeds": list(cfg.seeds),
-                     "sizes": list(cfg.sizes), "bootstrap_resamples": cfg.resamples, "ci_level": cfg.level,
-                     "resampling_unit": "group" if any(s is not None and s.grouped for s in (sets.test, sets.cv))
-                     else "row", "error_examples": cfg.errors},
-        "data": {"path": cfg.data, "split": cfg.split, "train": cfg.train, "train_split": cfg.train_split,
-                 "columns": {"text": cols.text, "label": cols.label, "label_sep": cols.label_sep,
-                             "single_label": cols.single_label, "group": cols.group, "context": list(cols.context)}},
+        "codebook": {
+            "name": codebook.name,
+            "version": codebook.version,
+            "ids": codebook.ids,
+            "multi_label": codebook.multi_label,
+            "fingerprint": codebook.fingerprint,
+        },
+        "systems": [
+            {"name": s.name, "kind": s.kind, "params": s.params, "description": s.description} for s in r.systems
+        ],
+        "settings": {
+            "protocols": list(cfg.protocols),
+            "folds": cfg.folds,
+            "seeds": list(cfg.seeds),
+            "sizes": list(cfg.sizes),
+            "bootstrap_resamples": cfg.resamples,
+            "ci_level": cfg.level,
+            "resampling_unit": "group" if any(s is not None and s.grouped for s in (sets.test, sets.cv)) else "row",
+            "error_examples": cfg.errors,
+        },
+        "data": {
+            "path": cfg.data,
+            "split": cfg.split,
+            "train": cfg.train,
+            "train_split": cfg.train_split,
+            "columns": {
+                "text": cols.text,
+                "label": cols.label,
+                "label_sep": cols.label_sep,
+                "single_label": cols.single_label,
+                "group": cols.group,
+                "context": list(cols.context),
+            },
+        },
         "encoders": r.pool.identities(),
         "libraries": library_versions(),
     }

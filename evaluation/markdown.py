@@ -1,6 +1,9 @@
 """Markdown views of an evaluation result: a per-label table, a leaderboard, CV and learning-curve tables."""
+
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 PROTOCOL_TITLES = {"heldout": "Held-out test", "cross_corpus": "Cross-corpus test", "cv": "Cross-validation"}
@@ -23,17 +26,31 @@ def _p(p: float) -> str:
 def per_label_table(m: dict[str, Any]) -> str:
     """One system's per-theme precision, recall, F1 (with its interval), average precision and support."""
     ci = m.get("ci", {}).get("per_label", {})
-    lines = ["| theme | precision | recall | F1 | F1 95% CI | AP | ROC-AUC | support |",
-             "|---|---:|---:|---:|---|---:|---:|---:|"]
+    lines = [
+        "| theme | precision | recall | F1 | F1 95% CI | AP | ROC-AUC | support |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
     for t, v in m["per_label"].items():
-        lines.append(f"| {t} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {_ci(ci.get(t, {}).get('f1'))} "
-                     f"| {_f(v.get('ap'))} | {_f(v.get('roc_auc'))} | {v['support']} |")
+        lines.append(
+            f"| {t} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {_ci(ci.get(t, {}).get('f1'))} "
+            f"| {_f(v.get('ap'))} | {_f(v.get('roc_auc'))} | {v['support']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def headline(m: dict[str, Any]) -> str:
     ci = m.get("ci", {})
-    keys = ("macro_f1", "micro_f1", "weighted_f1", "samples_f1", "subset_accuracy", "accuracy", "hamming_loss", "ece", "brier")
+    keys = (
+        "macro_f1",
+        "micro_f1",
+        "weighted_f1",
+        "samples_f1",
+        "subset_accuracy",
+        "accuracy",
+        "hamming_loss",
+        "ece",
+        "brier",
+    )
     parts = [f"{k} {m[k]:.3f}" + (f" {_ci(ci.get(k))}" if ci.get(k) else "") for k in keys if k in m]
     groups = ci.get("settings", {}).get("groups")
     return ", ".join(parts) + f" (n={m['n']}" + (f", {groups} groups" if groups else "") + ")\n"
@@ -44,8 +61,13 @@ def leaderboard(block: dict[str, Any], multi_label: bool) -> str:
     tests = {c["b"]: c for c in block.get("comparisons", [])}
     primary = block.get("primary")
     if multi_label:
-        cols = [("micro-F1", "micro_f1"), ("weighted-F1", "weighted_f1"), ("samples-F1", "samples_f1"),
-                ("subset acc.", "subset_accuracy"), ("Hamming", "hamming_loss")]
+        cols = [
+            ("micro-F1", "micro_f1"),
+            ("weighted-F1", "weighted_f1"),
+            ("samples-F1", "samples_f1"),
+            ("subset acc.", "subset_accuracy"),
+            ("Hamming", "hamming_loss"),
+        ]
     else:
         cols = [("accuracy", "accuracy"), ("weighted-F1", "weighted_f1")]
     cols += [("macro-AP", "macro_ap"), ("ECE", "ece"), ("Brier", "brier")]
@@ -56,8 +78,11 @@ def leaderboard(block: dict[str, Any], multi_label: bool) -> str:
         t = tests.get(name)
         delta = "" if name == primary or t is None else f"{t['difference']:+.3f} {_ci(t['ci'])} p={_p(t['p_value'])}"
         label = f"**{name}**" if name == primary else name
-        lines.append(f"| {label} | {m['macro_f1']:.3f} {_ci(m.get('ci', {}).get('macro_f1'))} | "
-                     + " | ".join(_f(m.get(k)) for _, k in cols) + f" | {delta} |")
+        lines.append(
+            f"| {label} | {m['macro_f1']:.3f} {_ci(m.get('ci', {}).get('macro_f1'))} | "
+            + " | ".join(_f(m.get(k)) for _, k in cols)
+            + f" | {delta} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -75,12 +100,16 @@ def per_label_systems(block: dict[str, Any]) -> str:
 
 
 def cv_table(block: dict[str, Any]) -> str:
-    lines = ["| system | pooled out-of-fold macro-F1 (95% CI) | macro-F1 per fold: mean ± sd | min – max | micro-F1 |",
-             "|---|---|---:|---|---:|"]
+    lines = [
+        "| system | pooled out-of-fold macro-F1 (95% CI) | macro-F1 per fold: mean ± sd | min – max | micro-F1 |",
+        "|---|---|---:|---|---:|",
+    ]
     for name, m in sorted(block["systems"].items(), key=lambda kv: -kv[1]["macro_f1"]):
         s = m["fold_summary"]
-        lines.append(f"| {name} | {m['macro_f1']:.3f} {_ci(m['ci'].get('macro_f1'))} | {s['mean']:.3f} ± {s['sd']:.3f} "
-                     f"| {s['min']:.3f} – {s['max']:.3f} | {m['micro_f1']:.3f} |")
+        lines.append(
+            f"| {name} | {m['macro_f1']:.3f} {_ci(m['ci'].get('macro_f1'))} | {s['mean']:.3f} ± {s['sd']:.3f} "
+            f"| {s['min']:.3f} – {s['max']:.3f} | {m['micro_f1']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,7 +142,9 @@ def summary(result: dict[str, Any]) -> str:
         if key not in protos:
             continue
         block = protos[key]
-        title = PROTOCOL_TITLES[key] + (f" ({block['folds']} folds × {len(block['seeds'])} seeds)" if key == "cv" else "")
+        title = PROTOCOL_TITLES[key] + (
+            f" ({block['folds']} folds × {len(block['seeds'])} seeds)" if key == "cv" else ""
+        )
         out.append(f"### {title}: {_set_line(block['test'])}\n")
         if key != "cv" and block.get("train"):
             out.append(f"trained on {_set_line(block['train'])}\n")
@@ -135,20 +166,39 @@ def document(result: dict[str, Any], command: str | None = None) -> str:
     protos = result["protocols"]
     lines = ["# Evaluation results", ""]
     if command:
-        lines += ["Produced by one command (regenerate after changing the model, the corpus or the code):", "",
-                  "```sh", command, "```", ""]
+        lines += [
+            "Produced by one command (regenerate after changing the model, the corpus or the code):",
+            "",
+            "```sh",
+            command,
+            "```",
+            "",
+        ]
     cb = meta["codebook"]
-    lines += [f"Codebook **{cb['name']}** v{cb['version']} ({len(cb['ids'])} themes, "
-              f"{'multi-label' if multi else 'single-label'}). Intervals are {int(meta['settings']['ci_level'] * 100)}% "
-              f"percentile bootstrap intervals over {'documents' if meta['settings']['resampling_unit'] == 'group' else 'rows'} "
-              f"({meta['settings']['bootstrap_resamples']} resamples); p-values come from a paired bootstrap of the "
-              "macro-F1 difference on the same test set. Macro-F1 averages the themes present in the test set.", ""]
+    lines += [
+        f"Codebook **{cb['name']}** v{cb['version']} ({len(cb['ids'])} themes, "
+        f"{'multi-label' if multi else 'single-label'}). Intervals are {int(meta['settings']['ci_level'] * 100)}% "
+        f"percentile bootstrap intervals over "
+        f"{'documents' if meta['settings']['resampling_unit'] == 'group' else 'rows'} "
+        f"({meta['settings']['bootstrap_resamples']} resamples); p-values come from a paired bootstrap of the "
+        "macro-F1 difference on the same test set. Macro-F1 averages the themes present in the test set.",
+        "",
+    ]
     if "model" in meta:
         m = meta["model"]
-        lines += [f"Model: `{m['path']}` (manifest sha256 `{(m['manifest_sha256'] or '')[:16]}`, trained on "
-                  f"{m['n_train']} paragraphs, training hash `{m['training_hash']}`, selected {m['selected']}).", ""]
-    lines += ["Systems:", ""] + [f"- **{s['name']}**: {s['description']}" + (f" {s['params']}" if s["params"] else "")
-                                 for s in meta["systems"]] + [""]
+        lines += [
+            f"Model: `{m['path']}` (manifest sha256 `{(m['manifest_sha256'] or '')[:16]}`, trained on "
+            f"{m['n_train']} paragraphs, training hash `{m['training_hash']}`, selected {m['selected']}).",
+            "",
+        ]
+    lines += (
+        ["Systems:", ""]
+        + [
+            f"- **{s['name']}**: {s['description']}" + (f" {s['params']}" if s["params"] else "")
+            for s in meta["systems"]
+        ]
+        + [""]
+    )
     for key in ("heldout", "cross_corpus", "cv"):
         if key not in protos:
             continue
@@ -162,12 +212,22 @@ def document(result: dict[str, Any], command: str | None = None) -> str:
         lines.append(cv_table(block) if key == "cv" else leaderboard(block, multi))
         lines += ["### F1 per theme", "", per_label_systems(block)]
         primary = block["primary"]
-        lines += [f"### {primary}: per-theme detail", "", per_label_table(block["systems"][primary]), "",
-                  headline(block["systems"][primary])]
+        lines += [
+            f"### {primary}: per-theme detail",
+            "",
+            per_label_table(block["systems"][primary]),
+            "",
+            headline(block["systems"][primary]),
+        ]
     if "learning_curve" in protos:
         lc = protos["learning_curve"]
-        lines += ["## Learning curve", "", f"Training subsets of {_set_line(lc['train'])}, seeds {lc['seeds']}; "
-                  f"tested on {_set_line(lc['test'])}.", "", curve_table(lc)]
+        lines += [
+            "## Learning curve",
+            "",
+            f"Training subsets of {_set_line(lc['train'])}, seeds {lc['seeds']}; tested on {_set_line(lc['test'])}.",
+            "",
+            curve_table(lc),
+        ]
     libs = meta["libraries"]
     lines += ["## Provenance", "", "| item | value |", "|---|---|"]
     for key in ("heldout", "cross_corpus", "cv"):
@@ -179,3 +239,17 @@ def document(result: dict[str, Any], command: str | None = None) -> str:
     lines.append("| libraries | " + ", ".join(f"{k} {v}" for k, v in libs.items()) + " |")
     lines.append(f"| seeds | {meta['settings']['seeds']} |")
     return "\n".join(lines) + "\n"
+
+
+def preserved_sections(text: str) -> str:
+    """Sections other tools keep in a report between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+    (e.g. ``python -m evaluation.ablation`` in RESULTS.md), verbatim, to go after the regenerated part."""
+    found = re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", text, flags=re.S)
+    return "".join(f"\n{m.group(0)}\n" for m in found)
+
+
+def write_document(path: str | Path, result: dict[str, Any], command: str | None = None) -> None:
+    """Write :func:`document` to ``path``, keeping the marked sections other tools wrote there."""
+    path = Path(path)
+    kept = preserved_sections(path.read_text(encoding="utf-8")) if path.exists() else ""
+    path.write_text(document(result, command) + kept, encoding="utf-8")

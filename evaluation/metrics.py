@@ -9,6 +9,7 @@ scikit-learn (the tests check them against it), with two choices made explicit:
 * samples-F1 counts a paragraph with no gold and no predicted theme as a perfect match
   (``zero_division=1``): "no theme" is a legitimate answer in the codebook.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -69,12 +70,16 @@ def reliability(P: np.ndarray, Y: np.ndarray, multi_label: bool, bins: int = ECE
     conf, hit, idx = calibration_bins(P, Y.astype(bool), multi_label, bins)
     count = np.bincount(idx, minlength=bins)
     sc, sh = np.bincount(idx, conf, bins), np.bincount(idx, hit, bins)
-    return [{"bin": b, "confidence": float(sc[b] / count[b]), "frequency": float(sh[b] / count[b]),
-             "count": int(count[b])} for b in range(bins) if count[b]]
+    return [
+        {"bin": b, "confidence": float(sc[b] / count[b]), "frequency": float(sh[b] / count[b]), "count": int(count[b])}
+        for b in range(bins)
+        if count[b]
+    ]
 
 
 def _ranking(P: np.ndarray, Y: np.ndarray) -> tuple[list[float | None], list[float | None]]:
     from sklearn.metrics import average_precision_score, roc_auc_score
+
     ap, auc = [], []
     for j in range(Y.shape[1]):
         y = Y[:, j]
@@ -117,10 +122,18 @@ def evaluate(Y: np.ndarray, P: np.ndarray, pred: np.ndarray, ids: Sequence[str],
     out["ece"] = expected_calibration_error(P, Y, multi_label)
     out["brier"] = brier(P, Y.astype(float), multi_label)
     out["labels_without_support"] = [t for t, s in zip(ids, present) if not s]
-    out["per_label"] = {t: {"precision": float(_ratio(tp[j], tp[j] + fp[j])), "recall": float(_ratio(tp[j], support[j])),
-                            "f1": float(f1[j]), "support": int(support[j]), "predicted": int(tp[j] + fp[j]),
-                            "ap": ap[j], "roc_auc": auc[j]}
-                        for j, t in enumerate(ids)}
+    out["per_label"] = {
+        t: {
+            "precision": float(_ratio(tp[j], tp[j] + fp[j])),
+            "recall": float(_ratio(tp[j], support[j])),
+            "f1": float(f1[j]),
+            "support": int(support[j]),
+            "predicted": int(tp[j] + fp[j]),
+            "ap": ap[j],
+            "roc_auc": auc[j],
+        }
+        for j, t in enumerate(ids)
+    }
     return out
 
 
@@ -128,6 +141,7 @@ def pr_curve(P: np.ndarray, Y: np.ndarray, j: int | None = None, points: int = 6
     """(recall, precision) points of label ``j``'s precision-recall curve, or micro-averaged over all
     cells when ``j`` is None; thinned to about ``points`` points for plotting."""
     from sklearn.metrics import precision_recall_curve
+
     y, s = (Y.ravel(), P.ravel()) if j is None else (Y[:, j], P[:, j])
     if not y.any():
         return []

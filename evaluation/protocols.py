@@ -3,6 +3,7 @@
 All systems of a run see exactly the same training rows, test rows and seeds. Cross-corpus testing is
 held-out testing where the training and test sets come from different corpora (labels mapped).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ def _quiet(_: str) -> None:
     pass
 
 
-def predict(system: System, train: EvalSet | None, test: EvalSet, ctx: Context, seed: int,
-            refit_model: bool = False) -> Prediction:
+def predict(
+    system: System, train: EvalSet | None, test: EvalSet, ctx: Context, seed: int, refit_model: bool = False
+) -> Prediction:
     """Fit ``system`` on ``train`` and score ``test``; the saved model is used as it is unless refit."""
     if system.kind == "model" and not refit_model:
         return use_model(ctx).predict(test)
@@ -46,8 +48,14 @@ def predict(system: System, train: EvalSet | None, test: EvalSet, ctx: Context, 
     return fit(system, train, ctx, seed).predict(test)
 
 
-def heldout(systems: Sequence[System], train: EvalSet | None, test: EvalSet, ctx: Context, seed: int = 0,
-            progress: Progress = _quiet) -> dict[str, Prediction]:
+def heldout(
+    systems: Sequence[System],
+    train: EvalSet | None,
+    test: EvalSet,
+    ctx: Context,
+    seed: int = 0,
+    progress: Progress = _quiet,
+) -> dict[str, Prediction]:
     out = {}
     for system in systems:
         progress(f"held-out: {system.name}")
@@ -59,8 +67,9 @@ def holdout_split(data: EvalSet, seed: int = 0, test_share: float = 0.2) -> tupl
     """A grouped, stratified train/test split, for a table with no split of its own."""
     n_groups = len(np.unique(data.groups))
     if n_groups < 2:
-        raise EvaluationError(f"{data.source}: cannot split {n_groups} document(s) into training and test sets; "
-                              "give --train")
+        raise EvaluationError(
+            f"{data.source}: cannot split {n_groups} document(s) into training and test sets; give --train"
+        )
     n_splits = min(n_groups, max(2, int(round(1 / test_share))))
     train, test = _folds(data, n_splits, seed)[0]
     return data.subset(train), data.subset(test)
@@ -76,8 +85,14 @@ class CVResult:
     oof: dict[int, dict[str, Prediction]] = field(default_factory=dict)
 
 
-def cross_validate(systems: Sequence[System], data: EvalSet, ctx: Context, folds: int = 5,
-                   seeds: Sequence[int] = (0,), progress: Progress = _quiet) -> CVResult:
+def cross_validate(
+    systems: Sequence[System],
+    data: EvalSet,
+    ctx: Context,
+    folds: int = 5,
+    seeds: Sequence[int] = (0,),
+    progress: Progress = _quiet,
+) -> CVResult:
     """Grouped, iteratively stratified K-fold CV, repeated once per seed; every row is scored once per seed."""
     result = CVResult(list(seeds), folds)
     k = len(ctx.ids)
@@ -107,8 +122,16 @@ def fold_scores(cv: CVResult, data: EvalSet, name: str, multi_label: bool) -> li
         for f in range(cv.folds):
             rows = cv.assignments[seed] == f
             m = evaluate(data.Y[rows], p.P[rows], p.pred[rows], data.codebook.ids, multi_label)
-            out.append({"seed": seed, "fold": f, "n": int(rows.sum()), "macro_f1": m["macro_f1"],
-                        "micro_f1": m["micro_f1"], **({"accuracy": m["accuracy"]} if "accuracy" in m else {})})
+            out.append(
+                {
+                    "seed": seed,
+                    "fold": f,
+                    "n": int(rows.sum()),
+                    "macro_f1": m["macro_f1"],
+                    "micro_f1": m["micro_f1"],
+                    **({"accuracy": m["accuracy"]} if "accuracy" in m else {}),
+                }
+            )
     return out
 
 
@@ -120,9 +143,15 @@ def curve_sizes(requested: Sequence[int | str], n_train: int) -> list[int]:
     return sizes
 
 
-def learning_curve(systems: Sequence[System], train: EvalSet, test: EvalSet, ctx: Context,
-                   sizes: Sequence[int | str] = DEFAULT_SIZES, seeds: Sequence[int] = (0, 1, 2),
-                   progress: Progress = _quiet) -> list[dict[str, Any]]:
+def learning_curve(
+    systems: Sequence[System],
+    train: EvalSet,
+    test: EvalSet,
+    ctx: Context,
+    sizes: Sequence[int | str] = DEFAULT_SIZES,
+    seeds: Sequence[int] = (0, 1, 2),
+    progress: Progress = _quiet,
+) -> list[dict[str, Any]]:
     """Macro-F1 on the fixed test set for models trained on random subsets of the training set.
 
     Each subset holds one positive of every theme when its size allows (see ``stratified_subsample``);
@@ -136,8 +165,15 @@ def learning_curve(systems: Sequence[System], train: EvalSet, test: EvalSet, ctx
                 progress(f"learning curve n={size} seed {seed}: {system.name}")
                 p = predict(system, subset, test, ctx, seed, refit_model=True)
                 m = evaluate(test.Y, p.P, p.pred, ctx.ids, ctx.multi_label)
-                points.append({"system": system.name, "size": size, "seed": seed, "macro_f1": m["macro_f1"],
-                               "micro_f1": m["micro_f1"]})
+                points.append(
+                    {
+                        "system": system.name,
+                        "size": size,
+                        "seed": seed,
+                        "macro_f1": m["macro_f1"],
+                        "micro_f1": m["micro_f1"],
+                    }
+                )
     return points
 
 
@@ -148,7 +184,15 @@ def summarize_curve(points: Sequence[dict[str, Any]]) -> dict[str, list[dict[str
         rows = []
         for size in sorted({p["size"] for p in points if p["system"] == name}):
             vals = np.array([p["macro_f1"] for p in points if p["system"] == name and p["size"] == size])
-            rows.append({"size": size, "mean": float(vals.mean()), "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
-                         "min": float(vals.min()), "max": float(vals.max()), "runs": int(len(vals))})
+            rows.append(
+                {
+                    "size": size,
+                    "mean": float(vals.mean()),
+                    "sd": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
+                    "min": float(vals.min()),
+                    "max": float(vals.max()),
+                    "runs": int(len(vals)),
+                }
+            )
         out[name] = rows
     return out

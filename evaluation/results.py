@@ -1,9 +1,10 @@
 """Regenerate ``evaluation/RESULTS.md``: the shipped model and every baseline on the geopolitics test split.
 
-    python -m evaluation.results                 # RESULTS.md (held-out test split)
-    python -m evaluation.results --html out/report.html --json out/results.json
-    python -m evaluation.results --full          # also 5-fold CV and the learning curve (slow: ~30 min on 2 cores)
+python -m evaluation.results                 # RESULTS.md (held-out test split)
+python -m evaluation.results --html out/report.html --json out/results.json
+python -m evaluation.results --full          # also 5-fold CV and the learning curve (slow: ~30 min on 2 cores)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from classifier.errors import PolicytagError
     from evaluation.harness import Config, run
-    from evaluation.markdown import document
+    from evaluation.markdown import write_document
     from evaluation.report_html import render
     from evaluation.systems import BASELINES
 
@@ -39,16 +40,20 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(needed).exists():
             print(f"evaluation.results: {needed} is missing; nothing to evaluate yet", file=sys.stderr)
             return 2
-    cfg = Config(data="corpora/geopolitics", model="models/geopolitics", systems=["model", *BASELINES],
-                 protocols=["heldout", "cv", "curve"] if args.full else ["heldout"],
-                 progress=(lambda m: None) if args.quiet else (lambda m: print(f"evaluation.results: {m}", file=sys.stderr)))
+    cfg = Config(
+        data="corpora/geopolitics",
+        model="models/geopolitics",
+        systems=["model", *BASELINES],
+        protocols=["heldout", "cv", "curve"] if args.full else ["heldout"],
+        progress=(lambda m: None) if args.quiet else (lambda m: print(f"evaluation.results: {m}", file=sys.stderr)),
+    )
     try:
         result = run(cfg)
     except PolicytagError as exc:
         print(f"evaluation.results: {exc}", file=sys.stderr)
         return 2
     command = COMMAND + (" --full" if args.full else "")
-    out.write_text(document(result, command), encoding="utf-8")
+    write_document(out, result, command)
     if html:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render(result, "policytag: shipped model vs baselines"), encoding="utf-8")

@@ -5,6 +5,7 @@ groups: each document is one item carrying the label counts of its paragraphs, s
 across folds while rare themes are still spread over all of them. Single-label data is the special case
 of one label per row.
 """
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -10,6 +10,7 @@ starts with a TfidfVectorizer) get the paragraph texts; all others get the froze
 embeddings, as in MTEB. Multi-label targets go to a ``OneVsRestClassifier`` around estimators that do
 not handle several outputs.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -29,12 +30,18 @@ from .baselines import EmbeddingLogistic, KNNClassifier, PooledThemeClassifier, 
 from .datasets import EvalSet
 from .embeddings import EncoderPool
 
-BUILTINS: dict[str, type] = {"theme": PooledThemeClassifier, "prior": PriorClassifier, "tfidf": TfidfClassifier,
-                             "zeroshot": ZeroShotClassifier, "knn": KNNClassifier, "logreg": EmbeddingLogistic}
+BUILTINS: dict[str, type] = {
+    "theme": PooledThemeClassifier,
+    "prior": PriorClassifier,
+    "tfidf": TfidfClassifier,
+    "zeroshot": ZeroShotClassifier,
+    "knn": KNNClassifier,
+    "logreg": EmbeddingLogistic,
+}
 BASELINES = ("prior", "tfidf", "zeroshot", "knn", "logreg")
 DESCRIPTIONS = {
     "model": "the saved model as it is; inside CV and learning curves, refit with the hyperparameters it "
-             "selected (context, C, class weight) and thresholds re-tuned on each training set",
+    "selected (context, C, class weight, ...) and thresholds re-tuned on each training set",
     "theme": "ThemeClassifier trained on the training data (encoder + context + tuned logistic head)",
     "prior": "label prior: always the most frequent theme(s)",
     "tfidf": "TF-IDF word/bigram features + logistic regression, thresholds tuned out of fold",
@@ -66,10 +73,14 @@ def parse_system(text: str) -> System:
     head, *rest = [p.strip() for p in text.split(",") if p.strip()] or [""]
     name, _, kind = head.rpartition("=") if "=" in head else ("", "", head)
     if not kind:
-        raise SystemSpecError(f"{text!r}: empty system; use a built-in ({', '.join(['model', *BUILTINS])}) or pkg.module:Class")
+        raise SystemSpecError(
+            f"{text!r}: empty system; use a built-in ({', '.join(['model', *BUILTINS])}) or pkg.module:Class"
+        )
     if kind not in BUILTINS and kind != "model" and ":" not in kind:
-        raise SystemSpecError(f"{text!r}: unknown system {kind!r}; use a built-in ({', '.join(['model', *BUILTINS])}) "
-                           "or an import path pkg.module:Class")
+        raise SystemSpecError(
+            f"{text!r}: unknown system {kind!r}; use a built-in ({', '.join(['model', *BUILTINS])}) "
+            "or an import path pkg.module:Class"
+        )
     params = {}
     for piece in rest:
         key, sep, value = piece.partition("=")
@@ -98,7 +109,7 @@ class Prediction:
 
     P: np.ndarray
     pred: np.ndarray
-    scores: str = "probability"   # or "decision function": calibration metrics then mean little
+    scores: str = "probability"  # or "decision function": calibration metrics then mean little
 
 
 @dataclass
@@ -122,7 +133,8 @@ def refit_params(model: Any) -> dict[str, Any]:
     """The hyperparameters a saved model selected, fixed for refits: re-running its whole selection grid
     in every fold and seed would cost minutes per fit for no change in what is being measured."""
     selected = getattr(model, "manifest_", {}).get("selected") or {}
-    return {k: selected[k] for k in ("context", "C", "class_weight") if k in selected}
+    params = model.get_params()
+    return {k: v for k, v in selected.items() if k in params}
 
 
 def _accepts(cls: type, name: str) -> bool:
@@ -213,6 +225,7 @@ def fit(system: System, train: EvalSet, ctx: Context, seed: int) -> Fitted:
     y = train.targets(ctx.codebook) if mode == "units" else train.plain_targets(ctx.codebook)
     if mode != "units" and ctx.multi_label and not _multi_output(est):
         from sklearn.multiclass import OneVsRestClassifier
+
         est = OneVsRestClassifier(est)
     fitted = Fitted(est, ctx, mode)
     with warnings.catch_warnings():
@@ -234,8 +247,7 @@ def _align(S: Any, est: Any, ctx: Context) -> np.ndarray:
     k = len(ctx.ids)
     if isinstance(S, list):  # native multi-output estimators: one (n, classes) array per label
         classes = getattr(est, "classes_", None) or [np.array([0, 1])] * len(S)
-        S = np.column_stack([s[:, -1] if s.shape[1] > 1 else np.full(len(s), float(c[0]))
-                             for s, c in zip(S, classes)])
+        S = np.column_stack([s[:, -1] if s.shape[1] > 1 else np.full(len(s), float(c[0])) for s, c in zip(S, classes)])
     S = np.asarray(S, float)
     if S.ndim == 1:
         S = S[:, None]
@@ -249,7 +261,7 @@ def _align(S: Any, est: Any, ctx: Context) -> np.ndarray:
             if str(c) in index:
                 out[:, index[str(c)]] = S[:, col]
         return out
-    out[:, :S.shape[1]] = S
+    out[:, : S.shape[1]] = S
     return out
 
 

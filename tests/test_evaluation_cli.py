@@ -1,4 +1,5 @@
 """`policytag evaluate` end to end with the real encoder: protocols, baselines, reports, label maps."""
+
 from __future__ import annotations
 
 import csv
@@ -31,10 +32,40 @@ def mini_dir(tmp_path_factory, mini_model):
 def full_run(tmp_path_factory):
     """Every protocol, every baseline, on the single-label table; JSON, Markdown and HTML written."""
     out = tmp_path_factory.mktemp("eval")
-    argv = ["evaluate", *MINI_ARGS, "--protocol", "all", "--folds", "3", "--seeds", "0", "1", "--sizes", "6", "12",
-            "all", "--bootstrap", "300", "--systems", FAST_THEME, "prior", "tfidf", "zeroshot", "knn", "logreg",
-            "--add", "lr=sklearn.linear_model:LogisticRegression,C=5", "--json", str(out / "r.json"),
-            "--html", str(out / "r.html"), "--markdown", str(out / "r.md"), "-q"]
+    (out / "r.md").write_text("# old\n\n<!-- ablation:start -->\nkept by another tool\n<!-- ablation:end -->\n")
+    argv = [
+        "evaluate",
+        *MINI_ARGS,
+        "--protocol",
+        "all",
+        "--folds",
+        "3",
+        "--seeds",
+        "0",
+        "1",
+        "--sizes",
+        "6",
+        "12",
+        "all",
+        "--bootstrap",
+        "300",
+        "--systems",
+        FAST_THEME,
+        "prior",
+        "tfidf",
+        "zeroshot",
+        "knn",
+        "logreg",
+        "--add",
+        "lr=sklearn.linear_model:LogisticRegression,C=5",
+        "--json",
+        str(out / "r.json"),
+        "--html",
+        str(out / "r.html"),
+        "--markdown",
+        str(out / "r.md"),
+        "-q",
+    ]
     assert main(argv) == 0
     return out, json.loads((out / "r.json").read_text())
 
@@ -78,19 +109,39 @@ def test_every_protocol_and_baseline_on_a_single_label_table(full_run, capsys):
     assert len(curve["points"]) == 3 * 2 * len(names)
     assert result["meta"]["settings"]["seeds"] == [0, 1]
     html = (out / "r.html").read_text()
-    assert html.count("<svg") > 10 and "Error analysis" in html and "Learning curve" in html and "http" not in \
-        html.replace("http://www.w3.org/2000/svg", "")
+    assert (
+        html.count("<svg") > 10
+        and "Error analysis" in html
+        and "Learning curve" in html
+        and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+    )
     markdown = (out / "r.md").read_text()
     assert "| system | macro-F1 (95% CI) |" in markdown and "## Learning curve" in markdown
+    assert "# old" not in markdown and "<!-- ablation:start -->\nkept by another tool\n<!-- ablation:end -->" in markdown
 
 
 def test_same_seed_same_numbers(full_run, tmp_path):
     out, first = full_run
     from evaluation.harness import Config, run
-    again = run(Config(data=MINI, columns=Columns(label="label", single_label=True, group="doc"),
-                       systems=[FAST_THEME, "prior", "tfidf", "zeroshot", "knn", "logreg",
-                                "lr=sklearn.linear_model:LogisticRegression,C=5"],
-                       protocols=["heldout"], seeds=[0, 1], resamples=300))
+
+    again = run(
+        Config(
+            data=MINI,
+            columns=Columns(label="label", single_label=True, group="doc"),
+            systems=[
+                FAST_THEME,
+                "prior",
+                "tfidf",
+                "zeroshot",
+                "knn",
+                "logreg",
+                "lr=sklearn.linear_model:LogisticRegression,C=5",
+            ],
+            protocols=["heldout"],
+            seeds=[0, 1],
+            resamples=300,
+        )
+    )
     a, b = first["protocols"]["heldout"]["systems"], again["protocols"]["heldout"]["systems"]
     for name in a:
         assert a[name]["macro_f1"] == b[name]["macro_f1"] and a[name]["ci"] == b[name]["ci"], name
@@ -101,8 +152,12 @@ def test_systems_sharing_an_encoder_encode_each_text_once():
     from evaluation.protocols import heldout
     from evaluation.systems import Context
 
-    cfg = Config(data=MINI, columns=Columns(label="label", single_label=True, group="doc"),
-                 systems=["knn", "zeroshot", "logreg", FAST_THEME, "knn5=knn,k=5"], cache=None)
+    cfg = Config(
+        data=MINI,
+        columns=Columns(label="label", single_label=True, group="doc"),
+        systems=["knn", "zeroshot", "logreg", FAST_THEME, "knn5=knn,k=5"],
+        cache=None,
+    )
     r = Run(cfg)
     codebook, sets = r.load()
     heldout(r.systems, sets.train, sets.test, Context(codebook, r.pool), 0)
@@ -129,9 +184,30 @@ def test_cross_corpus_with_a_label_map(tmp_path, capsys):
             w.writerow({**r, "label": r["label"] if r["id"] != "3" else "unrelated"})
     mapping = tmp_path / "map.yaml"
     mapping.write_text("burden_sharing: costs\nmaritime_security: sea\nnegotiation_diplomacy: talks\n")
-    argv = ["evaluate", "--data", str(test), "--label-column", "label", "--single-label", "--group-column", "doc",
-            "--train", str(train), "--label-map", str(mapping), "--protocol", "cross-corpus", "--systems", "knn",
-            "zeroshot", "--bootstrap", "200", "--json", str(tmp_path / "c.json"), "-q"]
+    argv = [
+        "evaluate",
+        "--data",
+        str(test),
+        "--label-column",
+        "label",
+        "--single-label",
+        "--group-column",
+        "doc",
+        "--train",
+        str(train),
+        "--label-map",
+        str(mapping),
+        "--protocol",
+        "cross-corpus",
+        "--systems",
+        "knn",
+        "zeroshot",
+        "--bootstrap",
+        "200",
+        "--json",
+        str(tmp_path / "c.json"),
+        "-q",
+    ]
     assert main(argv) == 0
     result = json.loads((tmp_path / "c.json").read_text())
     block = result["protocols"]["cross_corpus"]
@@ -165,9 +241,15 @@ def test_text_estimators_get_text_and_others_get_embeddings(tmp_path):
     sys.modules["policytag_test_plugins"] = module
     try:
         from evaluation.harness import Config, run
-        result = run(Config(data=MINI, columns=Columns(label="label", single_label=True, group="doc"),
-                            systems=["echo=policytag_test_plugins:TextEcho", "nn=sklearn.neighbors:KNeighborsClassifier"],
-                            resamples=100))
+
+        result = run(
+            Config(
+                data=MINI,
+                columns=Columns(label="label", single_label=True, group="doc"),
+                systems=["echo=policytag_test_plugins:TextEcho", "nn=sklearn.neighbors:KNeighborsClassifier"],
+                resamples=100,
+            )
+        )
     finally:
         del sys.modules["policytag_test_plugins"]
     assert isinstance(seen["X"], list) and isinstance(seen["X"][0], str)
@@ -191,8 +273,23 @@ def test_bad_requests_are_one_clear_line(capsys, tmp_path, mini_dir):
 
 @pytest.mark.skipif(not (ROOT / "models" / "geopolitics" / "manifest.json").exists(), reason="no shipped model")
 def test_shipped_model_on_the_corpus_dev_split(tmp_path, capsys):
-    assert main(["evaluate", "--data", str(CORPUS), "--split", "dev", "--bootstrap", "200", "--json",
-                 str(tmp_path / "g.json"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(CORPUS),
+                "--split",
+                "dev",
+                "--bootstrap",
+                "200",
+                "--json",
+                str(tmp_path / "g.json"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "g.json").read_text())
     assert {"samples_f1", "subset_accuracy", "hamming_loss", "macro_f1"} <= set(result)
     assert len(result["per_label"]) == 12 and result["protocols"]["heldout"]["test"]["split"] == "dev"

@@ -1,12 +1,12 @@
 """Evaluation metrics, bootstrap and fold assignment against scikit-learn and hand-made cases (no encoder)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from evaluation.bootstrap import (confidence_intervals, group_stats, metrics_from_totals, paired_test,
-                                  resample_weights)
+from evaluation.bootstrap import confidence_intervals, group_stats, metrics_from_totals, paired_test, resample_weights
 from evaluation.metrics import brier, confusion, evaluate, expected_calibration_error, pr_curve, reliability
 from evaluation.stratify import assign_folds, stratified_folds, stratified_subsample
 
@@ -16,10 +16,31 @@ IDS = ["a", "b", "c", "d"]
 @pytest.fixture
 def multi():
     """A hand-made multi-label case: 8 rows, label d never in the gold, rows 6-7 with no gold label."""
-    Y = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0],
-                  [1, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], bool)
-    P = np.array([[.9, .2, .1, .0], [.6, .4, .3, .1], [.2, .7, .2, .6], [.1, .3, .8, .2],
-                  [.4, .1, .9, .1], [.3, .8, .35, .0], [.1, .1, .1, .1], [.55, .2, .1, .3]])
+    Y = np.array(
+        [
+            [1, 0, 0, 0],
+            [1, 1, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0, 1, 0],
+            [1, 0, 1, 0],
+            [0, 1, 1, 0],
+            [0, 0, 0, 0],
+            [0, 0, 0, 0],
+        ],
+        bool,
+    )
+    P = np.array(
+        [
+            [0.9, 0.2, 0.1, 0.0],
+            [0.6, 0.4, 0.3, 0.1],
+            [0.2, 0.7, 0.2, 0.6],
+            [0.1, 0.3, 0.8, 0.2],
+            [0.4, 0.1, 0.9, 0.1],
+            [0.3, 0.8, 0.35, 0.0],
+            [0.1, 0.1, 0.1, 0.1],
+            [0.55, 0.2, 0.1, 0.3],
+        ]
+    )
     return Y, P, P >= 0.5
 
 
@@ -46,8 +67,20 @@ def test_multi_label_metrics_match_scikit_learn(multi):
 
 def test_single_label_metrics_match_scikit_learn():
     y = np.array([0, 0, 1, 1, 2, 2, 2, 0, 1, 2])
-    P = np.array([[.7, .2, .1], [.4, .5, .1], [.2, .6, .2], [.1, .3, .6], [.1, .1, .8],
-                  [.3, .3, .4], [.5, .2, .3], [.6, .3, .1], [.2, .7, .1], [.1, .2, .7]])
+    P = np.array(
+        [
+            [0.7, 0.2, 0.1],
+            [0.4, 0.5, 0.1],
+            [0.2, 0.6, 0.2],
+            [0.1, 0.3, 0.6],
+            [0.1, 0.1, 0.8],
+            [0.3, 0.3, 0.4],
+            [0.5, 0.2, 0.3],
+            [0.6, 0.3, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.1, 0.2, 0.7],
+        ]
+    )
     k = 3
     Y, pred = np.eye(k, dtype=bool)[y], np.eye(k, dtype=bool)[P.argmax(1)]
     m = evaluate(Y, P, pred, IDS[:k], multi_label=False)
@@ -65,7 +98,7 @@ def test_expected_calibration_error_by_hand():
     P = np.array([[0.05], [0.15], [0.15], [0.95], [0.85], [0.85]])
     Y = np.array([[0], [0], [1], [1], [1], [0]], bool)
     # bins: [0,.1): conf .05 hit 0; [.1,.2): conf .15 mean hit .5; [.8,.9): conf .85 hit .5; [.9,1]: conf .95 hit 1
-    expected = (1 * .05 + 2 * abs(.15 - .5) + 2 * abs(.85 - .5) + 1 * abs(.95 - 1)) / 6
+    expected = (1 * 0.05 + 2 * abs(0.15 - 0.5) + 2 * abs(0.85 - 0.5) + 1 * abs(0.95 - 1)) / 6
     assert expected_calibration_error(P, Y, multi_label=True) == pytest.approx(expected)
     bins = reliability(P, Y, multi_label=True)
     assert [b["count"] for b in bins] == [1, 2, 2, 1]

@@ -32,10 +32,10 @@ def small():
 
 @pytest.fixture(scope="module")
 def tuned(small):
-    """A model fitted with fine-tuning on the small set (one batch of 32 paragraphs)."""
+    """A model fitted with fine-tuning on the small set (28 pairs: one batch of 8 paragraphs)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = ThemeClassifier(codebook=small["codebook"], finetune=True, finetune_pairs=100, C=4.0,
+        model = ThemeClassifier(codebook=small["codebook"], finetune=True, finetune_pairs=28, C=4.0,
                                 class_weight=None, lexical=0.0)
         return model.fit(small["units"], small["labels"], groups=small["groups"])
 
@@ -65,18 +65,18 @@ def test_same_seed_same_encoder_bit_for_bit(small, tmp_path):
     before = base.encode(small["texts"][:8])
     infos, vectors = [], []
     for run in ("a", "b"):
-        infos.append(finetune_encoder(base, small["texts"], small["Y"], tmp_path / run, pairs=28, batch_size=8,
-                                      seed=7))
+        infos.append(finetune_encoder(base, small["texts"], small["Y"], tmp_path / run, pairs=15, seed=7))
         vectors.append(Encoder(str(tmp_path / run), cache=None).encode(small["texts"][:8]))
     assert np.array_equal(vectors[0], vectors[1])
     assert fingerprint_folder(tmp_path / "a") == fingerprint_folder(tmp_path / "b") != base.fingerprint
     assert not np.allclose(vectors[0], before, atol=1e-4)            # training moved the encoder
     assert np.array_equal(base.encode(small["texts"][:8]), before)  # and left the shared base model alone
-    assert infos[0].steps == infos[0].planned_steps == 1 and not infos[0].stopped_by_budget
+    assert infos[0].steps == infos[0].planned_steps == 1 and infos[0].batch_size == 6  # 15 pairs: one batch of 6
+    assert not infos[0].stopped_by_budget
 
 
 def test_time_budget_stops_training(small, tmp_path):
-    info = finetune_encoder(Encoder(None), small["texts"], small["Y"], tmp_path / "enc", pairs=84, batch_size=8,
+    info = finetune_encoder(Encoder(None), small["texts"], small["Y"], tmp_path / "enc", pairs=18, batch_size=4,
                             budget=1e-6)
     assert info.planned_steps == 3 and info.steps == 1 and info.stopped_by_budget
     assert json.loads((tmp_path / "enc" / "policytag_finetune.json").read_text())["steps"] == 1
@@ -89,7 +89,8 @@ def test_tuned_encoder_is_saved_inside_the_model_and_reloads_identically(tuned, 
     enc = manifest["encoder"]
     assert enc["path"] == "encoder" and (folder / "encoder" / "model.safetensors").exists()
     assert enc["fingerprint"] == fingerprint_folder(folder / "encoder") != Encoder(None).fingerprint
-    assert enc["finetune"]["steps"] == 1 and enc["finetune"]["base"]["name"] == "all-MiniLM-L6-v2"
+    assert enc["finetune"]["steps"] == 1 and enc["finetune"]["batch_size"] == 8
+    assert enc["finetune"]["base"]["name"] == "all-MiniLM-L6-v2"
     moved = tmp_path / "elsewhere"
     shutil.copytree(folder, moved)  # the folder is complete on its own: no path outside it is recorded
     shutil.rmtree(folder)
@@ -97,6 +98,8 @@ def test_tuned_encoder_is_saved_inside_the_model_and_reloads_identically(tuned, 
     assert loaded.encoder_.path == (moved / "encoder").resolve() and tuned.encoder_.path != loaded.encoder_.path
     np.testing.assert_array_equal(loaded.predict_proba(small["units"]), tuned.predict_proba(small["units"]))
     np.testing.assert_array_equal(loaded.predict(small["units"]), tuned.predict(small["units"]))
+    params = loaded.get_params()  # a refit of the loaded model (clone, CV) tunes the base encoder afresh
+    assert params["encoder"] == "all-MiniLM-L6-v2" and params["finetune"] is True
 
 
 def test_cli_trains_with_finetuning(small, tmp_path):
@@ -111,4 +114,5 @@ def test_cli_trains_with_finetuning(small, tmp_path):
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["params"]["finetune"] is True and manifest["encoder"]["finetune"]["seed"] == 3
+    assert manifest["encoder"]["finetune"]["batch_size"] == 2  # one pair asked for: one batch of two
     assert load_model(out, cache=None).predict(small["units"][:5]).shape == (5, len(small["codebook"]))

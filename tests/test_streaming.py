@@ -9,6 +9,7 @@ import tracemalloc
 import pytest
 
 from classifier.encoder import Encoder
+from classifier.errors import InputError
 from classifier.pipeline import tag_stream
 from classifier.readers import Document
 
@@ -70,6 +71,22 @@ def test_batches_span_documents_in_bounded_windows(model, monkeypatch):
     assert len(calls.batches) == 4  # 120 paragraphs in windows of 32: each encoder call spans 16 documents
     assert max(len(b) for b in calls.batches) <= 32
     assert sorted(t for b in calls.batches for t in b) == sorted(texts)
+
+
+def test_bad_documents_keep_their_place_without_cutting_windows(model, monkeypatch):
+    calls = Calls(monkeypatch)
+    texts = [f"Item {i}: the ministers agreed to share the cost of the brigade with their allies." for i in range(120)]
+    items = []
+    for i in range(60):
+        items.append(Document(f"d{i}", f"{texts[2 * i]}\n\n{texts[2 * i + 1]}", "text", f"d{i}"))
+        if i % 3 == 0:
+            items.append(InputError(f"bad{i}.txt", "cannot read"))
+            items.append(Document(f"empty{i}", "<p></p>", "html", f"empty{i}.html"))
+    results = list(tag_stream(model, iter(items), chunk=32))
+    assert [r.doc.id if r.doc else r.error.location for r in results] == \
+        [x.id if isinstance(x, Document) else x.location for x in items]
+    assert [r.error.skipped for r in results if r.error] == [False, True] * 20
+    assert len(calls.batches) == 4  # the errors did not split the windows
 
 
 def test_identical_paragraphs_are_encoded_once_per_run(model, monkeypatch):

@@ -1,4 +1,5 @@
 """ZeroShotClassifier with the real encoder: no labels, tuned on labels, and used as a model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,10 @@ from classifier.zeroshot import DEFAULT_SIMILARITY, ZeroShotClassifier
 
 from conftest import DATA
 
-NAVY = "The navy doubled its patrols through the strait, escorting tankers past the reef where coast-guard cutters shadowed them."
+NAVY = (
+    "The navy doubled its patrols through the strait, escorting tankers past the reef where coast-guard "
+    "cutters shadowed them."
+)
 TALKS = "Envoys met in Geneva for a second round of ceasefire talks, and the mediators tabled a new draft."
 MONEY = "Allies argued over who pays: each member must raise defence spending and contribute to the joint fund."
 
@@ -66,10 +70,16 @@ def test_single_label_with_labels_takes_the_closest_theme_and_calibrates(mini):
 
 
 def test_multi_label_with_labels_tunes_each_theme():
-    codebook = Codebook("tiny", "1", True, (
-        Theme("sea", "Sea", "Naval patrols, coast guards, shipping lanes and disputes at sea."),
-        Theme("talks", "Talks", "Negotiations, envoys, mediation and ceasefire talks."),
-        Theme("money", "Money", "Who pays: budgets, contributions and the division of costs among allies.")))
+    codebook = Codebook(
+        "tiny",
+        "1",
+        True,
+        (
+            Theme("sea", "Sea", "Naval patrols, coast guards, shipping lanes and disputes at sea."),
+            Theme("talks", "Talks", "Negotiations, envoys, mediation and ceasefire talks."),
+            Theme("money", "Money", "Who pays: budgets, contributions and the division of costs among allies."),
+        ),
+    )
     mini = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True))
     names = {"maritime_security": "sea", "negotiation_diplomacy": "talks", "burden_sharing": "money"}
     labels = [[names[lab]] for lab in mini.labels]
