@@ -1,6 +1,6 @@
 """policytag speed and scale benchmarks: one command; the results table is written into benchmarks/README.md.
 
-    python benchmarks/run.py             # about 8 minutes on 2 cores
+    python benchmarks/run.py             # about 9 minutes on 2 idle cores
     python benchmarks/run.py --quick     # a small input, to check the harness (figures not meaningful)
 
 Every figure is a ratio of two measurements taken in this run, on this machine, on the same texts, so the
@@ -31,6 +31,7 @@ MODEL = ROOT / "models" / "geopolitics"
 README = Path(__file__).resolve().parent / "README.md"
 WORKERS = Path(__file__).resolve().parent / "workers.py"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+ROUNDS = 2
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'“‘(])")
 
 
@@ -92,7 +93,7 @@ def write_inputs(work: Path, scale: int) -> dict:
 
 # -- running ------------------------------------------------------------------------------------------------
 def run(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dict:
-    """Run a command to completion: wall seconds, peak resident memory (MiB) and its last stdout line."""
+    """Run a command to completion: wall and CPU seconds, peak resident memory (MiB), last stdout line."""
     out = tempfile.TemporaryFile()
     err = open(log, "ab") if log else subprocess.DEVNULL
     t = time.perf_counter()
@@ -105,7 +106,8 @@ def run(cmd: list[str], env: dict | None = None, log: Path | None = None) -> dic
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{text[-2000:]}"
                          + (f"\nsee {log}" if log else ""))
-    return {"wall_s": wall, "peak_mib": usage.ru_maxrss / 1024, "stdout": text.splitlines()[-1] if text else ""}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
+            "stdout": text.splitlines()[-1] if text else ""}
 
 
 def policytag() -> list[str]:
@@ -115,7 +117,7 @@ def policytag() -> list[str]:
 
 def worker(name: str, *args: str, env: dict | None = None, log: Path | None = None) -> dict:
     res = run([sys.executable, str(WORKERS), name, *map(str, args)], env=env, log=log)
-    return {**json.loads(res["stdout"]), "peak_mib": res["peak_mib"], "wall_s": res["wall_s"]}
+    return {**json.loads(res["stdout"]), "peak_mib": res["peak_mib"], "wall_s": res["wall_s"], "cpu_s": res["cpu_s"]}
 
 
 def same_records(a: Path, b: Path) -> bool:
@@ -125,12 +127,18 @@ def same_records(a: Path, b: Path) -> bool:
 def measure(work: Path, quick: bool, say) -> dict:
     log = work / "stderr.log"
     tag = policytag()
-    r: dict = {}
-    say("bare SentenceTransformer.encode")
-    r["bare"] = worker("bare", work / "paragraphs.txt", log=log)
-    say("policytag tag, empty cache")
-    r["cold"] = run([*tag, "tag", work / "docs.jsonl", "-o", work / "out-cold.jsonl", "--cache-dir", work / "c1", "-q"],
-                    log=log)
+    r: dict = {"bare_rounds": [], "cold_rounds": []}
+    for i in range(1 if quick else ROUNDS):  # interleaved, best of each: a busy spell hurts both alike
+        say(f"bare SentenceTransformer.encode (round {i + 1})")
+        r["bare_rounds"].append(worker("bare", work / "paragraphs.txt", log=log))
+        say(f"policytag tag, empty cache (round {i + 1})")
+        r["cold_rounds"].append(run([*tag, "tag", work / "docs.jsonl", "-o", work / f"out-cold{i}.jsonl",
+                                     "--cache-dir", work / f"c1-{i}", "-q"], log=log))
+    r["bare"] = min(r["bare_rounds"], key=lambda x: x["encode_s"])
+    best = min(range(len(r["cold_rounds"])), key=lambda i: r["cold_rounds"][i]["wall_s"])
+    r["cold"] = r["cold_rounds"][best]
+    shutil.move(work / f"c1-{best}", work / "c1")
+    shutil.copy(work / f"out-cold{best}.jsonl", work / "out-cold.jsonl")
     say("policytag tag, same input again (cached)")
     r["warm"] = run([*tag, "tag", work / "docs.jsonl", "-o", work / "out-warm.jsonl", "--cache-dir", work / "c1", "-q"],
                     log=log)
@@ -174,6 +182,9 @@ def table(r: dict, inputs: dict) -> list[str]:
          f"**{ratio:.2f}** ({tag_rate:.1f} vs {bare_encode:.1f} paragraphs/s)", "≥ 0.9", verdict(ratio >= 0.9)),
         ("same, bare side timed from process start (import + load + encode)",
          f"{tag_rate / bare_process:.2f} ({bare_process:.1f} paragraphs/s)", "context", ""),
+        ("same, in CPU seconds (bare process / `policytag tag` process; less sensitive to other load)",
+         f"{r['bare']['cpu_s'] / r['cold']['cpu_s']:.2f} ({r['bare']['cpu_s']:.0f} vs {r['cold']['cpu_s']:.0f} CPU s)",
+         "context", ""),
         ("second run over the same input (all cached): speed-up",
          f"**{speedup:.0f}x** ({r['cold']['wall_s']:.1f} s → {r['warm']['wall_s']:.2f} s; output identical: "
          f"{'yes' if r['warm']['identical'] else 'NO'})", "≥ 20x", verdict(speedup >= 20 and r["warm"]["identical"])),
@@ -199,7 +210,11 @@ def table(r: dict, inputs: dict) -> list[str]:
     lines = ["| figure | measured | target | |", "|---|---|---|---|"]
     lines += [f"| {a} | {b_} | {c} | {d} |" for a, b_, c, d in rows]
     build = r["backends"]["build_s"]
-    lines += ["", f"Inputs: {inputs['documents']} documents, {n} distinct paragraphs (1x run: "
+    rounds = len(r["cold_rounds"])
+    lines += ["", f"Throughput: best of {rounds} interleaved rounds each (bare encode calls "
+              f"{', '.join('%.1f' % x['encode_s'] for x in r['bare_rounds'])} s; tag runs "
+              f"{', '.join('%.1f' % x['wall_s'] for x in r['cold_rounds'])} s).",
+              f"Inputs: {inputs['documents']} documents, {n} distinct paragraphs (1x run: "
               f"{inputs['documents_1x']} documents); backend throughput on {inputs['sample']} of those paragraphs, "
               f"best of {len(r['backends']['seconds']['torch'])} interleaved rounds; test split: "
               f"{r['accuracy']['n']} paragraphs.",
@@ -246,7 +261,7 @@ def write_readme(lines: list[str], env_line: str, minutes: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=int, default=3, help="copies of the corpus articles in the 10x input (default 3)")
+    ap.add_argument("--scale", type=int, default=2, help="copies of the corpus articles in the 10x input (default 2)")
     ap.add_argument("--quick", action="store_true", help="tiny input, one round: checks the harness, not the figures")
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
     ap.add_argument("--keep", default=None, metavar="DIR", help="work in DIR and keep its files (inputs, outputs, logs)")

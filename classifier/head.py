@@ -39,9 +39,10 @@ def _logistic(C: float, class_weight: str | None, random_state: int, binary: boo
 
 
 def fit_head(X: np.ndarray, Y: np.ndarray, multi_label: bool, C: float, class_weight: str | None,
-             random_state: int = 0) -> LinearHead:
-    """Fit the head; Y is an (n, k) 0/1 matrix (multi-label) or (n,) class indices into k classes."""
-    k = Y.shape[1] if multi_label else int(Y.max(initial=0)) + 1
+             random_state: int = 0, n_classes: int | None = None) -> LinearHead:
+    """Fit the head; Y is an (n, k) 0/1 matrix (multi-label) or (n,) class indices into ``n_classes`` classes
+    (a class absent from this training set still gets its row, so scores keep one column per theme)."""
+    k = Y.shape[1] if multi_label else (n_classes or int(Y.max(initial=0)) + 1)
     return _fit_multi(X, Y, C, class_weight, random_state) if multi_label else _fit_single(X, Y, k, C, class_weight, random_state)
 
 
@@ -131,15 +132,12 @@ class Selection:
 
 
 def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], multi_label: bool,
-                config: Config, random_state: int) -> np.ndarray:
+                config: Config, random_state: int, n_classes: int | None = None) -> np.ndarray:
     """Probabilities for each row from a head that never saw it."""
-    k = Y.shape[1] if multi_label else int(Y.max(initial=0)) + 1
+    k = Y.shape[1] if multi_label else (n_classes or int(Y.max(initial=0)) + 1)
     P = np.zeros((len(X), k))
     for train, test in folds:
-        head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state)
-        if not multi_label and head.coef.shape[0] < k:
-            head = LinearHead(np.vstack([head.coef, np.zeros((k - head.coef.shape[0], X.shape[1]))]),
-                              np.concatenate([head.intercept, np.full(k - len(head.intercept), -SATURATED)]), False)
+        head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state, k)
         P[test] = head.proba(X[test])
     return P
 
@@ -153,7 +151,7 @@ def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
 
 
 def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],
-           random_state: int, lexical_oof: np.ndarray | None = None) -> Selection:
+           random_state: int, lexical_oof: np.ndarray | None = None, n_classes: int | None = None) -> Selection:
     """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties.
 
     Configurations differing only in ``lexical`` share one embedding-head fit: the blend is computed from
@@ -165,7 +163,7 @@ def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: b
     for config in grid:
         key = (config.context, config.C, config.class_weight)
         if key not in fitted:
-            fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state)
+            fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state, n_classes)
         P = fitted[key]
         if config.lexical and lexical_oof is not None:
             P = (1 - config.lexical) * P + config.lexical * lexical_oof

@@ -32,11 +32,12 @@ class LexicalHead:
         return self.head.proba(self.vectorizer.transform(list(texts)))
 
 
-def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0) -> LexicalHead:
+def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0,
+                n_classes: int | None = None) -> LexicalHead:
     vectorizer = make_vectorizer()
     try:
         X = vectorizer.fit_transform(list(texts))
     except ValueError:  # too few texts for min_df: fall back to every word
         vectorizer.set_params(min_df=1)
         X = vectorizer.fit_transform(list(texts))
-    return LexicalHead(vectorizer, fit_head(X, Y, multi_label, LEXICAL_C, "balanced", random_state))
+    return LexicalHead(vectorizer, fit_head(X, Y, multi_label, LEXICAL_C, "balanced", random_state, n_classes))

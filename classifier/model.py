@@ -100,14 +100,16 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
             lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)
-            selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof)
+            selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof,
+                               len(codebook))
             best, oof, self.selection_ = selection.best, selection.oof, selection.table
         else:
             best, oof, self.selection_ = grid[0], None, []
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
-                              self.random_state)
+                              self.random_state, len(codebook))
         self.lexical_ = best.lexical
-        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state) if best.lexical else None
+        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
+                                         len(codebook)) if best.lexical else None
         k = len(codebook)
         if tune and oof is not None:
             self.thresholds_ = tune_thresholds(oof, Y, self.min_positives)
@@ -131,7 +133,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             return None
         P = np.zeros((len(texts), k))
         for train, test in folds:
-            head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state)
+            head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state, k)
             p = head.proba([texts[i] for i in test])
             P[test, :p.shape[1]] = p
         return P

@@ -206,6 +206,11 @@ def curves(
     fr = Frame(width, height, xlim, ylim, margin=margin)
     ticks = (0, 0.5, 1) if small else (0, 0.2, 0.4, 0.6, 0.8, 1.0)
     fr.axes(ticks, ticks, xlabel, "" if small else ylabel)
+    if not any(series.values()):
+        fr.add(
+            f"<text x='{(fr.left + width - fr.right) / 2:.1f}' y='{height / 2:.1f}' text-anchor='middle' "
+            "font-size='11' fill='#777'>no positive in the test set</text>"
+        )
     if diagonal:
         fr.line([(0, 0), (1, 1)], "#999", 1, "4 3")
     for i, (name, pts) in enumerate(series.items()):

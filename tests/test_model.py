@@ -120,3 +120,14 @@ def test_codebook_fingerprint_tracks_ids_and_order():
     cb = load_codebook()
     reordered = Codebook(cb.name, cb.version, cb.multi_label, tuple(reversed(cb.themes)))
     assert cb.fingerprint != reordered.fingerprint
+
+
+def test_single_label_scores_keep_a_column_for_a_class_missing_from_training():
+    cb = Codebook.from_dict({"name": "three", "multi_label": False, "themes": [
+        {"id": "burden_sharing", "description": "who pays"}, {"id": "maritime_security", "description": "sea"},
+        {"id": "negotiation_diplomacy", "description": "talks"}]})
+    texts = [f"{t} ({i})" for i, t in enumerate(TEXTS[:2] * 4)]
+    labels = ["burden_sharing", "maritime_security"] * 4
+    model = ThemeClassifier(codebook=cb, C=4.0, class_weight=None, lexical=0.5, cv=2).fit(texts, labels)
+    P = model.predict_proba(TEXTS)
+    assert P.shape == (3, 3) and np.allclose(P.sum(1), 1) and (P[:, 2] < 0.01).all()
