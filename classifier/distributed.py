@@ -95,8 +95,8 @@ class ModelFiles:
 
 @dataclass(frozen=True)
 class _Shared:
-    """A model put in the object store once; wrapped so Ray hands the reference (not the bytes) to each actor
-    constructor, which keeps restartable Ray Data actors cheap to (re)create."""
+    """A model put in the object store once; wrapped so that Ray passes each actor constructor the reference, not
+    the bytes, however many actors start (or restart)."""
 
     ref: Any
 
@@ -130,8 +130,8 @@ class Tagger:
     becomes an error row, as in the local engine. Columns named in ``keep`` are copied to the output.
     """
 
-    def __init__(self, model: "ModelFiles | str | Path | None" = None, cache: Any = True, batch_size: int = 64,
-                 backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
+    def __init__(self, model: "ModelFiles | _Shared | str | Path | None" = None, cache: Any = True,
+                 batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
         from .backends import check_backend
         from .persist import load_model
 
@@ -139,9 +139,6 @@ class Tagger:
         self.model.encoder_.backend = check_backend(backend)
         self.model.encoder_.device = device
         self.keep = tuple(keep)
-
-    def ready(self) -> bool:
-        return True
 
     def __call__(self, batch: "pa.Table") -> "pa.Table":
         import pyarrow as pa
@@ -410,30 +407,52 @@ class _Planner:
         return [{"step": self.step, "paragraphs": list(paragraphs)}]
 
 
-Chunk = list[tuple[Document, list[Paragraph]]]
+Entry = "Result | tuple[Document, list[Paragraph]]"
+Window = list  # of Entry: an error Result, or a document and its paragraphs, in input order
 
 
 def plan(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
-         skip: Callable[[Document], bool] | None = None) -> Iterator[Result | Chunk]:
-    """The local engine's stream with encoding left out: error Results, and chunks of (document, paragraphs)
-    exactly as ``tag_stream`` would encode them, in input order."""
-    group: Chunk = []
+         skip: Callable[[Document], bool] | None = None) -> Iterator[Window]:
+    """The local engine's stream with encoding left out: windows of entries in input order, each window's
+    documents exactly those that ``tag_stream`` encodes in one call, its errors where ``tag_stream`` reports them."""
+    window: Window = []
     step = None
     for res in tag_stream(_Planner(), items, chunk, skip):
         if res.error is not None:
-            if group:
-                yield group
-                group = []
-            yield res
+            window.append(res)
             continue
         (mark,) = res.records
-        if group and mark["step"] != step:
-            yield group
-            group = []
+        if step is not None and mark["step"] != step:
+            yield window
+            window = []
         step = mark["step"]
-        group.append((res.doc, mark["paragraphs"]))
-    if group:
-        yield group
+        window.append((res.doc, mark["paragraphs"]))
+    if window:
+        yield window
+
+
+def window_rows(window: Window) -> list[dict[str, Any]]:
+    """Tagger rows for a window's documents; ``seq`` numbers the documents."""
+    docs = [e for e in window if not isinstance(e, Result)]
+    return [r for seq, (doc, pars) in enumerate(docs) for r in paragraph_rows(doc, pars, seq=seq)]
+
+
+def window_results(window: Window, rows: Sequence[dict[str, Any]]) -> Iterator[Result]:
+    """A window's Results in input order, from the rows a Tagger returned for its documents."""
+    by_seq: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_seq.setdefault(row["seq"], []).append(row)
+    seq = 0
+    for entry in window:
+        if isinstance(entry, Result):
+            yield entry
+            continue
+        doc, mine = entry[0], by_seq.get(seq, [])
+        seq += 1
+        if any(r["error"] is not None for r in mine):
+            yield Result(doc, error=InputError(doc.source, ENCODE_FAILED))
+        else:
+            yield Result(doc, [{k: r[k] for k in RECORD_FIELDS} for r in mine])
 
 
 class RaySession:
@@ -457,6 +476,9 @@ class RaySession:
     def start(self) -> "RaySession":
         ray = require_ray()
         if not ray.is_initialized():
+            problem = _unreachable(self.address) if self.address else None
+            if problem:  # Ray itself would retry for minutes
+                raise PolicytagError(f"cannot reach a Ray cluster at {self.address}: {problem}")
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                          logging_level=logging.ERROR)  # the command's stderr is for its own lines
@@ -464,7 +486,7 @@ class RaySession:
                 where = f"at {self.address}" if self.address else "on this machine"
                 raise PolicytagError(f"cannot start or reach a Ray cluster {where}: {exc}") from None
             self._owned = True
-        n = self.actors or self._fitting_actors(ray)
+        n = self.actors if self.actors is not None else self._fitting_actors(ray)
         if n < 1:
             raise PolicytagError(f"--actors must be at least 1, not {n}")
         self._check_room(ray, n)
@@ -475,6 +497,13 @@ class RaySession:
                       for _ in range(n)]
         log.info("ray: %d Tagger actors (%s CPU, %s GPU each)", n, self.cpus_per_actor, self.gpus_per_actor)
         return self
+
+    def wait_ready(self) -> None:
+        """Block until every actor has loaded the model and encoded a probe paragraph (for timing steady work)."""
+        import ray
+        probe = Document("probe", "A probe paragraph to load the encoder.", source="probe")
+        rows = paragraph_rows(probe, split(probe.text), seq=0)
+        ray.get([actor.tag_rows.remote(rows) for actor in self._pool])
 
     def _fitting_actors(self, ray: Any) -> int:
         total = ray.cluster_resources()
@@ -507,22 +536,21 @@ class RaySession:
 
     def tag_stream(self, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                    skip: Callable[[Document], bool] | None = None, inflight: int = 2) -> Iterator[Result]:
-        """``pipeline.tag_stream`` on the cluster: same Results, same order; at most ``inflight`` chunks per actor
+        """``pipeline.tag_stream`` on the cluster: same Results, same order; at most ``inflight`` windows per actor
         are out at a time, so memory stays bounded however long the input."""
-        import ray
-        queue: deque[Result | tuple[Chunk, Any]] = deque()
-        out, n = 0, 0
+        queue: deque[tuple[Window, Any]] = deque()
+        out = n = 0
         try:
-            for step in plan(items, chunk, skip):
-                if isinstance(step, Result):
-                    queue.append(step)
-                    continue
-                rows = [r for seq, (doc, pars) in enumerate(step) for r in paragraph_rows(doc, pars, seq=seq)]
-                queue.append((step, self._pool[n % len(self._pool)].tag_rows.remote(rows)))
-                n += 1
-                out += 1
-                while out >= inflight * len(self._pool):
-                    out -= 1
+            for window in plan(items, chunk, skip):
+                rows = window_rows(window)
+                ref = self._pool[n % len(self._pool)].tag_rows.remote(rows) if rows else None
+                queue.append((window, ref))
+                if ref is not None:
+                    n += 1
+                    out += 1
+                while queue and (queue[0][1] is None or out >= inflight * len(self._pool)):
+                    if queue[0][1] is not None:
+                        out -= 1
                     yield from self._drain_one(queue)
             while queue:
                 yield from self._drain_one(queue)
@@ -530,37 +558,34 @@ class RaySession:
             self.stop()
 
     def _drain_one(self, queue: deque) -> Iterator[Result]:
-        """Results up to and including the oldest chunk in flight."""
+        """The oldest window's Results, once its actor has returned them."""
         import ray
-        while queue:
-            head = queue.popleft()
-            if isinstance(head, Result):
-                yield head
-                continue
-            docs, ref = head
-            try:
-                rows = ray.get(ref)
-            except ray.exceptions.RayTaskError as exc:
-                cause = getattr(exc, "cause", None)
-                if isinstance(cause, PolicytagError):
-                    raise cause from None
-                raise PolicytagError(f"a Ray Tagger failed: {cause or exc}") from None
-            except ray.exceptions.RayActorError as exc:
-                raise PolicytagError(f"a Ray Tagger actor died: {exc}") from None
-            yield from _results(docs, rows)
-            return
+        window, ref = queue.popleft()
+        try:
+            rows = ray.get(ref) if ref is not None else []
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, PolicytagError):
+                raise cause from None
+            raise PolicytagError(f"a Ray Tagger failed: {cause or exc}") from None
+        except ray.exceptions.RayActorError as exc:
+            raise PolicytagError(f"a Ray Tagger actor died: {exc}") from None
+        yield from window_results(window, rows)
 
 
-def _results(docs: Chunk, rows: Sequence[dict[str, Any]]) -> Iterator[Result]:
-    by_seq: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_seq.setdefault(row["seq"], []).append(row)
-    for seq, (doc, _) in enumerate(docs):
-        mine = by_seq.get(seq, [])
-        if any(r["error"] is not None for r in mine):
-            yield Result(doc, error=InputError(doc.source, ENCODE_FAILED))
-        else:
-            yield Result(doc, [{k: r[k] for k in RECORD_FIELDS} for r in mine])
+def _unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why an explicit ``HOST:PORT`` (or ``ray://HOST:PORT``) address does not answer; None when it does, or
+    when the address is one Ray resolves itself (``auto``, ``local``)."""
+    import socket
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host, int(port)), timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def tag_stream_ray(items: Iterable[Item], model: "ModelFiles | str | Path | None" = None, chunk: int = DEFAULT_CHUNK,
@@ -571,4 +596,4 @@ def tag_stream_ray(items: Iterable[Item], model: "ModelFiles | str | Path | None
 
 
 __all__ = ["ModelFiles", "RaySession", "Tagger", "plan", "read_files", "record_schema", "require_ray",
-           "segment_document", "tag_documents", "tag_paragraphs", "tag_stream_ray"]
+           "segment_document", "tag_documents", "tag_paragraphs", "tag_stream_ray", "window_results", "window_rows"]

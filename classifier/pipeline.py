@@ -12,7 +12,7 @@ from .segment import Paragraph, split
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK = 256
+DEFAULT_CHUNK = 1024
 
 
 @dataclass

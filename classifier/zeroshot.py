@@ -125,6 +125,36 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         self.encoder_identity_ = self.encoder_.identity()
         return self
 
+    def to_theme_classifier(self) -> Any:
+        """The same scorer as a fitted ThemeClassifier, so it saves, loads and tags like any trained model.
+
+        Cosine similarity to a theme's prototype over normalized embeddings is a linear function of the
+        embedding: row j of the head is ``coef_j * prototype_j`` (multi-label) or ``prototype_j / T``
+        (single-label softmax)."""
+        import hashlib
+
+        from .head import LinearHead
+        from .model import ThemeClassifier
+
+        self._check_fitted()
+        multi = self.codebook_.multi_label
+        scale = self.coef_[:, None] if multi else np.full((len(self.classes_), 1), 1.0 / self.temperature_)
+        model = ThemeClassifier(encoder=self.encoder, codebook=self.codebook_, context=False, C=1.0,
+                                class_weight=None, threshold=0.5, lexical=0.0, cache=self.cache,
+                                batch_size=self.batch_size)
+        model.encoder_ = self.encoder_
+        model.head_ = LinearHead(self.prototypes_.astype(np.float64) * scale,
+                                 self.intercept_.astype(np.float64) if multi else np.zeros(len(self.classes_)), multi)
+        model.thresholds_ = np.asarray(self.thresholds_, dtype=float)
+        model.codebook_, model.classes_ = self.codebook_, self.classes_
+        model.use_context_, model.C_, model.class_weight_, model.lexical_ = False, None, None, 0.0
+        model.lexical_head_ = None
+        model.selection_ = [{"zero_shot": True, "calibrated_on": self.n_train_}]
+        model.encoder_identity_ = self.encoder_identity_
+        model.training_hash_ = hashlib.sha256(self.prototypes_.tobytes()).hexdigest()[:16]
+        model.n_train_ = self.n_train_
+        return model
+
     def _prototypes(self, codebook: Codebook) -> np.ndarray:
         texts = prototype_texts(codebook)
         vectors = self.encoder_.encode([t for group in texts for t in group])

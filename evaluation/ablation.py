@@ -299,7 +299,8 @@ def render(rows: list[Row], summaries: dict[tuple[str, int], dict[str, Any]], si
             + ", ".join(f"{n}: {len(meta['plan'][n])}" for n in sizes)
             + f". Fine-tuning ran at {', '.join(str(n) for n in meta['finetune_sizes'])} paragraphs only "
             f"({PAIRS_PER_PARAGRAPH} pairs per paragraph, at most the default {meta['default_pairs']}; time budgets "
-            f"{', '.join(f'{b:.0f} s' for b in meta['finetune_budgets'])}), to keep the run near 15 minutes.", "",
+            f"{', '.join(f'{b:.0f} s' for b in meta['finetune_budgets'])}), to keep the run near 15 minutes; "
+            + stopped_note(summaries), "",
             "| system | " + " | ".join(f"n={n}" + (" (all)" if n == full else "") for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for row in rows:
         cells = []
@@ -315,6 +316,15 @@ def render(rows: list[Row], summaries: dict[tuple[str, int], dict[str, Any]], si
     out += ["", "### Does fine-tuning earn its place in the default?", "", recommendation(summaries, sizes, full, by_key),
             "", END]
     return "\n".join(out) + "\n"
+
+
+def stopped_note(summaries: dict[tuple[str, int], dict[str, Any]]) -> str:
+    runs = [(n, i["finetune"]) for (key, n), s in summaries.items() if key == "finetune"
+            for i in s["info"] if i.get("finetune")]
+    cut = [f"n={n} ({ft['steps']}/{ft['planned_steps']} steps)" for n, ft in runs if ft["stopped_by_budget"]]
+    if not cut:
+        return f"all {len(runs)} fine-tuning runs finished their planned steps (so they are reproducible)."
+    return f"{len(cut)} of {len(runs)} fine-tuning runs were cut short by their budget: {', '.join(cut)}."
 
 
 def recommendation(summaries: dict[tuple[str, int], dict[str, Any]], sizes: list[int], full: int,
@@ -368,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--finetune-sizes", nargs="*", default=["100", "all"], help="sizes at which to fine-tune")
     parser.add_argument("--finetune-budget", type=float, default=420.0,
                         help="most seconds of fine-tuning at full size (its 33 steps take ~130 s on 2 idle cores)")
-    parser.add_argument("--finetune-small-budget", type=float, default=90.0,
+    parser.add_argument("--finetune-small-budget", type=float, default=240.0,
                         help="seconds of fine-tuning below full size (each seed)")
     parser.add_argument("--finetune-seeds", type=int, default=3, help="seeds for fine-tuning below full size")
     parser.add_argument("--quick", action="store_true", help="sizes 50 and all, one seed, 20 s of fine-tuning")

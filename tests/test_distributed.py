@@ -20,7 +20,7 @@ from classifier import distributed  # noqa: E402  (imports nothing heavy, but on
 
 ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring."},
         {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest."},
-        {"id": "three", "text": "<p>Envoys met in Geneva to trade ceasefire maps.</p><p>Prisoner swaps come first.</p>"}]
+        {"id": "three", "text": "<p>Envoys met in Geneva to trade ceasefire maps.</p><p>Prisoners come first.</p>"}]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,7 @@ def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster
 
 
 def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(shipped_model, monkeypatch):
+    from classifier.errors import InputError
     from classifier.pipeline import tag_stream
     from classifier.readers import Document
 
@@ -133,6 +134,7 @@ def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(ship
     docs = [Document(r["id"], r["text"], "html" if r["id"] == "three" else "text", f"in:{i}")
             for i, r in enumerate(ROWS)]
     docs[1] = Document("two", "POISON " + docs[1].text, "text", "in:1")
+    docs[1:1] = [InputError("in:x", "malformed JSON"), Document("nothing", "<script>x()</script>", "html", "in:y")]
 
     def fragile(predict):
         def proba(units):
@@ -144,9 +146,9 @@ def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(ship
     monkeypatch.setattr(tagger.model, "predict_proba", fragile(tagger.model.predict_proba))
     monkeypatch.setattr(shipped_model, "predict_proba", fragile(shipped_model.predict_proba))
     want = list(tag_stream(shipped_model, docs, chunk=100))
-    (chunk,) = list(distributed.plan(docs, chunk=100))
-    rows = [r for seq, (doc, pars) in enumerate(chunk) for r in distributed.paragraph_rows(doc, pars, seq=seq)]
-    got = list(distributed._results(chunk, tagger.tag_rows(rows)))
-    assert [str(r.error) for r in got] == [str(r.error) for r in want] == ["None", "in:1: could not be encoded "
-                                                                           "(see --verbose for details)", "None"]
+    (window,) = list(distributed.plan(docs, chunk=100))
+    got = list(distributed.window_results(window, tagger.tag_rows(distributed.window_rows(window))))
+    assert [str(r.error) for r in got] == [str(r.error) for r in want] == [
+        "None", "in:x: malformed JSON", "in:y: no paragraphs to tag", "in:1: could not be encoded (see --verbose for "
+        "details)", "None"]
     assert [r.records for r in got] == [r.records for r in want]

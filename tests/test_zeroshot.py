@@ -103,3 +103,26 @@ def test_usable_as_a_model(unsupervised):
     results = list(tag_stream(unsupervised, [Document("d1", f"{NAVY}\n\n{MONEY}", source="d1.txt")]))
     assert results[0].error is None and len(results[0].records) == 2
     assert "burden_sharing" in results[0].records[1]["themes"]
+
+
+def test_zero_shot_model_from_the_codebook_alone_saves_loads_and_tags(tmp_path):
+    """`policytag train --zero-shot`: no labels, a real model folder, the same scores as the in-memory scorer."""
+    import json as _json
+
+    import numpy as _np
+
+    from classifier import load_model
+    from classifier.cli import main
+    from classifier.zeroshot import ZeroShotClassifier
+
+    texts = ["The coast guard shadowed the survey ship near the disputed reef for three days.",
+             "Ministers agreed who will pay which share of the new air-defence system."]
+    out = tmp_path / "zs"
+    assert main(["train", "--zero-shot", "--out", str(out)]) == 0
+    manifest = _json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["n"] == 0 and manifest["selection"][0]["zero_shot"] is True
+    loaded = load_model(out)
+    direct = ZeroShotClassifier().fit()
+    assert _np.allclose(loaded.predict_proba(texts), direct.predict_proba(texts), atol=1e-6)
+    assert _np.array_equal(loaded.predict(texts), direct.predict(texts))
+    assert len(loaded.tag_article("\n\n".join(texts))) == 2
