@@ -320,12 +320,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                             C=args.C if args.C == "auto" else float(args.C),
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
                             random_state=args.seed, cache=_cache_option(args), finetune=args.finetune,
-                            finetune_budget=args.finetune_budget)
+                            finetune_budget=args.finetune_budget, backend=args.backend)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
-    if args.backend != "torch":  # fit() builds its encoder with make_encoder(); this one runs on the backend asked
-        make_encoder = model.make_encoder
-        model.make_encoder = lambda: _on_backend(make_encoder(), args.backend)
     import warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)

@@ -280,3 +280,27 @@ class Encoder:
         state.setdefault("_settings", None)
         state.setdefault("_memo", OrderedDict())
         self.__dict__.update(state)
+
+
+def make_encoder(encoder: str | None, batch_size: int, cache: Any, backend: str = "torch") -> "Encoder":
+    """The Encoder an estimator's ``encoder``/``cache`` parameters ask for.
+
+    ``cache`` is True (the user cache), a folder, None/False (no cache), or a provider with
+    ``encoder_for(name, batch_size)``: the evaluation harness passes one so that every system built
+    on the same encoder shares one Encoder and one in-memory store, and no text is encoded twice.
+    """
+    if hasattr(cache, "encoder_for"):
+        shared = cache.encoder_for(encoder, batch_size)
+        if backend != "torch":
+            from .backends import check_backend
+            shared.backend = check_backend(backend)
+        return shared
+    from .cache import EmbeddingCache
+
+    if cache is True:
+        store = EmbeddingCache()
+    elif cache:
+        store = EmbeddingCache(cache)
+    else:
+        store = None
+    return Encoder(encoder, batch_size=batch_size, cache=store, backend=backend)

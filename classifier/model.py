@@ -10,9 +10,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .cache import EmbeddingCache
 from .codebook import Codebook, load_codebook
-from .encoder import Encoder
+from .encoder import Encoder, make_encoder
 from .errors import PolicytagError, TrainingDataError
 from .features import Unit, article_units, as_units, design, embed
 from .head import Config, LinearHead, fit_head, make_folds, select, tune_thresholds
@@ -44,8 +43,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
                  context: bool | str = "auto", C: float | str = "auto", class_weight: str | None = "auto",
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
-                 finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None):
+                 finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
+                 backend: str = "torch"):
         self.encoder = encoder
+        self.backend = backend
         self.lexical = lexical
         self.finetune = finetune
         self.finetune_pairs = finetune_pairs
@@ -63,14 +64,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------
     def make_encoder(self) -> Encoder:
-        """The encoder this estimator's parameters name, with the embedding cache they ask for."""
-        if self.cache is True:
-            cache = EmbeddingCache()
-        elif self.cache:
-            cache = EmbeddingCache(self.cache)
-        else:
-            cache = None
-        return Encoder(self.encoder, batch_size=self.batch_size, cache=cache)
+        """The encoder this estimator's parameters name, with the embedding cache and backend they ask for."""
+        return make_encoder(self.encoder, self.batch_size, self.cache, self.backend)
 
     def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "ThemeClassifier":
         units = as_units(X)

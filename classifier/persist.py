@@ -58,7 +58,7 @@ def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None
     encoder = dict(model.encoder_identity_)
     if model.encoder_.path is not None and directory.resolve() in model.encoder_.path.parents:
         encoder["path"] = str(model.encoder_.path.relative_to(directory.resolve()))
-    params = {k: v for k, v in model.get_params().items() if k not in ("codebook", "cache", "encoder")}
+    params = {k: v for k, v in model.get_params().items() if k not in ("codebook", "cache", "encoder", "backend")}
     manifest = {
         "format_version": FORMAT_VERSION,
         "codebook": model.codebook_.to_dict(),

@@ -13,9 +13,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .cache import EmbeddingCache
 from .codebook import Codebook, load_codebook
-from .encoder import Encoder
+from .encoder import Encoder, make_encoder
 from .features import article_units, as_units, embed
 from .head import tune_thresholds
 from .segment import Paragraph, split
@@ -23,24 +22,6 @@ from .segment import Paragraph, split
 DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
 DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
 _TEMPERATURES = np.geomspace(0.005, 0.5, 41)
-
-
-def make_encoder(encoder: str | None, batch_size: int, cache: Any) -> Encoder:
-    """The Encoder an estimator's ``encoder``/``cache`` parameters ask for.
-
-    ``cache`` is True (the user cache), a folder, None/False (no cache), or a provider with
-    ``encoder_for(name, batch_size)``: the evaluation harness passes one so that every system built
-    on the same encoder shares one Encoder and one in-memory store, and no text is encoded twice.
-    """
-    if hasattr(cache, "encoder_for"):
-        return cache.encoder_for(encoder, batch_size)
-    if cache is True:
-        store = EmbeddingCache()
-    elif cache:
-        store = EmbeddingCache(cache)
-    else:
-        store = None
-    return Encoder(encoder, batch_size=batch_size, cache=store)
 
 
 def resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
