@@ -12,18 +12,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .codebook import Codebook, load_codebook
 from .encoder import Encoder, make_encoder
-from .errors import PolicytagError, TrainingDataError
-from .features import Unit, article_units, as_units, design, embed
-from .head import Config, LinearHead, fit_head, make_folds, select, tune_thresholds
+from .errors import TrainingDataError
+from .features import Unit, as_units, design, embed
+from .head import Config, fit_head, make_folds, select, tune_thresholds
 from .lexical import fit_lexical
-from .segment import Paragraph, split
+from .tagger import TaggerMixin
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
 LEXICAL_GRID = (0.0, 0.5)
 
 
-class ThemeClassifier(ClassifierMixin, BaseEstimator):
+class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
     """Tag paragraphs with the themes of a codebook.
 
     Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
@@ -205,49 +205,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
         return np.log(P / (1 - P)) - np.log(t / (1 - t))
 
-    def predict(self, X: Iterable[Any]) -> np.ndarray:
-        """0/1 matrix (n, k) for multi-label codebooks; an array of theme ids for single-label ones."""
-        P = self.predict_proba(X)
-        return self.decide(P)
-
-    def decide(self, P: np.ndarray) -> np.ndarray:
-        """Turn probabilities into predictions with the learned thresholds."""
-        if self.head_.multi_label:
-            return (P >= self.thresholds_).astype(int)
-        return self.classes_[P.argmax(axis=1)]
-
-    def themes_of(self, P: np.ndarray) -> list[list[str]]:
-        """Theme ids per row of a probability matrix."""
-        if self.head_.multi_label:
-            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
-        return [[str(self.classes_[row.argmax()])] for row in P]
-
-    def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
-        """Macro-F1 (the metric the product reports first), not subset accuracy."""
-        from sklearn.metrics import f1_score
-        self._check_fitted()
-        _, Y = self._targets(y, len(y), self.codebook_)  # the fitted codebook: a test fold may lack some labels
-        pred = self.predict(X)
-        if self.head_.multi_label:
-            return float(f1_score(Y, pred, average="macro", zero_division=0))
-        return float(f1_score(self.classes_[Y], pred, average="macro", zero_division=0))
-
     # -- articles ------------------------------------------------------------------------------
-    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
-        """Records for the paragraphs of one article, each read with its article context."""
-        P = self.predict_proba(article_units(paragraphs))
-        return self.records(paragraphs, P)
-
-    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
-        themes = self.themes_of(P)
-        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
-                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
-                for p, t, row in zip(paragraphs, themes, P)]
-
-    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
-        """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
-        return self.tag_paragraphs(split(text, fmt))
-
     # -- tables --------------------------------------------------------------------------------
     def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
                     article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "") -> Any:
@@ -281,13 +239,6 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:

@@ -14,10 +14,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .codebook import Codebook, load_codebook
-from .encoder import Encoder, make_encoder
-from .features import article_units, as_units, embed
+from .encoder import make_encoder
+from .features import as_units, embed
 from .head import tune_thresholds
-from .segment import Paragraph, split
+from .tagger import TaggerMixin, targets
 
 DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
 DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
@@ -28,19 +28,12 @@ def resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
     return load_codebook(codebook) if isinstance(codebook, (str, Path)) else codebook
 
 
-def targets(codebook: Codebook | None, y: Any, n: int) -> tuple[Codebook, np.ndarray]:
-    """Labels in any form ThemeClassifier accepts -> (codebook, 0/1 matrix or class indices)."""
-    from .model import ThemeClassifier
-
-    return ThemeClassifier(codebook=codebook)._targets(y, n)  # one parser for labels, shared with the model
-
-
 def prototype_texts(codebook: Codebook) -> list[list[str]]:
     """What stands for each theme: 'Name: description', plus its examples when the codebook has any."""
     return [[f"{t.name}: {t.description}", *t.examples] for t in codebook.themes]
 
 
-class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
     """Tag paragraphs by cosine similarity to each theme's codebook description.
 
     Same interface as :class:`~classifier.model.ThemeClassifier` (``predict``, ``predict_proba``,
@@ -199,57 +192,7 @@ class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
         t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
         return S * self.coef_ + self.intercept_ - np.log(t / (1 - t))
 
-    def predict(self, X: Iterable[Any]) -> np.ndarray:
-        return self.decide(self.predict_proba(X))
-
-    def decide(self, P: np.ndarray) -> np.ndarray:
-        """0/1 matrix (multi-label) or theme ids (single-label) from probabilities."""
-        if self.codebook_.multi_label:
-            return (P >= self.thresholds_).astype(int)
-        return self.classes_[P.argmax(axis=1)]
-
-    def themes_of(self, P: np.ndarray) -> list[list[str]]:
-        if self.codebook_.multi_label:
-            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
-        return [[str(self.classes_[row.argmax()])] for row in P]
-
-    def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
-        """Macro-F1, as for ThemeClassifier."""
-        from sklearn.metrics import f1_score
-
-        _, Y = targets(self.codebook_, y, len(y))
-        pred = self.predict(X)
-        if self.codebook_.multi_label:
-            return float(f1_score(Y, pred, average="macro", zero_division=0))
-        return float(f1_score(self.classes_[Y], pred, average="macro", zero_division=0))
-
     # -- articles ------------------------------------------------------------------------------
-    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
-        themes = self.themes_of(P)
-        return [
-            {
-                "paragraph": p.index,
-                "section": p.section,
-                "text": p.text,
-                "themes": t,
-                "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)},
-            }
-            for p, t, row in zip(paragraphs, themes, P)
-        ]
-
-    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
-        return self.records(paragraphs, self.predict_proba(article_units(paragraphs)))
-
-    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
-        return self.tag_paragraphs(split(text, fmt))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags
-
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
     Z = Z - Z.max(axis=1, keepdims=True)

@@ -1,0 +1,71 @@
+"""What every theme tagger shares once it can score: thresholds to themes, records, articles, tables.
+
+A class mixing this in provides ``predict_proba(X)``, ``classes_``, ``codebook_`` and ``thresholds_``;
+ThemeClassifier and ZeroShotClassifier both do, so they tag, score and fit the ecosystem the same way.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .features import article_units
+from .segment import Paragraph, split
+
+
+def targets(codebook: Any, y: Any, n: int) -> tuple[Any, np.ndarray]:
+    """Labels in any form ThemeClassifier accepts -> (codebook, 0/1 matrix or class indices)."""
+    from .model import ThemeClassifier
+    return ThemeClassifier(codebook=codebook)._targets(y, n)
+
+
+class TaggerMixin:
+    """Predictions, macro-F1 scoring and article/table tagging on top of ``predict_proba``."""
+
+    def predict(self, X: Iterable[Any]) -> np.ndarray:
+        """0/1 matrix (n, k) for multi-label codebooks; an array of theme ids for single-label ones."""
+        return self.decide(self.predict_proba(X))
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """Turn probabilities into predictions with the learned thresholds."""
+        if self.codebook_.multi_label:
+            return (P >= self.thresholds_).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def themes_of(self, P: np.ndarray) -> list[list[str]]:
+        """Theme ids per row of a probability matrix."""
+        if self.codebook_.multi_label:
+            return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
+        return [[str(self.classes_[row.argmax()])] for row in P]
+
+    def score(self, X: Iterable[Any], y: Any, sample_weight: Any = None) -> float:
+        """Macro-F1 (the metric the product reports first), not subset accuracy."""
+        from sklearn.metrics import f1_score
+        self._check_fitted()
+        _, Y = targets(self.codebook_, y, len(y))  # the fitted codebook: a test fold may lack some labels
+        pred = self.predict(X)
+        if self.codebook_.multi_label:
+            return float(f1_score(Y, pred, average="macro", zero_division=0))
+        return float(f1_score(self.classes_[Y], pred, average="macro", zero_division=0))
+
+    # -- articles ------------------------------------------------------------------------------
+    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
+        """Records for the paragraphs of one article, each read with its article context."""
+        return self.records(paragraphs, self.predict_proba(article_units(paragraphs)))
+
+    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
+        themes = self.themes_of(P)
+        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
+                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
+                for p, t, row in zip(paragraphs, themes, P)]
+
+    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
+        """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
+        return self.tag_paragraphs(split(text, fmt))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
