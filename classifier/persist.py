@@ -1,6 +1,7 @@
 """Saving and loading models: a folder with manifest.json and a checksummed head.joblib."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -51,9 +52,13 @@ def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None
     directory.mkdir(parents=True, exist_ok=True)
     head_path = directory / HEAD_FILE
     lexical = getattr(model, "lexical_head_", None)
+    vectorizer = None
+    if lexical is not None:  # sklearn stores id(stop_words), a memory address: drop it so equal models save equal bytes
+        vectorizer = copy.copy(lexical.vectorizer)
+        vectorizer.__dict__.pop("_stop_words_id", None)
     joblib.dump({"coef": model.head_.coef, "intercept": model.head_.intercept,
                  "multi_label": model.head_.multi_label,
-                 "lexical": None if lexical is None else {"vectorizer": lexical.vectorizer, "coef": lexical.head.coef,
+                 "lexical": None if lexical is None else {"vectorizer": vectorizer, "coef": lexical.head.coef,
                                                           "intercept": lexical.head.intercept}}, head_path)
     encoder = dict(model.encoder_identity_)
     if model.encoder_.path is not None and directory.resolve() in model.encoder_.path.parents:

@@ -131,3 +131,13 @@ def test_single_label_scores_keep_a_column_for_a_class_missing_from_training():
     model = ThemeClassifier(codebook=cb, C=4.0, class_weight=None, lexical=0.5, cv=2).fit(texts, labels)
     P = model.predict_proba(TEXTS)
     assert P.shape == (3, 3) and np.allclose(P.sum(1), 1) and (P[:, 2] < 0.01).all()
+
+
+def test_training_twice_writes_byte_identical_model_files(tmp_path):
+    """Determinism: same data, same seed, same model file (the lexical head's vectorizer included)."""
+    from classifier.data import Columns, read_labeled
+    data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
+    for name in ("a", "b"):
+        ThemeClassifier(C=4.0, class_weight=None, lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)
+    for f in ("head.joblib", "manifest.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
