@@ -12,9 +12,10 @@ from .codebook import Codebook, Theme, load_codebook
 from .errors import (CodebookError, CorpusError, EncoderError, InputError, ModelError, PolicytagError,
                      TrainingDataError)
 from .features import Unit
+from .shipped import shipped_path
 
 __version__ = "0.1.0"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "geopolitics"
+DEFAULT_MODEL_DIR = shipped_path("models", "geopolitics")
 
 __all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "load_model", "load_corpus",
            "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import CodebookError
+from .shipped import shipped_path
 
-DEFAULT_CODEBOOK = Path(__file__).resolve().parent.parent / "corpora" / "geopolitics" / "codebook.yaml"
+DEFAULT_CODEBOOK = shipped_path("corpora", "geopolitics", "codebook.yaml")
 
 
 @dataclass(frozen=True)
