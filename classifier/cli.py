@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     _cache_args(p)
     _backend_arg(p)
+    _verbose_arg(p)
 
     p = sub.add_parser("evaluate", help="score a model (and baselines) on labeled data: held-out, cross-"
                        "validation, learning curve, cross-corpus", description="Score a model on labeled data. "
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(p)
     _cache_args(p)
     _backend_arg(p)
+    _verbose_arg(p)
 
     _ecosystem_parsers(sub)
 
@@ -144,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--second", default=None, metavar="FILE", help="agreement: JSONL of {id, labels} from a "
                    "second, blind coder (default: DIR/agreement/second_coder.jsonl)")
+    _verbose_arg(p)
 
     p = sub.add_parser("cache", help="show or clear the embedding cache, or set its size limit")
     p.add_argument("action", choices=("show", "clear"), nargs="?", default="show")
@@ -151,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "or ~/.cache/policytag)")
     p.add_argument("--limit", default=None, metavar="SIZE", help="keep the cache under SIZE (e.g. 500M, 4G) from "
                    "now on; least recently used embeddings go first (default 2G; $POLICYTAG_CACHE_LIMIT overrides)")
+    _verbose_arg(p)
     return parser
 
 

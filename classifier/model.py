@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -21,6 +22,7 @@ from .tagger import TaggerMixin
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
 LEXICAL_GRID = (0.0, 0.5)
+log = logging.getLogger(__name__)
 
 
 class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
@@ -84,6 +86,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         contexts = [False, True] if self.context == "auto" else [bool(self.context)]
         if not any(u.context for u in units):
             contexts = [False]
+        log.info("fit: encoding %d training texts%s", len(units), " with context" if True in contexts else "")
         emb = embed(self.encoder_, units, use_context=True in contexts)
         designs = {c: design(emb.units, emb.context, c) for c in contexts}
         grid = [Config(c, C, cw, lex) for c in contexts
@@ -98,6 +101,8 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
             selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof,
                                len(codebook))
             best, oof, self.selection_ = selection.best, selection.oof, selection.table
+            log.info("fit: %d configurations by %d-fold CV; best %s (macro-F1 %.3f)", len(grid), len(folds), best,
+                     max(row["macro_f1"] for row in selection.table))
         else:
             best, oof, self.selection_ = grid[0], None, []
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,

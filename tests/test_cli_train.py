@@ -87,3 +87,12 @@ def test_existing_model_is_not_replaced_without_force(mini_dir, capsys):
     assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
                  "--out", str(mini_dir)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_verbose_after_the_command_logs_the_model_selection(tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
+                 "--group-column", "doc", "--out", str(out), "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "fit: encoding 24 training texts" in err
+    assert "configurations by 3-fold CV; best" in err
