@@ -283,6 +283,12 @@ def _columns(args: argparse.Namespace, default_split: str | None):
                    tuple(args.context_columns), split)
 
 
+def _report_skipped(data: Any) -> None:
+    """One line for the rows a labeled table had that cannot train anything (no text; no label, single-label)."""
+    if data.skipped:
+        _err(f"{data.source}: left out {len(data.skipped)} rows without text or label (first: {data.skipped[0]})")
+
+
 def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
     from .codebook import load_codebook
     from .data import read_labeled
@@ -293,6 +299,7 @@ def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
         model = ZeroShotClassifier(encoder=args.encoder, codebook=codebook, cache=_cache_option(args)).fit()
     else:
         data = read_labeled(args.data, _columns(args, "train"), args.codebook)
+        _report_skipped(data)
         model = ZeroShotClassifier(encoder=args.encoder, codebook=data.codebook, cache=_cache_option(args))
         model.fit(data.units, data.labels)
     model.to_theme_classifier().save(out)
@@ -316,6 +323,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
     data = read_labeled(args.data, _columns(args, "train"), args.codebook)
+    _report_skipped(data)
     codebook = data.codebook
     if codebook is not None and args.single_label and codebook.multi_label:
         codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)

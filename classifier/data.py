@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +23,7 @@ class LabeledData:
     ids: list[str]
     codebook: Codebook | None
     source: str
+    skipped: list[str] = field(default_factory=list)  # "path:line: reason" for rows left out (no text / no label)
 
     def __len__(self) -> int:
         return len(self.units)
@@ -55,6 +56,11 @@ def corpus_file(path: str | Path) -> Path | None:
 
 def read_table(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a CSV, JSONL or Parquet file as dicts; errors name the file and line."""
+    return [row for _, row in numbered_rows(path)]
+
+
+def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line in the file, row) for a CSV (header is line 1), JSONL (blank lines skipped) or Parquet (row number)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.exists():
@@ -65,26 +71,34 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        rows.append(json.loads(line))
+                        rows.append((n, json.loads(line)))
                     except json.JSONDecodeError as exc:
                         raise TrainingDataError(f"{path}:{n}: malformed JSON ({exc.msg})") from None
+                    if not isinstance(rows[-1][1], dict):
+                        raise TrainingDataError(f"{path}:{n}: expected a JSON object per line")
         return rows
     import pandas as pd
     if suffix == ".csv":
         frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+        first = 2
     elif suffix in (".parquet", ".pq"):
         frame = pd.read_parquet(path)
+        first = 1
     else:
         raise TrainingDataError(f"{path}: unknown data format {suffix!r} (use .csv, .jsonl or .parquet)")
-    return frame.to_dict("records")
+    return list(enumerate(frame.to_dict("records"), first))
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN (Parquet/pandas nulls) or a blank string."""
+    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str)
+                                                                             and not value.strip())
 
 
 def _labels_of(value: Any, cols: Columns, where: str) -> Any:
     if cols.single_label:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise TrainingDataError(f"{where}: empty label in single-label data")
-        return str(value).strip()
-    if value is None or (isinstance(value, float) and value != value):
+        return _label_text(value)
+    if _missing(value):
         return []
     if isinstance(value, str):
         text = value.strip()
@@ -99,8 +113,15 @@ def _labels_of(value: Any, cols: Columns, where: str) -> Any:
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
+        return [_label_text(v) for v in value]
+    return [_label_text(value)]
+
+
+def _label_text(value: Any) -> str:
+    """A label as text; integer codes that pandas turned into floats (a column with nulls) read as integers."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def article_context(rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
@@ -137,26 +158,37 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         return LabeledData([Unit(rows[i]["text"], contexts[i]) for i in keep], [list(rows[i]["labels"]) for i in keep],
                            [str(rows[i]["article_id"]) for i in keep], [str(rows[i]["id"]) for i in keep],
                            codebook, str(cfile))
-    rows = read_table(path)
+    rows = numbered_rows(path)
     if not rows:
         raise TrainingDataError(f"{path}: no rows")
     needed = [cols.text, cols.label, *cols.context] + ([cols.group] if cols.group else [])
-    missing = [c for c in needed if c not in rows[0]]
+    missing = [c for c in needed if c not in rows[0][1]]
     if missing:
-        raise TrainingDataError(f"{path}: missing column(s) {', '.join(missing)} (columns: {', '.join(map(str, rows[0]))}); "
+        raise TrainingDataError(f"{path}: missing column(s) {', '.join(missing)} (columns: "
+                                f"{', '.join(map(str, rows[0][1]))}); "
                                 "choose them with --text-column/--label-column/--context-columns/--group-column")
     if cols.split is not None:
-        if "split" not in rows[0]:
+        if "split" not in rows[0][1]:
             raise TrainingDataError(f"{path}: no 'split' column, cannot select split {cols.split!r}")
-        rows = [r for r in rows if r.get("split") == cols.split]
-    units, labels, groups, ids = [], [], [], []
-    for n, r in enumerate(rows, 2 if Path(path).suffix.lower() == ".csv" else 1):
+        rows = [(n, r) for n, r in rows if r.get("split") == cols.split]
+    data = LabeledData([], [], [] if cols.group else None, [], codebook, str(path))
+    for n, r in rows:
         text = r.get(cols.text)
+        if _missing(text):
+            data.skipped.append(f"{path}:{n}: no text")
+            continue
         if not isinstance(text, str):
-            raise TrainingDataError(f"{path}:{n}: text column {cols.text!r} is not a string")
-        ctx = tuple(str(r[c]) for c in cols.context if isinstance(r.get(c), str) and r[c].strip())
-        units.append(Unit(text, ctx))
-        labels.append(_labels_of(r.get(cols.label), cols, f"{path}:{n}"))
-        groups.append(str(r[cols.group]) if cols.group else None)
-        ids.append(str(r.get("id", n)))
-    return LabeledData(units, labels, groups if cols.group else None, ids, codebook, str(path))
+            raise TrainingDataError(f"{path}:{n}: text column {cols.text!r} holds {type(text).__name__}, not text")
+        if cols.single_label and _missing(r.get(cols.label)):
+            data.skipped.append(f"{path}:{n}: no label (single-label data)")
+            continue
+        data.units.append(Unit(text, tuple(str(r[c]) for c in cols.context if isinstance(r.get(c), str)
+                                           and r[c].strip())))
+        data.labels.append(_labels_of(r.get(cols.label), cols, f"{path}:{n}"))
+        if data.groups is not None:
+            data.groups.append(str(r[cols.group]))
+        data.ids.append(str(r.get("id", n)))
+    if not data.units:
+        raise TrainingDataError(f"{path}: no usable rows ({len(data.skipped)} without text or label; first: "
+                                f"{data.skipped[0] if data.skipped else 'none'})")
+    return data

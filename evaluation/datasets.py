@@ -162,6 +162,8 @@ def to_evalset(
     groups = np.array([str(data.groups[i]) for i in keep] if grouped else [f"row{i}" for i in keep])
     if len(keep) < len(labels):
         dropped["(rows without a mapped label)"] = len(labels) - len(keep)
+    if data.skipped:
+        dropped["(rows without text or label)"] = len(data.skipped)
     return EvalSet(
         [data.units[i] for i in keep],
         Y,

@@ -149,6 +149,10 @@ class Run:
                 raw["train"] = (read(src[0], cols, src[1]), src[1])
         if "cv" in cfg.protocols:
             raw["cv"] = (read(cfg.data, cols, cfg.split), cfg.split)
+        for data, _ in raw.values():
+            if data.skipped:
+                cfg.progress(f"{data.source}: left out {len(data.skipped)} rows without text or label "
+                             f"(first: {data.skipped[0]})")
         ours = [raw["train"][0]] if self.label_map and cfg.train and "train" in raw else None
         codebook = self._codebook([data for data, _ in raw.values()], ours)
         sets = Sets()

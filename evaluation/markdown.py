@@ -129,7 +129,9 @@ def _set_line(d: dict[str, Any] | None) -> str:
         return "–"
     split = f" [{d['split']}]" if d.get("split") else " [all rows]"
     groups = f", {d['groups']} documents" if d.get("groups") else ""
-    return f"`{d['source']}`{split}: {d['n']} paragraphs{groups}"
+    left = "; ".join(f"{n} {k.strip('()')}" if k.startswith("(") else f"label {k!r} ×{n}"
+                     for k, n in (d.get("dropped_labels") or {}).items())
+    return f"`{d['source']}`{split}: {d['n']} paragraphs{groups}" + (f" (left out: {left})" if left else "")
 
 
 def summary(result: dict[str, Any]) -> str:

@@ -96,3 +96,42 @@ def test_verbose_after_the_command_logs_the_model_selection(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fit: encoding 24 training texts" in err
     assert "configurations by 3-fold CV; best" in err
+
+
+def test_rows_without_text_or_label_are_left_out_with_one_line(tmp_path, capsys):
+    rows = list(csv.DictReader((DATA / "mini.csv").open()))
+    src = tmp_path / "gaps.csv"
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label", "doc"])
+        for i, r in enumerate(rows):
+            w.writerow(["" if i == 3 else r["text"], "" if i in (5, 6) else r["label"], r["doc"]])
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(src), "--label-column", "label", "--single-label", "--group-column", "doc",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{src}: left out 3 rows without text or label (first: {src}:5: no text)" in err
+    assert json.loads((out / "manifest.json").read_text())["training"]["n"] == 21
+
+
+def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_path):
+    from classifier.data import Columns, read_labeled
+    from classifier.errors import TrainingDataError
+    src = tmp_path / "t.jsonl"
+    src.write_text('{"text": "a", "labels": ["x"], "split": "test"}\n\n'
+                   '{"text": "b", "labels": "", "split": "train"}\n'
+                   '{"text": 7, "labels": ["x"], "split": "train"}\n')
+    data_ok = read_labeled(src, Columns(split="test"))
+    assert data_ok.labels == [["x"]] and data_ok.skipped == []
+    with pytest.raises(TrainingDataError, match=r"t\.jsonl:4: text column 'text' holds int"):
+        read_labeled(src, Columns(split="train"))
+
+
+def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):
+    import pandas as pd
+    from classifier.data import Columns, read_labeled
+    src = tmp_path / "codes.parquet"
+    pd.DataFrame({"text": ["one", "two", "three"], "code": [3, None, 12]}).to_parquet(src)
+    data = read_labeled(src, Columns(label="code", single_label=True))
+    assert data.labels == ["3", "12"]
+    assert data.skipped == [f"{src}:2: no label (single-label data)"]
