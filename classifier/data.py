@@ -173,18 +173,12 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         rows = [(n, r) for n, r in rows if r.get("split") == cols.split]
     data = LabeledData([], [], [] if cols.group else None, [], codebook, str(path))
     for n, r in rows:
-        text = r.get(cols.text)
-        if _missing(text):
-            data.skipped.append(f"{path}:{n}: no text")
+        got = _table_row(r, cols, f"{path}:{n}")
+        if isinstance(got, str):
+            data.skipped.append(f"{path}:{n}: {got}")
             continue
-        if not isinstance(text, str):
-            raise TrainingDataError(f"{path}:{n}: text column {cols.text!r} holds {type(text).__name__}, not text")
-        if cols.single_label and _missing(r.get(cols.label)):
-            data.skipped.append(f"{path}:{n}: no label (single-label data)")
-            continue
-        data.units.append(Unit(text, tuple(str(r[c]) for c in cols.context if isinstance(r.get(c), str)
-                                           and r[c].strip())))
-        data.labels.append(_labels_of(r.get(cols.label), cols, f"{path}:{n}"))
+        data.units.append(got[0])
+        data.labels.append(got[1])
         if data.groups is not None:
             data.groups.append(str(r[cols.group]))
         data.ids.append(str(r.get("id", n)))
@@ -192,3 +186,16 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         raise TrainingDataError(f"{path}: no usable rows ({len(data.skipped)} without text or label; first: "
                                 f"{data.skipped[0] if data.skipped else 'none'})")
     return data
+
+
+def _table_row(r: dict[str, Any], cols: Columns, where: str) -> tuple[Unit, Any] | str:
+    """(unit, labels) of one table row, or why the row cannot be used (it is left out and counted, not fatal)."""
+    text = r.get(cols.text)
+    if _missing(text):
+        return "no text"
+    if not isinstance(text, str):
+        raise TrainingDataError(f"{where}: text column {cols.text!r} holds {type(text).__name__}, not text")
+    if cols.single_label and _missing(r.get(cols.label)):
+        return "no label (single-label data)"
+    context = tuple(str(r[c]) for c in cols.context if isinstance(r.get(c), str) and r[c].strip())
+    return Unit(text, context), _labels_of(r.get(cols.label), cols, where)
