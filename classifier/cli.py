@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -52,13 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
                    "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
-                   ".md)")
+                   ".md: share of its paragraphs carrying each theme), written as documents finish")
     p.add_argument("--text-field", default="text", help="JSONL/CSV field with the article text (default: text)")
     p.add_argument("--id-field", default="id", help="JSONL/CSV field with the document id (default: id)")
     p.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    p.add_argument("--resume", action="store_true", help="append to an existing output, skipping documents "
-                   "already in it")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
+    p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
+                   "documents already in it")
     p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
     p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
                    "call, sorted by length there to cut padding (default: 1024)")
@@ -191,13 +192,14 @@ def cmd_tag(args: argparse.Namespace) -> int:
     from . import load_model
     from .pipeline import summarize, tag_stream
     from .readers import ReadOptions, read_inputs
-    from .writers import RecordWriter, check_output, completed_documents, format_for
+    from .writers import RecordWriter, SummaryWriter, check_output, completed_documents, format_for
 
     fmt = format_for(args.output, args.format)
     if args.resume and not args.output:
         _err("--resume needs -o FILE")
         return EXIT_USAGE
-    check_output(args.output, args.force, args.resume)  # before the slow model load
+    for path in (args.output, args.summary, args.html):  # before the slow model load
+        check_output(path, args.force, args.resume)
     if args.engine == "ray":
         from .distributed import require_ray
         require_ray()
@@ -206,7 +208,6 @@ def cmd_tag(args: argparse.Namespace) -> int:
     _on_backend(model.encoder_, args.backend)
     opts = ReadOptions(args.text_field, args.id_field, args.max_bytes, args.stdin_format)
     counts = {"tagged": 0, "skipped": 0, "failed": 0, "resumed": 0, "paragraphs": 0}
-    summaries = []
     views = []
     progress = _progress(args, "doc")
     log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
@@ -226,7 +227,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
                                 batch_size=args.batch_size, backend=args.backend)
     else:
         stream = tag_stream(model, items, chunk=args.chunk, skip=skip)
-    with RecordWriter(args.output, fmt, list(model.classes_), force=args.force, resume=args.resume) as out:
+    with RecordWriter(args.output, fmt, list(model.classes_), force=args.force, resume=args.resume) as out, \
+            (SummaryWriter(args.summary, model.classes_, args.resume) if args.summary else nullcontext()) as summary:
         for res in stream:
             progress.update(1)
             if res.error is not None:
@@ -242,11 +244,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
             log.debug("%s: %d paragraphs", res.doc.source, len(res.records))
             if args.html:
                 views.append(_doc_view(res))
-            if args.summary:
-                summaries.append(summarize(res, list(model.classes_)))
+            if summary is not None:
+                summary.write(summarize(res, list(model.classes_)))
     progress.close()
-    if args.summary:
-        _write_summary(args.summary, summaries, list(model.classes_))
     if args.html:
         from .views import model_view
         Path(args.html).write_text(model_view(model, views, title=f"policytag: {len(views)} documents"),
@@ -257,23 +257,6 @@ def cmd_tag(args: argparse.Namespace) -> int:
         print(f"policytag: tagged {counts['tagged']} document{'s' * (counts['tagged'] != 1)} ({counts['paragraphs']} paragraphs), "
               f"skipped {counts['skipped']}, failed {counts['failed']}{extra}", file=sys.stderr)
     return EXIT_PARTIAL if counts["failed"] else EXIT_OK
-
-
-def _write_summary(path: str, summaries: list[dict[str, Any]], ids: list[str]) -> None:
-    p = Path(path)
-    if p.suffix == ".md":
-        lines = ["| document | paragraphs | " + " | ".join(ids) + " |", "|---|---:|" + "---:|" * len(ids)]
-        lines += [f"| {s['doc']} | {s['paragraphs']} | " + " | ".join(f"{s['shares'][t]:.2f}" for t in ids) + " |"
-                  for s in summaries]
-        p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    elif p.suffix == ".csv":
-        import csv
-        with p.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["doc", "paragraphs", *ids])
-            w.writerows([s["doc"], s["paragraphs"], *[s["shares"][t] for t in ids]] for s in summaries)
-    else:
-        p.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in summaries), encoding="utf-8")
 
 
 def _columns(args: argparse.Namespace, default_split: str | None):
@@ -504,7 +487,7 @@ def _ecosystem_parsers(sub: Any) -> None:
     i.add_argument("--codebook", default=None, help="codebook the labels must belong to (default: geopolitics)")
     i.add_argument("--split", default="train", choices=("train", "dev", "test"),
                    help="split for rows that do not carry one (default: train)")
-    i.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    i.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     _verbose_arg(i)
 
 
@@ -513,7 +496,7 @@ def _annotation_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,
                    help="annotation tool (default: by extension, .json Label Studio, else doccano JSONL)")
     p.add_argument("--config", default=None, metavar="FILE", help="also write the Label Studio labeling config (XML)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
 
 
 def _tool(args: argparse.Namespace) -> str:

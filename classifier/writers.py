@@ -116,6 +116,45 @@ class RecordWriter:
         self.close()
 
 
+class SummaryWriter:
+    """Per-document theme profiles (``--summary``), written as each document finishes: memory stays flat however
+    many documents there are. ``.md`` writes a Markdown table, ``.csv`` a CSV, anything else JSONL. With
+    ``resume`` an existing summary is continued, like the records of a resumed run."""
+
+    def __init__(self, path: str, theme_ids: Sequence[str], resume: bool = False):
+        self.theme_ids = list(theme_ids)
+        self.kind = Path(path).suffix.lower().lstrip(".")
+        exists = Path(path).exists() and Path(path).stat().st_size > 0
+        self._fh = open(path, "a" if resume else "w", encoding="utf-8", newline="")
+        if resume and exists:
+            return
+        if self.kind == "md":
+            self._fh.write("| document | paragraphs | " + " | ".join(self.theme_ids) + " |\n"
+                           "|---|---:|" + "---:|" * len(self.theme_ids) + "\n")
+        elif self.kind == "csv":
+            csv.writer(self._fh).writerow(["doc", "paragraphs", *self.theme_ids])
+
+    def write(self, summary: dict[str, Any]) -> None:
+        shares = [summary["shares"][t] for t in self.theme_ids]
+        if self.kind == "md":
+            doc = str(summary["doc"]).replace("|", "\\|")
+            self._fh.write(f"| {doc} | {summary['paragraphs']} | " + " | ".join(f"{v:.2f}" for v in shares) + " |\n")
+        elif self.kind == "csv":
+            csv.writer(self._fh).writerow([summary["doc"], summary["paragraphs"], *shares])
+        else:
+            self._fh.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "SummaryWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def serialize_header(theme_ids: Sequence[str]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(csv_columns(theme_ids))

@@ -95,3 +95,21 @@ def test_seed_article_end_to_end(seed_article, tmp_path, shipped_model):
 
 def test_library_tag_article_is_deterministic(shipped_model):
     assert shipped_model.tag_article(ARTICLE_TXT) == shipped_model.tag_article(ARTICLE_TXT)
+
+
+@pytest.mark.parametrize("suffix", ["md", "csv"])
+def test_summary_tables_are_written_per_document_and_continued_on_resume(folder, tmp_path, capsys, suffix):
+    out, summary = tmp_path / "out.jsonl", tmp_path / f"s.{suffix}"
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.txt").write_text(ARTICLE_TXT)
+    assert main(["tag", str(one), "-o", str(out), "--summary", str(summary)]) == 0
+    assert main(["tag", str(one), "-o", str(out), "--summary", str(summary)]) == 2  # never overwritten unasked
+    assert "--force" in capsys.readouterr().err
+    (one / "b.md").write_text(ARTICLE_MD)
+    assert main(["tag", str(one), "-o", str(out), "--summary", str(summary), "--resume"]) == 0
+    lines = summary.read_text().splitlines()
+    header = 2 if suffix == "md" else 1
+    assert len(lines) == header + 2  # one header, one row per document, a.txt's row not repeated
+    assert lines[header].split("|" if suffix == "md" else ",")[1 if suffix == "md" else 0].strip().endswith("a.txt")
+    assert "burden_sharing" in lines[0]
