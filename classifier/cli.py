@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
-                   "with theme chips, theme profiles, filters and a comparison across documents and sources")
+                   "with theme chips, theme profiles, filters and a comparison across documents and sources (built in memory "
+                   "at the end: meant for a browser, i.e. up to a few thousand documents)")
     _verbose_arg(p)
     _cache_args(p)
     _backend_arg(p)
