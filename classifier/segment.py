@@ -133,44 +133,99 @@ def split_markdown(text: str) -> list[Paragraph]:
     return _blocks_to_paragraphs(_plain_blocks("\n".join(lines), frozenset(headings)))
 
 
-class _HTMLBlocks(HTMLParser):
-    """Collects text of paragraph-like elements; skips scripts, styles and page chrome."""
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+_CHROME_TOKENS = {"ad", "ads", "share", "sharing", "tags", "nav", "navbar", "menu", "modal", "banner", "credit",
+                  "credits", "comment", "comments", "subscribe", "signup", "masthead", "toolbar", "breadcrumbs",
+                  "overlay", "disclaimer", "skip", "print", "hidden"}
+_CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert", "sponsor", "promo", "related",
+                    "recommend", "recirc", "outbrain", "taboola", "breadcrumb", "byline", "caption", "popup",
+                    "sidebar", "widget", "dateline", "timestamp")
+_CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
+_NAME_TOKENS = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
+ARTICLE_SHARE = 0.25  # an <article>/<main> holding less of the page's text than this is not the page's content
 
-    SKIP = {"script", "style", "nav", "header", "footer", "aside", "noscript", "form", "svg", "template", "head"}
-    BLOCK = {"p", "li", "blockquote", "pre", "td", "dd", "figcaption", "div", "section", "article", "main", "body"}
+
+def _is_chrome(attrs: dict[str, str | None]) -> bool:
+    """Page furniture by its markup: cookie banners, share bars, bylines, captions, ads, related links, hidden parts."""
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (attrs.get("role") or "") in _CHROME_ROLES:
+        return True
+    if re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", attrs.get("style") or "", re.I):
+        return True
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    tokens = [t.lower() for t in _NAME_TOKENS.split(names) if t]
+    return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens)
+
+
+@dataclass
+class _Block:
+    text: str
+    heading: bool
+    article: int | None  # which top-level <article> it sits in, if any
+    main: bool  # inside <main> or role="main"
+
+
+class _HTMLBlocks(HTMLParser):
+    """Collects text of paragraph-like elements with where they sit; skips scripts, styles and page chrome.
+
+    Open elements are kept on a stack (end tags close up to their match; void and unclosed tags are tolerated),
+    so an element skipped for its class or role is skipped with everything inside it."""
+
+    SKIP = {"script", "style", "nav", "footer", "aside", "noscript", "form", "svg", "template", "head", "button",
+            "select", "figcaption", "iframe", "dialog", "menu", "label", "object", "canvas"}
+    BLOCK = {"p", "li", "blockquote", "pre", "td", "dd", "dt", "div", "section", "article", "main", "body", "header",
+             "figure", "table", "ul", "ol", "tr", "address"}
     HEADING = {"h1", "h2", "h3", "h4", "h5", "h6", "title"}
 
-    def __init__(self) -> None:
+    def __init__(self, filter_chrome: bool = True) -> None:
         super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, bool]] = []
+        self.filter_chrome = filter_chrome
+        self.blocks: list[_Block] = []
         self._buf: list[str] = []
-        self._skip = 0
-        self._heading = 0
+        self._stack: list[tuple[str, bool, bool]] = []  # (tag, skipped for this element, <main> or role=main)
+        self._articles = 0
+
+    def _inside(self, *tags: str) -> bool:
+        return any(tag in tags for tag, _, _ in self._stack)
+
+    def _skipping(self) -> bool:
+        return any(skip for _, skip, _ in self._stack)
+
+    def _in_main(self) -> bool:
+        return any(main for _, _, main in self._stack)
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
         self._buf = []
-        if text:
-            self.blocks.append((text, self._heading > 0))
+        if text and not self._skipping():
+            article = self._articles if self._inside("article") else None
+            self.blocks.append(_Block(text, self._inside(*self.HEADING), article, self._in_main()))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.SKIP:
-            self._skip += 1
-        elif tag in self.BLOCK or tag in self.HEADING:
-            self._flush()
-            self._heading += tag in self.HEADING
-        elif tag == "br":
+        if tag == "br":
             self._buf.append(" ")
+        if tag in _VOID:
+            return
+        if tag in self.BLOCK or tag in self.HEADING:
+            self._flush()
+        if tag == "p" and self._stack and self._stack[-1][0] == "p":  # <p> closes an open <p>
+            self._stack.pop()
+        if tag == "article" and not self._inside("article"):
+            self._articles += 1
+        a = dict(attrs)
+        skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
+            self.filter_chrome and _is_chrome(a))
+        self._stack.append((tag, skip, tag == "main" or a.get("role") == "main"))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag in self.BLOCK or tag in self.HEADING:
+        if not self._inside(tag):
+            return
+        if tag in self.BLOCK or tag in self.HEADING:
             self._flush()
-            self._heading = max(0, self._heading - (tag in self.HEADING))
+        while self._stack and self._stack.pop()[0] != tag:
+            pass
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
+        if not self._skipping():
             self._buf.append(data.replace("\n", " "))
 
     def close(self) -> None:
@@ -178,12 +233,36 @@ class _HTMLBlocks(HTMLParser):
         self._flush()
 
 
+def _content(blocks: list[_Block]) -> list[_Block]:
+    """The page's own text: its main <article>(s), else <main>, when they hold a fair share of the page."""
+    total = sum(len(b.text) for b in blocks if not b.heading) or 1
+    sizes: dict[int, int] = {}
+    for b in blocks:
+        if b.article is not None and not b.heading:
+            sizes[b.article] = sizes.get(b.article, 0) + len(b.text)
+    if sizes and sum(sizes.values()) >= ARTICLE_SHARE * total:
+        largest = max(sizes.values())
+        keep = {a for a, n in sizes.items() if n >= ARTICLE_SHARE * largest}
+        return [b for b in blocks if b.article in keep or (b.heading and b.main and b.article is None)]
+    main = [b for b in blocks if b.main]
+    if sum(len(b.text) for b in main if not b.heading) >= ARTICLE_SHARE * total:
+        return main
+    return blocks
+
+
 def split_html(text: str) -> list[Paragraph]:
-    """HTML: paragraph-like elements are units, h1-h6 are sections; the <title> is dropped as page chrome."""
-    parser = _HTMLBlocks()
-    parser.feed(text)
-    parser.close()
-    return _blocks_to_paragraphs(parser.blocks)
+    """HTML: paragraph-like elements are units, h1-h6 are sections; the <title>, navigation and page furniture
+    (cookie banners, share bars, bylines, captions, ads, related links) are dropped, and where the page marks its
+    article (<article>, <main>) only that is read. Should the furniture filter leave no paragraph, it is undone."""
+    for filter_chrome in (True, False):
+        parser = _HTMLBlocks(filter_chrome)
+        parser.feed(text)
+        parser.close()
+        blocks = _content(parser.blocks)
+        paragraphs = _blocks_to_paragraphs([(b.text, b.heading) for b in blocks])
+        if paragraphs or not filter_chrome:
+            return paragraphs
+    return []
 
 
 def split_text(text: str) -> list[Paragraph]:

@@ -1,7 +1,7 @@
 """Segmentation: every format to paragraphs with section context; long paragraphs to windows, nothing lost."""
 from classifier.segment import Paragraph, split, windows
 
-from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT
+from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, DATA
 
 
 def test_blank_line_text_joins_hard_wrapped_lines_and_keeps_heading_as_section():
@@ -57,3 +57,43 @@ def test_encoder_windows_fit_the_real_tokenizer():
 
 def test_short_unpunctuated_lines_alone_are_content_not_headings():
     assert split("Only a short line") == [Paragraph(0, "Only a short line", None)]
+
+
+def test_news_page_keeps_the_article_and_drops_its_furniture():
+    pars = split((DATA / "news_page.html").read_text(), "html")
+    assert [p.text.split()[0] for p in pars] == ["Germany", "The", '"Nobody', "Critics"]
+    assert {p.section for p in pars} == {"Allies split the bill for Baltic air defence"}
+    joined = " ".join(p.text for p in pars)
+    for chrome in ("cookies", "Accept", "Jane Doe", "Photo: Reuters", "Advertisement", "Share this", "Sign up",
+                   "Read more", "All rights reserved", "Politics"):
+        assert chrome not in joined
+
+
+def test_teaser_articles_beside_the_main_one_are_dropped():
+    body = " ".join(["The finance ministers agreed on a shared fund for the eastern flank."] * 6)
+    page = (f"<body><article><h1>Fund agreed</h1><p>{body}</p><p>{body}</p></article>"
+            "<article><p>Elsewhere: a short teaser about fishing quotas.</p></article></body>")
+    pars = split(page, "html")
+    assert len(pars) == 2 and all("teaser" not in p.text for p in pars)
+
+
+def test_markup_signals_of_furniture_are_read_from_class_id_role_and_style():
+    story = "<p>Ministers met in Vilnius to discuss the rotation of the allied brigade.</p>"
+    chrome = ['<div class="shareButtons"><p>Share on X.</p></div>', '<div role="navigation"><p>Home.</p></div>',
+              '<p aria-hidden="true">Hidden text.</p>', '<p style="display: none">Invisible text.</p>',
+              '<div id="cookie-consent"><p>We use cookies.</p></div>',
+              '<p>Kept <span class="ad-slot">Advertisement</span>sentence.</p>']
+    pars = split("<body>" + story + "".join(chrome) + "</body>", "html")
+    assert [p.text for p in pars] == ["Ministers met in Vilnius to discuss the rotation of the allied brigade.",
+                                      "Kept sentence."]
+
+
+def test_a_page_that_is_all_furniture_by_its_classes_is_still_read():
+    page = '<body><div class="comments"><p>Readers argued that the alliance should pay for the new base.</p></div></body>'
+    assert [p.text for p in split(page, "html")] == ["Readers argued that the alliance should pay for the new base."]
+
+
+def test_a_small_article_element_does_not_hide_the_page_text():
+    prose = "<p>" + " ".join(["The coalition debated how to share the costs of the maritime mission."] * 5) + "</p>"
+    page = f"<body><div>{prose}{prose}</div><article><p>A one-line comment.</p></article></body>"
+    assert len(split(page, "html")) == 3
