@@ -68,7 +68,7 @@ def accuracy(corpus: str, model_dir: str) -> dict:
     """The shipped head on each backend's embeddings of the test split: macro-F1 and agreement with torch."""
     from classifier import load_model
     from classifier.data import Columns, read_labeled
-    from classifier.metrics import report
+    from evaluation.metrics import evaluate
 
     model = load_model(model_dir, cache=None)
     data = read_labeled(corpus, Columns(split="test"))
@@ -80,7 +80,7 @@ def accuracy(corpus: str, model_dir: str) -> dict:
         P = model.predict_proba(data.units)
         preds[name] = model.decide(P)
         vectors[name] = model.encoder_.encode([u.text for u in data.units])
-        out["macro_f1"][name] = report(Y, preds[name], model.classes_, model.codebook_.multi_label)["macro_f1"]
+        out["macro_f1"][name] = evaluate(Y, P, preds[name], model.classes_, model.codebook_.multi_label)["macro_f1"]
         out["agreement"][name] = float((preds[name] == preds["torch"]).all(axis=1).mean())
         out["min_cosine"][name] = float((vectors[name] * vectors["torch"]).sum(axis=1).min())
     return out

@@ -2,7 +2,7 @@
 
 ``run(Config(...))`` returns one JSON-ready dict (see ``evaluation/README.md`` for its layout). The
 primary system's held-out scores sit at the top level (``macro_f1``, ``per_label``, ...), so a caller
-that only wants "how good is this model" reads it like the output of ``classifier.metrics.report``.
+that only wants "how good is this model" reads those and ignores the rest.
 """
 
 from __future__ import annotations
