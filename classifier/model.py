@@ -21,7 +21,7 @@ from .tagger import TaggerMixin
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
-LEXICAL_GRID = (0.0, 0.5)
+LEXICAL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # 1.0: the TF-IDF head alone, when CV finds it best
 log = logging.getLogger(__name__)
 
 
