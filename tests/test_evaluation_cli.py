@@ -296,3 +296,14 @@ def test_shipped_model_on_the_corpus_dev_split(tmp_path, capsys):
     assert len(result["per_label"]) == 12 and result["protocols"]["heldout"]["test"]["split"] == "dev"
     assert result["macro_f1"] > 0.3
     assert "| asean_analogy |" in capsys.readouterr().out
+
+
+def test_real_article_check_scores_the_shipped_model_against_both_blind_coders(seed_article, shipped_model):
+    from evaluation.real_article import compare
+    result = compare(shipped_model)
+    assert result["paragraphs"] == 13
+    assert result["coders"] > 0.9  # the two blind codings nearly agree: the reference is usable
+    # A floor, not a target: the shipped model on a real article (0.53 and 0.51 when measured). A change that
+    # drops below it has made real-article tagging worse, whatever it did on the team-written test split.
+    assert min(result["model_vs"].values()) >= 0.45
+    assert all(set(row["model"]) <= set(shipped_model.classes_) for row in result["rows"])
