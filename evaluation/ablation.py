@@ -336,17 +336,22 @@ def recommendation(summaries: dict[tuple[str, int], dict[str, Any]], sizes: list
         if a is None or b is None:
             continue
         d = paired(a, b)
-        gains.append(d)
+        gains.append((n, d))
         lines.append(f"n={n} ({d['seeds']} seed{'s' * (d['seeds'] > 1)}): fine-tuned {d['a']:.3f} vs default "
                      f"{d['b']:.3f}, Δ {d['diff']:+.3f} {_ci(d['ci'])} (p={_p(d['p'])}); fit time "
                      f"{a['seconds']:.0f} s vs {b['seconds']:.0f} s")
     if not lines:
         return "Fine-tuning was not run."
-    if all(g["ci"][0] > 0 for g in gains):
+    if all(g["ci"][0] > 0 for _, g in gains):
         verdict_ = "Fine-tuning helps at every size measured: it is worth making the default."
-    elif any(g["ci"][1] < 0 for g in gains):
+    elif any(g["ci"][1] < 0 for _, g in gains):
         verdict_ = ("Fine-tuning hurts at some size measured: keep it off by default (`policytag train --finetune` "
                     "stays available).")
+    elif any(g["ci"][0] > 0 for _, g in gains):
+        helped = [f"n={n}" for n, g in gains if g["ci"][0] > 0]
+        verdict_ = (f"Fine-tuning helps at {', '.join(helped)} but not measurably at every size, and it multiplies "
+                    "training time and model size (a 90 MB encoder copy in the model folder): keep it off by "
+                    "default, and use `policytag train --finetune` when labels are few (check it with the harness).")
     else:
         verdict_ = ("No measured difference is distinguishable from zero, and fine-tuning multiplies training time "
                     "and model size (a 90 MB encoder copy in the model folder): keep it off by default; "
