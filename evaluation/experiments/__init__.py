@@ -1,0 +1,1 @@
+"""Measured experiments that did not (yet) make it into the default recipe."""
