@@ -255,7 +255,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         log.info("wrote %s", args.html)
     if not args.quiet:
         extra = f", {counts['resumed']} already done" if args.resume else ""
-        print(f"policytag: tagged {counts['tagged']} document{'s' * (counts['tagged'] != 1)} ({counts['paragraphs']} paragraphs), "
+        print(f"policytag: tagged {counts['tagged']} document{'s' * (counts['tagged'] != 1)} ({counts['paragraphs']} paragraph{'s' * (counts['paragraphs'] != 1)}), "
               f"skipped {counts['skipped']}, failed {counts['failed']}{extra}", file=sys.stderr)
     return EXIT_PARTIAL if counts["failed"] else EXIT_OK
 

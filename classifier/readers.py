@@ -18,6 +18,7 @@ from .errors import InputError
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
                  ".html": "html", ".htm": "html"}
 RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
+UNREAD_DOCUMENTS = {".pdf", ".doc", ".docx", ".odt", ".rtf", ".epub", ".pages"}  # said so, not silently passed over
 DEFAULT_MAX_BYTES = 20_000_000
 
 
@@ -126,10 +127,19 @@ def _expand_path(path: Path) -> Iterator[Path | InputError]:
                 if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
                     found = True
                     yield child
+                elif child.suffix.lower() in UNREAD_DOCUMENTS:
+                    found = True
+                    yield unread_document(child)
         if not found:
             yield InputError(str(path), "directory has no .txt, .md, .html, .jsonl or .csv files to tag", skipped=True)
         return
-    yield path
+    yield unread_document(path) if path.suffix.lower() in UNREAD_DOCUMENTS else path
+
+
+def unread_document(path: Path) -> InputError:
+    """A document format policytag does not extract text from: skipped with a line that says what to do."""
+    return InputError(str(path), f"{path.suffix.lower()} files are not read (policytag reads .txt, .md, .html, "
+                                 ".jsonl and .csv): convert it to text first", skipped=True)
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

@@ -56,7 +56,9 @@ def test_tag_folder_of_mixed_files_to_jsonl(folder, tmp_path, capsys):
     assert "burden_sharing" in a[0]["themes"]
     summary = read_jsonl(tmp_path / "s.jsonl")
     assert len(summary) == 3 and all(0 <= v <= 1 for s in summary for v in s["shares"].values())
-    assert "tagged 3 documents (6 paragraphs), skipped 0, failed 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "tagged 3 documents (6 paragraphs), skipped 1, failed 0" in err  # the PDF, said so on its own line
+    assert f"{folder / 'ignored.pdf'}: .pdf files are not read" in err and "convert it to text first" in err
 
 
 def test_tag_jsonl_input_to_csv(tmp_path):

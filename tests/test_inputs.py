@@ -117,7 +117,7 @@ def test_unreadable_file(tmp_path, capsys, monkeypatch):
 
 def test_directory_without_taggable_files_and_missing_paths(tmp_path, capsys):
     (tmp_path / "empty_dir").mkdir()
-    (tmp_path / "empty_dir" / "x.pdf").write_bytes(b"%PDF")
+    (tmp_path / "empty_dir" / "x.png").write_bytes(b"\x89PNG")
     code, _, err = run(["tag", str(tmp_path / "empty_dir"), str(tmp_path / "nope.txt"), "-q"], capsys)
     assert code == 1
     assert "empty_dir: directory has no .txt, .md, .html, .jsonl or .csv files to tag" in err
