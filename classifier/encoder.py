@@ -18,7 +18,6 @@ WINDOW_OVERLAP = 32
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
 _LOADED: dict[tuple[str, str, str | None], Any] = {}
 _LIBC: Any = None
-_M_MMAP_THRESHOLD = -3
 MEMO_SIZE = 4096  # recent embeddings kept in memory: repeated boilerplate costs neither a forward pass nor a lookup
 _NORM_TOLERANCE = 1e-3
 
@@ -53,25 +52,18 @@ def _glibc() -> Any:
                 import ctypes
                 _LIBC = ctypes.CDLL("libc.so.6")
                 _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-                _LIBC.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
             except (OSError, AttributeError):
                 _LIBC = False
     return _LIBC
 
 
-def _steady_heap() -> None:
-    """Serve blocks of 4 MiB and more (a batch's activations) from their own mappings, given back on free.
-
-    glibc otherwise raises that threshold as large blocks are freed and then carves batches of varying
-    shape out of its heap, which fragments: the resident size of a long run creeps up chunk after chunk
-    (measured: +150 MiB over 1,400 paragraphs, peak +18% at 10x the documents) instead of staying flat.
-    """
-    if _glibc():
-        _LIBC.mallopt(_M_MMAP_THRESHOLD, 4 << 20)
-
-
 def _return_freed_memory() -> None:
-    """Hand the heap's free pages back to the OS after a window of forward passes (glibc only)."""
+    """Hand the heap's free pages back to the OS after a window of forward passes (glibc only).
+
+    Serving activation-sized blocks from their own mappings (``mallopt(M_MMAP_THRESHOLD, 4 MiB)``) kept the peak
+    flatter (+5% at 10x the documents against +10-12%) but cost 12% of encoding speed in page faults, so the heap
+    is left to glibc's defaults, as in a bare sentence-transformers program, and only trimmed between windows.
+    """
     if _glibc():
         _LIBC.malloc_trim(0)
 
@@ -134,7 +126,6 @@ class Encoder:
         except ImportError:
             pass
         target = str(self.path) if self.path else self.name
-        _steady_heap()
         try:
             return SentenceTransformer(target, device=self.device or "cpu", local_files_only=True)
         except Exception as exc:  # sentence-transformers raises many kinds; all mean "cannot load"
@@ -192,7 +183,8 @@ class Encoder:
         return {"name": self.name, "dimension": self.dimension, "fingerprint": self.fingerprint,
                 "max_seq_length": self.max_tokens + 2}
 
-    def _offsets(self, text: str) -> list[tuple[int, int]]:
+    def _load_tokenizer(self) -> Any:
+        """The fast tokenizer of the model folder (offsets for windows), or False when it has none."""
         if self._tokenizer is None:
             tok_file = self.path / "tokenizer.json" if self.path is not None else None
             if tok_file is not None and tok_file.exists():
@@ -201,15 +193,28 @@ class Encoder:
                 self._tokenizer.no_truncation()
             else:
                 self._tokenizer = False
-        if self._tokenizer is False:
-            return approximate_offsets(text)
-        return [span for span in self._tokenizer.encode(text, add_special_tokens=False).offsets if span[1] > span[0]]
+        return self._tokenizer
+
+    def _offsets_many(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Character spans of each text's tokens, all texts in one (parallel) tokenizer call."""
+        tokenizer = self._load_tokenizer()
+        if tokenizer is False:
+            return [approximate_offsets(t) for t in texts]
+        return [[span for span in enc.offsets if span[1] > span[0]]
+                for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def windows(self, text: str) -> list[str]:
         """The text as overlapping windows that each fit the encoder (one window for most paragraphs)."""
-        if len(text) < self.max_tokens:  # every token spans at least one character
-            return [text]
-        return windows(text, self.max_tokens, WINDOW_OVERLAP, self._offsets)
+        return self.windows_many([text])[0]
+
+    def windows_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """``windows`` of many texts; only texts long enough to need it are tokenized (every token spans at
+        least one character), together."""
+        out = [[t] for t in texts]
+        long = [i for i, t in enumerate(texts) if len(t) >= self.max_tokens]
+        for i, spans in zip(long, self._offsets_many([texts[i] for i in long])):
+            out[i] = windows(texts[i], self.max_tokens, WINDOW_OVERLAP, lambda _text, spans=spans: spans)
+        return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-normalized float32 embeddings; each distinct text is encoded once, cached ones not at all.

@@ -68,7 +68,7 @@ def _normalize(m: np.ndarray) -> np.ndarray:
 
 def embed(encoder: Encoder, units: Sequence[Unit], use_context: bool = True) -> Embedded:
     """Encode all windows and context strings of the units in one call, so each distinct text costs once."""
-    pieces = [encoder.windows(u.text) for u in units]
+    pieces = encoder.windows_many([u.text for u in units])
     owner = np.repeat(np.arange(len(units)), [len(p) for p in pieces])
     flat = [w for p in pieces for w in p]
     ctx_texts = [c for u in units for c in u.context] if use_context else []

@@ -51,7 +51,9 @@ def test_encoder_windows_fit_the_real_tokenizer():
     text = "The coalition debated the costs of deterrence in the Baltic. " * 120
     wins = enc.windows(text)
     assert len(wins) > 1
-    assert all(len(enc._offsets(w)) <= enc.max_tokens for w in wins)
+    assert all(len(spans) <= enc.max_tokens for spans in enc._offsets_many(wins))
+    short = "A short paragraph about burden-sharing."
+    assert enc.windows_many([text, short]) == [wins, [short]]
     assert wins[0][:40] == text[:40] and text.rstrip().endswith(wins[-1].rstrip()[-40:])
 
 
