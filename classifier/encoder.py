@@ -18,6 +18,7 @@ WINDOW_OVERLAP = 32
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
 _LOADED: dict[tuple[str, str, str | None], Any] = {}
 _LIBC: Any = None
+TOKENIZE_BATCH = 64
 MEMO_SIZE = 4096  # recent embeddings kept in memory: repeated boilerplate costs neither a forward pass nor a lookup
 _NORM_TOLERANCE = 1e-3
 
@@ -200,8 +201,11 @@ class Encoder:
         tokenizer = self._load_tokenizer()
         if tokenizer is False:
             return [approximate_offsets(t) for t in texts]
-        return [[span for span in enc.offsets if span[1] > span[0]]
-                for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        spans = []
+        for start in range(0, len(texts), TOKENIZE_BATCH):  # bounded: a batch's encodings are held at once
+            batch = tokenizer.encode_batch(list(texts[start:start + TOKENIZE_BATCH]), add_special_tokens=False)
+            spans.extend([span for span in enc.offsets if span[1] > span[0]] for enc in batch)
+        return spans
 
     def windows(self, text: str) -> list[str]:
         """The text as overlapping windows that each fit the encoder (one window for most paragraphs)."""
