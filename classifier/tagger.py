@@ -19,7 +19,18 @@ def targets(codebook: Any, y: Any, n: int) -> tuple[Any, np.ndarray]:
     return ThemeClassifier(codebook=codebook)._targets(y, n)
 
 
-class TaggerMixin:
+class TextInputTags:
+    """scikit-learn tags for an estimator fed raw strings (not a 2-D array), with multi-output targets."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class TaggerMixin(TextInputTags):
     """Predictions, macro-F1 scoring and article/table tagging on top of ``predict_proba``."""
 
     def predict(self, X: Iterable[Any]) -> np.ndarray:
@@ -62,10 +73,3 @@ class TaggerMixin:
     def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
         """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
         return self.tag_paragraphs(split(text, fmt))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags

@@ -24,9 +24,10 @@ from classifier.features import as_units, embed
 from classifier.head import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
 from classifier.model import ThemeClassifier
 from classifier.zeroshot import make_encoder, resolve_codebook, targets
+from classifier.tagger import TextInputTags
 
 
-class _CodebookEstimator(ClassifierMixin, BaseEstimator):
+class _CodebookEstimator(TextInputTags, ClassifierMixin, BaseEstimator):
     """Shared plumbing: labels to a 0/1 matrix or class indices, and decisions from probabilities."""
 
     def _prepare(self, X: Iterable[Any], y: Any):
@@ -56,13 +57,6 @@ class _CodebookEstimator(ClassifierMixin, BaseEstimator):
         if self._multi:
             return [[str(c) for c in self.classes_[row >= self.thresholds_]] for row in P]
         return [[str(self.classes_[row.argmax()])] for row in P]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
-        return tags
 
 
 def _full_head(head: LinearHead, k: int) -> LinearHead:

@@ -19,6 +19,8 @@ from conftest import CORPUS, DATA, ROOT
 MINI = str(DATA / "mini.csv")
 MINI_ARGS = ["--data", MINI, "--label-column", "label", "--single-label", "--group-column", "doc"]
 FAST_THEME = "theme,C=8,class_weight=null"
+BASELINES = ["prior", "tfidf", "zeroshot", "knn", "logreg"]
+EXTRA = "lr=sklearn.linear_model:LogisticRegression,C=5"
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +53,9 @@ def full_run(tmp_path_factory):
         "300",
         "--systems",
         FAST_THEME,
-        "prior",
-        "tfidf",
-        "zeroshot",
-        "knn",
-        "logreg",
+        *BASELINES,
         "--add",
-        "lr=sklearn.linear_model:LogisticRegression,C=5",
+        EXTRA,
         "--json",
         str(out / "r.json"),
         "--html",
@@ -129,15 +127,7 @@ def test_same_seed_same_numbers(full_run, tmp_path):
         Config(
             data=MINI,
             columns=Columns(label="label", single_label=True, group="doc"),
-            systems=[
-                FAST_THEME,
-                "prior",
-                "tfidf",
-                "zeroshot",
-                "knn",
-                "logreg",
-                "lr=sklearn.linear_model:LogisticRegression,C=5",
-            ],
+            systems=[FAST_THEME, *BASELINES, EXTRA],
             protocols=["heldout"],
             seeds=[0, 1],
             resamples=300,
