@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Callable, Sequence
@@ -182,16 +183,32 @@ class _HTMLBlocks(HTMLParser):
         self.blocks: list[_Block] = []
         self._buf: list[str] = []
         self._stack: list[tuple[str, bool, bool]] = []  # (tag, skipped for this element, <main> or role=main)
+        self._open: Counter[str] = Counter()  # tags on the stack; with the two depths, every check is O(1)
+        self._skip_depth = 0
+        self._main_depth = 0
         self._articles = 0
 
     def _inside(self, *tags: str) -> bool:
-        return any(tag in tags for tag, _, _ in self._stack)
+        return any(self._open[tag] for tag in tags)
 
     def _skipping(self) -> bool:
-        return any(skip for _, skip, _ in self._stack)
+        return self._skip_depth > 0
 
     def _in_main(self) -> bool:
-        return any(main for _, _, main in self._stack)
+        return self._main_depth > 0
+
+    def _push(self, tag: str, skip: bool, main: bool) -> None:
+        self._stack.append((tag, skip, main))
+        self._open[tag] += 1
+        self._skip_depth += skip
+        self._main_depth += main
+
+    def _pop(self) -> str:
+        tag, skip, main = self._stack.pop()
+        self._open[tag] -= 1
+        self._skip_depth -= skip
+        self._main_depth -= main
+        return tag
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
@@ -208,20 +225,20 @@ class _HTMLBlocks(HTMLParser):
         if tag in self.BLOCK or tag in self.HEADING:
             self._flush()
         if tag == "p" and self._stack and self._stack[-1][0] == "p":  # <p> closes an open <p>
-            self._stack.pop()
+            self._pop()
         if tag == "article" and not self._inside("article"):
             self._articles += 1
         a = dict(attrs)
         skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
             self.filter_chrome and _is_chrome(a))
-        self._stack.append((tag, skip, tag == "main" or a.get("role") == "main"))
+        self._push(tag, skip, tag == "main" or a.get("role") == "main")
 
     def handle_endtag(self, tag: str) -> None:
         if not self._inside(tag):
             return
         if tag in self.BLOCK or tag in self.HEADING:
             self._flush()
-        while self._stack and self._stack.pop()[0] != tag:
+        while self._stack and self._pop() != tag:
             pass
 
     def handle_data(self, data: str) -> None:

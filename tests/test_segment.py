@@ -99,3 +99,9 @@ def test_a_small_article_element_does_not_hide_the_page_text():
     prose = "<p>" + " ".join(["The coalition debated how to share the costs of the maritime mission."] * 5) + "</p>"
     page = f"<body><div>{prose}{prose}</div><article><p>A one-line comment.</p></article></body>"
     assert len(split(page, "html")) == 3
+
+
+def test_deeply_nested_unclosed_markup_keeps_every_paragraph():
+    page = "<div>" * 20000 + "".join(f"<p>Paragraph {i} on the naval patrols.</p>" for i in range(500)) + "<span>x " * 20000
+    pars = split(page, "html")
+    assert len(pars) == 501 and pars[499].text == "Paragraph 499 on the naval patrols."
