@@ -69,3 +69,12 @@ incident in a long dispute over the shoal and the sea lanes around it.</p>
 <p>Fishermen from nearby villages say the patrols have pushed them out of waters they have worked for generations.</p>
 <footer>Copyright</footer></body></html>
 """
+
+
+def write_articles(folder: Path) -> Path:
+    """The three sample articles as a.txt, sub/b.md and c.html under ``folder`` (created)."""
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text(ARTICLE_TXT)
+    (folder / "sub" / "b.md").write_text(ARTICLE_MD)
+    (folder / "c.html").write_text(ARTICLE_HTML)
+    return folder

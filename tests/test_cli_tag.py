@@ -8,7 +8,7 @@ import pytest
 
 from classifier.cli import main
 
-from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT
+from conftest import ARTICLE_MD, ARTICLE_TXT, write_articles
 
 BURDEN = ("Under the deal struck in Brussels, Germany will cover forty percent of the new air-defence shield, while "
           "the Netherlands, Denmark and Norway split the remaining costs and Poland provides the launch sites and crews.")
@@ -19,11 +19,7 @@ ASEAN = ("Ukraine's experience offers lessons for Southeast Asia: just as Kyiv d
 
 @pytest.fixture()
 def folder(tmp_path):
-    d = tmp_path / "articles"
-    (d / "sub").mkdir(parents=True)
-    (d / "a.txt").write_text(ARTICLE_TXT)
-    (d / "sub" / "b.md").write_text(ARTICLE_MD)
-    (d / "c.html").write_text(ARTICLE_HTML)
+    d = write_articles(tmp_path / "articles")
     (d / "ignored.pdf").write_bytes(b"%PDF-1.4")
     return d
 

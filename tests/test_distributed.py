@@ -13,7 +13,7 @@ import pytest
 
 from classifier.cli import main
 
-from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, CORPUS
+from conftest import CORPUS, write_articles
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
 from classifier import distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
@@ -37,11 +37,7 @@ def cluster():
 def work(tmp_path_factory):
     """Articles of every kind, a binary file, an empty file and a JSONL file with a malformed line."""
     root = tmp_path_factory.mktemp("ray")
-    d = root / "in"
-    (d / "sub").mkdir(parents=True)
-    (d / "a.txt").write_text(ARTICLE_TXT)
-    (d / "sub" / "b.md").write_text(ARTICLE_MD)
-    (d / "c.html").write_text(ARTICLE_HTML)
+    d = write_articles(root / "in")
     (d / "bad.txt").write_bytes(b"\x00\x01\x02\x03binary\x00\x00\x00 data")
     (d / "empty.txt").write_text("")
     lines = [json.dumps(ROWS[0]), "{broken", *map(json.dumps, ROWS[1:])]
