@@ -122,3 +122,9 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise CodebookError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
     return Codebook.from_dict(data, source=str(path))
+
+
+def resolve_codebook(spec: "Codebook | str | Path | None") -> "Codebook | None":
+    """A ``codebook`` parameter (object, YAML path, or None for "infer from the labels") as a Codebook or None:
+    the one place that rule lives."""
+    return load_codebook(spec) if isinstance(spec, (str, Path)) else spec

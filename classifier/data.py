@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook, load_codebook, resolve_codebook
 from .errors import CorpusError, TrainingDataError
 from .features import Unit
 
@@ -145,8 +145,7 @@ def article_context(rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
 def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook | str | None = None) -> LabeledData:
     """Labeled units from a project corpus (article context and groups built in) or any table."""
     cfile = corpus_file(path)
-    if isinstance(codebook, (str, Path)):
-        codebook = load_codebook(codebook)
+    codebook = resolve_codebook(codebook)
     if cfile is not None:
         rows = read_table(cfile)
         if codebook is None and (cfile.parent / "codebook.yaml").exists():

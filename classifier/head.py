@@ -22,12 +22,23 @@ class LinearHead:
         return X @ self.coef.T + self.intercept
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        z = self.logits(X)
+        return self.proba_from_logits(self.logits(X))
+
+    def proba_from_logits(self, z: np.ndarray) -> np.ndarray:
         if self.multi_label:
             return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The head as plain arrays (saved in the model's ``head.npz``, never pickled)."""
+        return {"coef": self.coef, "intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> "LinearHead":
+        return cls(np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
+                   multi_label)
 
 
 def _logistic(C: float, class_weight: str | None, random_state: int, binary: bool = True):

@@ -11,10 +11,11 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook
 from .encoder import Encoder, make_encoder
 from .errors import TrainingDataError
 from .features import Unit, as_units, design, embed
+from .labels import encode_labels
 from .head import Config, fit_head, make_folds, select, tune_thresholds
 from .lexical import fit_lexical
 from .tagger import TaggerMixin
@@ -139,35 +140,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         return P
 
     def _targets(self, y: Any, n: int, codebook: Codebook | None = None) -> tuple[Codebook, np.ndarray]:
-        if codebook is None:
-            codebook = load_codebook(self.codebook) if isinstance(self.codebook, (str, Path)) else self.codebook
-        if len(y) != n:
-            raise TrainingDataError(f"{n} texts but {len(y)} label rows")
-        arr = np.asarray(y, dtype=object) if not hasattr(y, "shape") else np.asarray(y)
-        if arr.ndim == 2 and arr.dtype != object and np.isin(arr, (0, 1)).all():
-            if codebook is None:
-                codebook = Codebook.from_labels([f"label_{j}" for j in range(arr.shape[1])])
-            if arr.shape[1] != len(codebook):
-                raise TrainingDataError(f"label matrix has {arr.shape[1]} columns, codebook has {len(codebook)} themes")
-            return codebook, arr.astype(bool)
-        rows = list(y)
-        multi = any(isinstance(r, (list, tuple, set, np.ndarray)) for r in rows)
-        if codebook is None:
-            flat = [lab for r in rows for lab in (r if multi else [r])]
-            codebook = Codebook.from_labels(map(str, flat), multi_label=multi)
-        unknown = codebook.unknown(str(lab) for r in rows for lab in (r if multi else [r]))
-        if unknown:
-            raise TrainingDataError(f"labels not in codebook {codebook.name!r}: {', '.join(unknown[:10])}")
-        index = {t: j for j, t in enumerate(codebook.ids)}
-        if not codebook.multi_label:
-            if multi:
-                raise TrainingDataError("single-label codebook but rows carry lists of labels")
-            return codebook, np.array([index[str(r)] for r in rows])
-        Y = np.zeros((n, len(codebook)), dtype=bool)
-        for i, r in enumerate(rows):
-            for lab in (r if multi else [r]):
-                Y[i, index[str(lab)]] = True
-        return codebook, Y
+        return encode_labels(codebook if codebook is not None else self.codebook, y, n)
 
     def _warn_rare(self, codebook: Codebook, Y: np.ndarray) -> None:
         counts = Y.sum(0) if Y.ndim == 2 else np.bincount(Y, minlength=len(codebook))
@@ -176,11 +149,50 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
             warnings.warn(f"themes with fewer than {self.min_positives} positive examples will be poorly "
                           f"learned: {', '.join(rare)}", UserWarning, stacklevel=3)
 
+    # -- state (the only place fitted attributes are set, besides fit) ----------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state as JSON-able metadata and plain arrays: what a model folder stores."""
+        self._check_fitted()
+        arrays = self.head_.to_arrays()
+        if self.lexical_head_ is not None:
+            arrays.update(self.lexical_head_.to_arrays())
+        params = {k: v for k, v in self.get_params().items() if k not in ("codebook", "cache", "encoder", "backend")}
+        state = {"codebook": self.codebook_.to_dict(), "encoder_identity": self.encoder_identity_,
+                 "params": params,
+                 "selected": {"context": self.use_context_, "C": self.C_, "class_weight": self.class_weight_,
+                              "lexical": self.lexical_},
+                 "multi_label": self.head_.multi_label,
+                 "thresholds": {t: float(v) for t, v in zip(self.classes_, self.thresholds_)},
+                 "selection": self.selection_,
+                 "training": {"hash": self.training_hash_, "n": self.n_train_}}
+        return state, arrays
+
+    def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> "ThemeClassifier":
+        """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
+        from .head import LinearHead
+        from .lexical import LexicalHead
+        codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
+        multi = bool(manifest.get("multi_label", codebook.multi_label))
+        sel = manifest["selected"]
+        self.encoder_ = encoder
+        self.head_ = LinearHead.from_arrays(arrays, multi)
+        self.lexical_head_ = LexicalHead.from_arrays(arrays, multi) if "lexical_coef" in arrays else None
+        self.codebook_ = codebook
+        self.classes_ = np.array(codebook.ids)
+        self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
+        self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
+        self.lexical_ = float(sel.get("lexical", 0.0))
+        self.selection_ = manifest.get("selection", [])
+        self.encoder_identity_ = manifest["encoder"]
+        self.training_hash_ = manifest["training"]["hash"]
+        self.n_train_ = manifest["training"]["n"]
+        self.manifest_ = manifest
+        return self
+
     # -- prediction ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "head_"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this ThemeClassifier is not fitted yet: call fit() or load_model()")
+        from .tagger import check_fitted
+        check_fitted(self, "head_")
 
     def _proba(self, units: Sequence[Unit]) -> np.ndarray:
         self._check_fitted()
@@ -228,7 +240,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write ``manifest.json`` and ``head.joblib`` (see :func:`classifier.load_model`); a fine-tuned
+        """Write ``manifest.json`` and ``head.npz`` (see :func:`classifier.load_model`); a fine-tuned
         encoder is copied into ``directory/encoder`` first, so the folder is complete on its own."""
         from .persist import save_model
         self._check_fitted()
@@ -241,9 +253,6 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
             return save_model(self, directory, metrics)
         finally:
             self.encoder_ = mine
-
-    def __getstate__(self) -> dict[str, Any]:
-        return self.__dict__.copy()
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:

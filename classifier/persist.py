@@ -1,10 +1,15 @@
-"""Saving and loading models: a folder with manifest.json and a checksummed head.joblib."""
+"""Saving and loading models: a folder with manifest.json (JSON) and head.npz (arrays), nothing pickled.
+
+Loading reads arrays with ``allow_pickle=False`` and JSON, so a model folder, even a crafted one, cannot run
+code. The estimator rebuilds itself from that state (:meth:`ThemeClassifier.from_state`).
+"""
 from __future__ import annotations
 
-import copy
 import hashlib
+import io
 import json
 import platform
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +18,11 @@ import numpy as np
 from .codebook import Codebook
 from .errors import EncoderError, ModelError
 
-FORMAT_VERSION = 1
-HEAD_FILE = "head.joblib"
+FORMAT_VERSION = 2
+HEAD_FILE = "head.npz"
+LEGACY_HEAD_FILE = "head.joblib"
 MANIFEST = "manifest.json"
 ENCODER_DIR = "encoder"
-
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -42,40 +47,50 @@ def _minor(v: str) -> str:
     return ".".join(v.split(".")[:2])
 
 
+def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An ``.npz`` that ``np.load(allow_pickle=False)`` reads, byte-identical for equal arrays (numpy's own
+    ``savez`` stamps the current time into the zip, which would break same-data-same-file)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a head file; object arrays (which would need pickle) are refused."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelError(f"{path}: not a readable head file ({exc}); retrain the model with 'policytag train'") \
+            from None
+
+
 def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
     """Write the model folder; the encoder is referenced by name and fingerprint, not copied
     (a fine-tuned encoder already lives in ``directory/encoder``)."""
-    import joblib
-
     model._check_fitted()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     head_path = directory / HEAD_FILE
-    lexical = getattr(model, "lexical_head_", None)
-    vectorizer = None
-    if lexical is not None:  # sklearn stores id(stop_words), a memory address: drop it so equal models save equal bytes
-        vectorizer = copy.copy(lexical.vectorizer)
-        vectorizer.__dict__.pop("_stop_words_id", None)
-    joblib.dump({"coef": model.head_.coef, "intercept": model.head_.intercept,
-                 "multi_label": model.head_.multi_label,
-                 "lexical": None if lexical is None else {"vectorizer": vectorizer, "coef": lexical.head.coef,
-                                                          "intercept": lexical.head.intercept}}, head_path)
-    encoder = dict(model.encoder_identity_)
+    state, arrays = model.get_state()
+    write_arrays(head_path, arrays)
+    legacy = directory / LEGACY_HEAD_FILE
+    if legacy.exists():  # an older save in the same folder: its pickle must not linger beside the new head
+        legacy.unlink()
+    encoder = dict(state.pop("encoder_identity"))
     if model.encoder_.path is not None and directory.resolve() in model.encoder_.path.parents:
         encoder["path"] = str(model.encoder_.path.relative_to(directory.resolve()))
-    params = {k: v for k, v in model.get_params().items() if k not in ("codebook", "cache", "encoder", "backend")}
     manifest = {
         "format_version": FORMAT_VERSION,
-        "codebook": model.codebook_.to_dict(),
+        "codebook": state.pop("codebook"),
         "encoder": encoder,
-        "params": params,
-        "selected": {"context": model.use_context_, "C": model.C_, "class_weight": model.class_weight_,
-                     "lexical": model.lexical_},
-        "thresholds": {t: float(v) for t, v in zip(model.classes_, model.thresholds_)},
-        "selection": model.selection_,
-        "training": {"hash": model.training_hash_, "n": model.n_train_},
+        **state,
         "libraries": library_versions(),
-        "head": {"file": HEAD_FILE, "sha256": _sha256(head_path)},
+        "head": {"file": HEAD_FILE, "sha256": _sha256(head_path), "arrays": sorted(arrays)},
         "metrics": metrics or {},
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
@@ -93,23 +108,25 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: manifest is not valid JSON ({exc}); re-save or retrain the model") from None
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{path}: model format {manifest.get('format_version')!r}, this policytag reads "
+    version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if version == 1 or (directory / LEGACY_HEAD_FILE).exists():
+        raise ModelError(f"{directory}: an older policytag model with a pickled head ({LEGACY_HEAD_FILE}), which "
+                         "this version never loads because unpickling can run code; retrain it with "
+                         f"'policytag train --data YOUR_DATA --out {directory} --force'")
+    if version != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format {version!r}, this policytag reads "
                          f"format {FORMAT_VERSION}; retrain it with 'policytag train'")
     return manifest
 
 
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
-               batch_size: int = 64) -> Any:
+               batch_size: int = 64, backend: str | None = None) -> Any:
     """Load a saved ThemeClassifier, refusing one whose head, encoder or libraries do not match.
 
-    A model folder holds a pickle: load only models you trust. ``encoder`` overrides where the encoder is
-    found (its fingerprint must still match the one the model was trained with).
+    ``encoder`` overrides where the encoder is found (its fingerprint must still match the one the model was
+    trained with); ``backend`` picks the encoder runtime (torch, onnx, onnx-int8) for this session.
     """
-    import joblib
     from .model import ThemeClassifier
-    from .head import LinearHead
-    from .lexical import LexicalHead
 
     directory = Path(directory)
     manifest = read_manifest(directory)
@@ -120,14 +137,17 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
         raise ModelError(f"{head_path}: checksum mismatch, the file was modified or corrupted after saving; "
                          "refusing to load it (retrain, or restore the original file)")
     _check_libraries(manifest, directory)
+    arrays = read_arrays(head_path)
     ident = manifest["encoder"]
     source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
     params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    if backend is not None:
+        params["backend"] = backend
     model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
                             batch_size=batch_size, **params)
     try:
-        model.encoder_ = model.make_encoder()
-        found = model.encoder_.fingerprint
+        built = model.make_encoder()
+        found = built.fingerprint
     except EncoderError as exc:
         raise ModelError(f"{directory}: the model's encoder {ident['name']!r} is not available: {exc}") from None
     if found != ident["fingerprint"]:
@@ -135,23 +155,7 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
                          f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
     if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
         model.encoder = ident["finetune"]["base"]["name"]
-    head = joblib.load(head_path)
-    model.head_ = LinearHead(np.asarray(head["coef"]), np.asarray(head["intercept"]), bool(head["multi_label"]))
-    lex = head.get("lexical")
-    model.lexical_head_ = None if lex is None else LexicalHead(
-        lex["vectorizer"], LinearHead(np.asarray(lex["coef"]), np.asarray(lex["intercept"]), model.head_.multi_label))
-    model.codebook_ = model.codebook
-    model.classes_ = np.array(model.codebook_.ids)
-    model.thresholds_ = np.array([manifest["thresholds"][t] for t in model.codebook_.ids])
-    sel = manifest["selected"]
-    model.use_context_, model.C_, model.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
-    model.lexical_ = float(sel.get("lexical", 0.0))
-    model.selection_ = manifest.get("selection", [])
-    model.encoder_identity_ = ident
-    model.training_hash_ = manifest["training"]["hash"]
-    model.n_train_ = manifest["training"]["n"]
-    model.manifest_ = manifest
-    return model
+    return model.set_state(manifest, arrays, built)
 
 
 def _check_libraries(manifest: dict[str, Any], directory: Path) -> None:

@@ -10,13 +10,16 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .features import article_units
+from .labels import encode_labels
 from .segment import Paragraph, split
 
 
-def targets(codebook: Any, y: Any, n: int) -> tuple[Any, np.ndarray]:
-    """Labels in any form ThemeClassifier accepts -> (codebook, 0/1 matrix or class indices)."""
-    from .model import ThemeClassifier
-    return ThemeClassifier(codebook=codebook)._targets(y, n)
+def check_fitted(estimator: Any, attribute: str) -> None:
+    """scikit-learn's NotFittedError when ``attribute`` is not set, without importing scikit-learn otherwise
+    (a fully cached tagging run stays free of it)."""
+    if not hasattr(estimator, attribute):
+        from sklearn.exceptions import NotFittedError
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: call fit() or load_model()")
 
 
 class TextInputTags:
@@ -53,7 +56,7 @@ class TaggerMixin(TextInputTags):
         """Macro-F1 (the metric the product reports first), not subset accuracy."""
         from sklearn.metrics import f1_score
         self._check_fitted()
-        _, Y = targets(self.codebook_, y, len(y))  # the fitted codebook: a test fold may lack some labels
+        _, Y = encode_labels(self.codebook_, y, len(y))  # the fitted codebook: a test fold may lack some labels
         pred = self.predict(X)
         if self.codebook_.multi_label:
             return float(f1_score(Y, pred, average="macro", zero_division=0))

@@ -13,19 +13,16 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook, load_codebook, resolve_codebook
 from .encoder import make_encoder
 from .features import as_units, embed
 from .head import tune_thresholds
-from .tagger import TaggerMixin, targets
+from .labels import encode_labels
+from .tagger import TaggerMixin
 
 DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
 DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
 _TEMPERATURES = np.geomspace(0.005, 0.5, 41)
-
-
-def resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
-    return load_codebook(codebook) if isinstance(codebook, (str, Path)) else codebook
 
 
 def prototype_texts(codebook: Codebook) -> list[list[str]]:
@@ -76,7 +73,7 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         labeled = X is not None and y is not None
         units = as_units(X) if labeled else []
         if labeled:
-            codebook, Y = targets(codebook, y, len(units))
+            codebook, Y = encode_labels(codebook, y, len(units))
         elif codebook is None:
             codebook = load_codebook()
         self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
@@ -116,17 +113,15 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         model = ThemeClassifier(encoder=self.encoder, codebook=self.codebook_, context=False, C=1.0,
                                 class_weight=None, threshold=0.5, lexical=0.0, cache=self.cache,
                                 batch_size=self.batch_size)
-        model.encoder_ = self.encoder_
-        model.head_ = LinearHead(self.prototypes_.astype(np.float64) * scale,
-                                 self.intercept_.astype(np.float64) if multi else np.zeros(len(self.classes_)), multi)
-        model.thresholds_ = np.asarray(self.thresholds_, dtype=float)
-        model.codebook_, model.classes_ = self.codebook_, self.classes_
-        model.use_context_, model.C_, model.class_weight_, model.lexical_ = False, None, None, 0.0
-        model.lexical_head_ = None
-        model.selection_ = [{"zero_shot": True, "calibrated_on": self.n_train_}]
-        model.encoder_identity_ = self.encoder_identity_
-        model.training_hash_ = hashlib.sha256(self.prototypes_.tobytes()).hexdigest()[:16]
-        model.n_train_ = self.n_train_
+        head = LinearHead(self.prototypes_.astype(np.float64) * scale,
+                          self.intercept_.astype(np.float64) if multi else np.zeros(len(self.classes_)), multi)
+        state = {"codebook": self.codebook_.to_dict(), "encoder": self.encoder_identity_, "multi_label": multi,
+                 "selected": {"context": False, "C": None, "class_weight": None, "lexical": 0.0},
+                 "thresholds": {str(t): float(v) for t, v in zip(self.classes_, self.thresholds_)},
+                 "selection": [{"zero_shot": True, "calibrated_on": self.n_train_}],
+                 "training": {"hash": hashlib.sha256(self.prototypes_.tobytes()).hexdigest()[:16], "n": self.n_train_}}
+        model.set_state(state, head.to_arrays(), self.encoder_)
+        del model.manifest_  # not loaded from a folder
         return model
 
     def _prototypes(self, codebook: Codebook) -> np.ndarray:

@@ -20,6 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from classifier.labels import encode_labels
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora" / "geopolitics"
 REPORT = Path(__file__).resolve().parent / "ACTIVE_LEARNING.md"
@@ -63,7 +65,7 @@ def _fit(setup: Setup, data: Any, idx: Sequence[int], seed: int) -> Any:
 
 def macro_f1(model: Any, test: Any) -> float:
     from sklearn.metrics import f1_score
-    _, Y = model._targets(test.labels, len(test), model.codebook_)
+    _, Y = encode_labels(model.codebook_, test.labels, len(test))
     return float(f1_score(Y, model.predict(test.units), average="macro", zero_division=0))
 
 

@@ -23,7 +23,9 @@ from classifier.codebook import Codebook
 from classifier.features import as_units, embed
 from classifier.head import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
 from classifier.model import ThemeClassifier
-from classifier.zeroshot import make_encoder, resolve_codebook, targets
+from classifier.codebook import resolve_codebook
+from classifier.labels import encode_labels
+from classifier.zeroshot import make_encoder
 from classifier.tagger import TextInputTags
 
 
@@ -32,7 +34,7 @@ class _CodebookEstimator(TextInputTags, ClassifierMixin, BaseEstimator):
 
     def _prepare(self, X: Iterable[Any], y: Any):
         units = as_units(X)
-        codebook, T = targets(resolve_codebook(getattr(self, "codebook", None)), y, len(units))
+        codebook, T = encode_labels(resolve_codebook(getattr(self, "codebook", None)), y, len(units))
         self.codebook_ = codebook
         self.classes_ = np.array(codebook.ids)
         self.thresholds_ = np.full(len(codebook), 0.5)

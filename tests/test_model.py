@@ -80,7 +80,7 @@ def test_saved_and_loaded_model_gives_identical_scores(mini_model, tmp_path):
 
 def test_tampered_head_is_refused(mini_model, tmp_path):
     mini_model.save(tmp_path / "m")
-    head = tmp_path / "m" / "head.joblib"
+    head = tmp_path / "m" / "head.npz"
     data = bytearray(head.read_bytes())
     data[-20] ^= 0xFF
     head.write_bytes(bytes(data))
@@ -107,7 +107,7 @@ def test_missing_files_are_refused(mini_model, tmp_path):
     with pytest.raises(ModelError, match="no such model folder"):
         load_model(tmp_path / "nope")
     mini_model.save(tmp_path / "m")
-    (tmp_path / "m" / "head.joblib").unlink()
+    (tmp_path / "m" / "head.npz").unlink()
     with pytest.raises(ModelError, match="missing"):
         load_model(tmp_path / "m")
     shutil.rmtree(tmp_path / "m")
@@ -139,5 +139,5 @@ def test_training_twice_writes_byte_identical_model_files(tmp_path):
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
     for name in ("a", "b"):
         ThemeClassifier(C=4.0, class_weight=None, lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)
-    for f in ("head.joblib", "manifest.json"):
+    for f in ("head.npz", "manifest.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["classifier/_shipped/models/geopolitics/manifest.json",
-           "classifier/_shipped/models/geopolitics/head.joblib",
+           "classifier/_shipped/models/geopolitics/head.npz",
            "classifier/_shipped/corpora/geopolitics/codebook.yaml"]
 
 
