@@ -7,6 +7,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .scoring import f1_from_counts, macro_f1, one_hot
+
 SATURATED = 12.0  # logit used for a label that is always (or never) present in training
 
 
@@ -92,11 +94,6 @@ def _fit_single(X, y, k, C, class_weight, random_state) -> LinearHead:
     return LinearHead(coef, intercept, False)
 
 
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.where(denom == 0, 1, denom), 0.0)
-
-
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
@@ -112,19 +109,10 @@ def tune_thresholds(P: np.ndarray, Y: np.ndarray, min_positives: int = 3) -> np.
             continue
         pred = P[:, j][None, :] >= THRESHOLD_GRID[:, None]
         tp = (pred & y).sum(1)
-        f1 = _f1(tp, (pred & ~y).sum(1), (~pred & y).sum(1))
+        f1 = f1_from_counts(tp, (pred & ~y).sum(1), (~pred & y).sum(1))
         best = np.flatnonzero(np.isclose(f1, f1.max()))
         out[j] = THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]]
     return out
-
-
-def macro_f1(pred: np.ndarray, Y: np.ndarray) -> float:
-    """Macro-F1 over label columns of 0/1 matrices (labels with no support and no prediction count as 1)."""
-    tp = (pred & Y).sum(0)
-    fp = (pred & ~Y).sum(0)
-    fn = (~pred & Y).sum(0)
-    f1 = np.where(tp + fp + fn == 0, 1.0, _f1(tp, fp, fn))
-    return float(f1.mean())
 
 
 @dataclass(frozen=True)
@@ -156,9 +144,9 @@ def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
 def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
     """Selection criterion: macro-F1 after per-label threshold tuning (multi) or of the argmax (single)."""
     if multi_label:
-        return macro_f1(P >= tune_thresholds(P, Y), Y.astype(bool))
+        return macro_f1(Y, P >= tune_thresholds(P, Y))
     k = P.shape[1]
-    return macro_f1(np.eye(k, dtype=bool)[P.argmax(1)], np.eye(k, dtype=bool)[Y])
+    return macro_f1(one_hot(Y, k), one_hot(P.argmax(1), k))
 
 
 def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],

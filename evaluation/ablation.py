@@ -40,6 +40,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from classifier.scoring import macro_f1
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 COMMAND = "python -m evaluation.ablation"
@@ -175,11 +177,6 @@ def run_points(rows: list[Row], train: Any, test: Any, ctx: Any, plan: dict[int,
                 log(f"n={size} seed={seed} {row.key}: macro-F1 {macro_f1(test.Y, prediction.pred):.3f} "
                     f"({seconds:.0f} s){' ' + json.dumps(info) if info else ''}")
     return points
-
-
-def macro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
-    from evaluation.metrics import evaluate
-    return float(evaluate(Y, np.zeros(Y.shape), pred, [str(j) for j in range(Y.shape[1])], True)["macro_f1"])
 
 
 # -- scoring ---------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ matrices (single-label rows are one-hot), ``P`` scores as (n, k) probabilities. 
 scikit-learn (the tests check them against it), with two choices made explicit:
 
 * macro-F1 averages over the labels that occur in the gold of the evaluated set, so a theme absent
-  from a test set (or from a bootstrap resample) neither scores 0 nor 1;
+  from a test set (or from a bootstrap resample) neither scores 0 nor 1 (``classifier.scoring``, the one
+  convention model selection and ``score`` use too);
 * samples-F1 counts a paragraph with no gold and no predicted theme as a perfect match
   (``zero_division=1``): "no theme" is a legitimate answer in the codebook.
 """
@@ -16,12 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from classifier.scoring import f1_from_counts, macro_f1
+
 ECE_BINS = 10
-
-
-def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros(np.broadcast(tp, denom).shape), where=denom > 0)
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -106,7 +104,7 @@ def evaluate(Y: np.ndarray, P: np.ndarray, pred: np.ndarray, ids: Sequence[str],
     f1 = f1_from_counts(tp, fp, fn)
     present = support > 0
     out: dict[str, Any] = {"n": int(len(Y))}
-    out["macro_f1"] = float(f1[present].mean()) if present.any() else 0.0
+    out["macro_f1"] = macro_f1(Y, pred)
     out["micro_f1"] = float(f1_from_counts(tp.sum(), fp.sum(), fn.sum()))
     out["weighted_f1"] = float((f1 * support).sum() / support.sum()) if support.sum() else 0.0
     exact = (Y == pred).all(1)
