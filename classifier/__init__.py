@@ -27,7 +27,7 @@ _LAZY = {"ThemeClassifier": "model", "suggest": "active", "read_pool": "annotati
 
 def load_model(path: str | Path | None = None, **kwargs):
     """Load a saved model folder (default: the shipped geopolitics model). Load only trusted models."""
-    from .persist import load_model as _load
+    from .model import load_model as _load
     return _load(path if path is not None else DEFAULT_MODEL_DIR, **kwargs)
 
 

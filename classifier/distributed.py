@@ -133,7 +133,7 @@ class Tagger:
     def __init__(self, model: "ModelFiles | _Shared | str | Path | None" = None, cache: Any = True,
                  batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
         from .backends import check_backend
-        from .persist import load_model
+        from .model import load_model
 
         self.model = load_model(_model_files(model).materialize(), cache=cache, batch_size=batch_size)
         self.model.encoder_.backend = check_backend(backend)

@@ -13,7 +13,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .codebook import Codebook
 from .encoder import Encoder, make_encoder
-from .errors import TrainingDataError
+from .errors import EncoderError, ModelError, TrainingDataError
+from .persist import read_folder, write_folder
 from .features import Unit, as_units, design, embed
 from .labels import encode_labels
 from .head import Config, fit_head, make_folds, select, tune_thresholds
@@ -240,19 +241,20 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write ``manifest.json`` and ``head.npz`` (see :func:`classifier.load_model`); a fine-tuned
-        encoder is copied into ``directory/encoder`` first, so the folder is complete on its own."""
-        from .persist import save_model
+        """Write ``manifest.json`` and ``head.npz`` (see :func:`load_model`); a fine-tuned encoder is copied
+        into ``directory/encoder`` first, so the folder is complete on its own."""
         self._check_fitted()
-        if not (getattr(self, "encoder_identity_", None) or {}).get("finetune"):
-            return save_model(self, directory, metrics)
-        from .finetune import place_encoder
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        mine, self.encoder_ = self.encoder_, place_encoder(self.encoder_, directory)
-        try:  # the manifest points at the copy; this estimator keeps its own folder
-            return save_model(self, directory, metrics)
-        finally:
-            self.encoder_ = mine
+        encoder = self.encoder_
+        if (self.encoder_identity_ or {}).get("finetune"):
+            from .finetune import place_encoder
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            encoder = place_encoder(self.encoder_, directory)  # the manifest points at the copy
+        state, arrays = self.get_state()
+        state["encoder"] = dict(state.pop("encoder_identity"))
+        root = Path(directory).resolve()
+        if encoder.path is not None and root in encoder.path.parents:
+            state["encoder"]["path"] = str(encoder.path.relative_to(root))
+        return write_folder(directory, state, arrays, metrics)
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
@@ -261,3 +263,32 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
         digest.update(json.dumps([u.text, list(u.context)]).encode())
     digest.update(np.ascontiguousarray(Y).astype(np.int8).tobytes())
     return digest.hexdigest()[:16]
+
+
+def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
+               batch_size: int = 64, backend: str | None = None) -> ThemeClassifier:
+    """Load a saved model folder, refusing one whose head, encoder or libraries do not match.
+
+    ``encoder`` overrides where the encoder is found (its fingerprint must still match the one the model was
+    trained with); ``backend`` picks the encoder runtime (torch, onnx, onnx-int8) for this session.
+    """
+    directory = Path(directory)
+    manifest, arrays = read_folder(directory)
+    ident = manifest["encoder"]
+    source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
+    params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    if backend is not None:
+        params["backend"] = backend
+    model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
+                            batch_size=batch_size, **params)
+    try:
+        built = model.make_encoder()
+        found = built.fingerprint
+    except EncoderError as exc:
+        raise ModelError(f"{directory}: the model's encoder {ident['name']!r} is not available: {exc}") from None
+    if found != ident["fingerprint"]:
+        raise ModelError(f"{directory}: trained with encoder {ident['name']!r} (weights {ident['fingerprint']}), but "
+                         f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
+    if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
+        model.encoder = ident["finetune"]["base"]["name"]
+    return model.set_state(manifest, arrays, built)

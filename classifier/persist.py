@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .codebook import Codebook
-from .errors import EncoderError, ModelError
+from .errors import ModelError
 
 FORMAT_VERSION = 2
 HEAD_FILE = "head.npz"
@@ -69,25 +68,22 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
             from None
 
 
-def save_model(model: Any, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-    """Write the model folder; the encoder is referenced by name and fingerprint, not copied
-    (a fine-tuned encoder already lives in ``directory/encoder``)."""
-    model._check_fitted()
+def write_folder(directory: str | Path, state: dict[str, Any], arrays: dict[str, np.ndarray],
+                 metrics: dict[str, Any] | None = None) -> Path:
+    """Write a model folder from an estimator's state (``ThemeClassifier.get_state``): arrays to ``head.npz``,
+    everything else to ``manifest.json`` with the head's checksum and the library versions."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     head_path = directory / HEAD_FILE
-    state, arrays = model.get_state()
     write_arrays(head_path, arrays)
     legacy = directory / LEGACY_HEAD_FILE
     if legacy.exists():  # an older save in the same folder: its pickle must not linger beside the new head
         legacy.unlink()
-    encoder = dict(state.pop("encoder_identity"))
-    if model.encoder_.path is not None and directory.resolve() in model.encoder_.path.parents:
-        encoder["path"] = str(model.encoder_.path.relative_to(directory.resolve()))
+    state = dict(state)
     manifest = {
         "format_version": FORMAT_VERSION,
         "codebook": state.pop("codebook"),
-        "encoder": encoder,
+        "encoder": state.pop("encoder"),
         **state,
         "libraries": library_versions(),
         "head": {"file": HEAD_FILE, "sha256": _sha256(head_path), "arrays": sorted(arrays)},
@@ -119,15 +115,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
-               batch_size: int = 64, backend: str | None = None) -> Any:
-    """Load a saved ThemeClassifier, refusing one whose head, encoder or libraries do not match.
-
-    ``encoder`` overrides where the encoder is found (its fingerprint must still match the one the model was
-    trained with); ``backend`` picks the encoder runtime (torch, onnx, onnx-int8) for this session.
-    """
-    from .model import ThemeClassifier
-
+def read_folder(directory: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(manifest, head arrays) of a model folder, refusing a folder that is incomplete, modified after saving,
+    pickled (an older format) or saved with incompatible libraries."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     head_path = directory / manifest["head"]["file"]
@@ -137,25 +127,7 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
         raise ModelError(f"{head_path}: checksum mismatch, the file was modified or corrupted after saving; "
                          "refusing to load it (retrain, or restore the original file)")
     _check_libraries(manifest, directory)
-    arrays = read_arrays(head_path)
-    ident = manifest["encoder"]
-    source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
-    params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
-    if backend is not None:
-        params["backend"] = backend
-    model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
-                            batch_size=batch_size, **params)
-    try:
-        built = model.make_encoder()
-        found = built.fingerprint
-    except EncoderError as exc:
-        raise ModelError(f"{directory}: the model's encoder {ident['name']!r} is not available: {exc}") from None
-    if found != ident["fingerprint"]:
-        raise ModelError(f"{directory}: trained with encoder {ident['name']!r} (weights {ident['fingerprint']}), but "
-                         f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
-    if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
-        model.encoder = ident["finetune"]["base"]["name"]
-    return model.set_state(manifest, arrays, built)
+    return manifest, read_arrays(head_path)
 
 
 def _check_libraries(manifest: dict[str, Any], directory: Path) -> None:
