@@ -110,13 +110,13 @@ def steady_worker(argv: list[str]) -> None:
     """The --steady subprocess: argv is the input file, then the configuration's `policytag tag` options."""
     from classifier import load_model
     from classifier.cli import build_parser
-    from classifier.pipeline import tag_stream
-    from classifier.readers import read_inputs
+    from classifier.engines.local import tag_stream
+    from classifier.io.readers import read_inputs
 
     args = build_parser().parse_args(["tag", *argv, "--no-cache"])
     items = list(read_inputs(args.inputs))
     if args.engine == "ray":
-        from classifier.distributed import RaySession
+        from classifier.engines.ray_engine import RaySession
         session = RaySession(address=args.address, actors=args.actors, gpus_per_actor=args.gpus_per_actor,
                              cache=None, batch_size=args.batch_size).start()
         session.wait_ready()

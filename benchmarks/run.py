@@ -76,7 +76,7 @@ def article_text(article: dict, k: int) -> str:
 
 def write_inputs(work: Path, scale: int) -> dict:
     """docs.jsonl (the 10x input), docs-1x.jsonl (every tenth document), paragraphs.txt (what tag encodes)."""
-    from classifier.segment import split
+    from classifier.io.segment import split
 
     articles = corpus_articles(CORPUS)
     docs = [{"id": f"{a['id']}-v{k}", "text": article_text(a, k)} for k in range(scale) for a in articles]

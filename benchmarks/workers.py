@@ -42,7 +42,7 @@ def bare(paragraph_file: str) -> dict:
 def backends(paragraph_file: str, rounds: str = "2") -> dict:
     """Each backend encodes the same texts, rounds interleaved (torch, onnx, int8, torch, ...) so that a
     busy moment on the machine hurts all alike; the best round of each counts."""
-    from classifier.encoder import Encoder
+    from classifier.encoding.encoder import Encoder
 
     texts = _lines(paragraph_file)
     names = ("torch", "onnx", "onnx-int8")
@@ -67,7 +67,7 @@ def backends(paragraph_file: str, rounds: str = "2") -> dict:
 def accuracy(corpus: str, model_dir: str) -> dict:
     """The shipped head on each backend's embeddings of the test split: macro-F1 and agreement with torch."""
     from classifier import load_model
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     from evaluation.metrics import evaluate
 
     model = load_model(model_dir, cache=None)
@@ -89,7 +89,7 @@ def accuracy(corpus: str, model_dir: str) -> dict:
 def train(corpus: str, out_dir: str, cache_dir: str) -> dict:
     """policytag train as a user runs it, with the encoder's forward passes (and model load) timed."""
     from classifier import cli
-    from classifier.encoder import Encoder
+    from classifier.encoding.encoder import Encoder
 
     spent = {"encode_s": 0.0, "texts": 0}
     compute = Encoder._compute

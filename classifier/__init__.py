@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .codebook import Codebook, Theme, load_codebook
-from .errors import (CodebookError, CorpusError, EncoderError, InputError, ModelError, PolicytagError,
+from classifier.codebook import Codebook, Theme, load_codebook
+from classifier.errors import (CodebookError, CorpusError, EncoderError, InputError, ModelError, PolicytagError,
                      TrainingDataError)
-from .features import Unit
-from .shipped import shipped_path
+from classifier.encoding.features import Unit
+from classifier.shipped import shipped_path
 
 __version__ = "0.1.0"
 DEFAULT_MODEL_DIR = shipped_path("models", "geopolitics")
@@ -21,19 +21,20 @@ __all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "loa
            "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",
            "TrainingDataError", "DEFAULT_MODEL_DIR", "suggest", "read_pool", "read_annotations", "export_paragraphs",
            "DocView", "model_view"]
-_LAZY = {"ThemeClassifier": "model", "suggest": "active", "read_pool": "annotation", "read_annotations": "annotation",
-         "export_paragraphs": "annotation", "DocView": "views", "model_view": "views"}
+_LAZY = {"ThemeClassifier": "model", "suggest": "annotate.active", "read_pool": "annotate.roundtrip",
+         "read_annotations": "annotate.roundtrip", "export_paragraphs": "annotate.roundtrip", "DocView": "io.views",
+         "model_view": "io.views"}
 
 
 def load_model(path: str | Path | None = None, **kwargs):
-    """Load a saved model folder (default: the shipped geopolitics model). Load only trusted models."""
-    from .model import load_model as _load
+    """Load a saved model folder (default: the shipped geopolitics model); see :func:`classifier.model.load_model`."""
+    from classifier.model import load_model as _load
     return _load(path if path is not None else DEFAULT_MODEL_DIR, **kwargs)
 
 
 def load_corpus(path: str | Path):
     """A corpus folder as a Hugging Face ``DatasetDict`` with its splits (train/dev/test)."""
-    from .corpus import load_corpus as _load
+    from classifier.io.corpus import load_corpus as _load
     return _load(path)
 
 

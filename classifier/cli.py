@@ -184,16 +184,16 @@ def _cache_option(args: argparse.Namespace) -> Any:
 
 def _on_backend(encoder: Any, backend: str) -> Any:
     """Run an encoder on another backend: same weights and fingerprint, its own cache entries."""
-    from .backends import check_backend
+    from classifier.encoding.backends import check_backend
     encoder.backend = check_backend(backend)
     return encoder
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    from . import load_model
-    from .pipeline import summarize, tag_stream
-    from .readers import ReadOptions, read_inputs
-    from .writers import RecordWriter, SummaryWriter, check_output, completed_documents, format_for
+    from classifier import load_model
+    from classifier.engines.local import summarize, tag_stream
+    from classifier.io.readers import ReadOptions, read_inputs
+    from classifier.io.writers import RecordWriter, SummaryWriter, check_output, completed_documents, format_for
 
     fmt = format_for(args.output, args.format)
     if args.resume and not args.output:
@@ -202,7 +202,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     for path in (args.output, args.summary, args.html):  # before the slow model load
         check_output(path, args.force, args.resume)
     if args.engine == "ray":
-        from .distributed import require_ray
+        from classifier.engines.ray_engine import require_ray
         require_ray()
     done = completed_documents(args.output, fmt) if args.resume else set()
     model = load_model(args.model, cache=_cache_option(args), batch_size=args.batch_size)
@@ -222,7 +222,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
     items, skip = read_inputs(args.inputs, opts), already if done else None
     if args.engine == "ray":  # same reading, planning, writing and counting; chunks are tagged by Ray actors
-        from .distributed import tag_stream_ray
+        from classifier.engines.ray_engine import tag_stream_ray
         stream = tag_stream_ray(items, args.model, args.chunk, skip, address=args.address, actors=args.actors,
                                 gpus_per_actor=args.gpus_per_actor, cache=_cache_option(args),
                                 batch_size=args.batch_size, backend=args.backend)
@@ -249,7 +249,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
                 summary.write(summarize(res, list(model.classes_)))
     progress.close()
     if args.html:
-        from .views import model_view
+        from classifier.io.views import model_view
         Path(args.html).write_text(model_view(model, views, title=f"policytag: {len(views)} documents"),
                                    encoding="utf-8")
         log.info("wrote %s", args.html)
@@ -261,7 +261,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def _columns(args: argparse.Namespace, default_split: str | None):
-    from .data import Columns, corpus_file
+    from classifier.io.tables import Columns, corpus_file
     split = args.split if args.split is not None else (default_split if corpus_file(args.data) else None)
     return Columns(args.text_column, args.label_column, args.label_sep, args.single_label, args.group_column,
                    tuple(args.context_columns), split)
@@ -274,9 +274,9 @@ def _report_skipped(data: Any) -> None:
 
 
 def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
-    from .codebook import load_codebook
-    from .data import read_labeled
-    from .zeroshot import ZeroShotClassifier
+    from classifier.codebook import load_codebook
+    from classifier.io.tables import read_labeled
+    from classifier.zeroshot import ZeroShotClassifier
 
     if args.data is None:
         codebook = load_codebook(args.codebook)
@@ -293,9 +293,9 @@ def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .codebook import Codebook
-    from .data import read_labeled
-    from .model import ThemeClassifier
+    from classifier.codebook import Codebook
+    from classifier.io.tables import read_labeled
+    from classifier.model import ThemeClassifier
 
     out = Path(args.out)
     if (out / "manifest.json").exists() and not args.force:
@@ -377,14 +377,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    from .corpus import check_corpus, corpus_stats
+    from classifier.io.corpus import check_corpus, corpus_stats
 
     if args.action == "stats":
         print(corpus_stats(args.directory), end="")
         return EXIT_OK
     if args.action == "agreement":
-        from .agreement import agreement_table
-        from .corpus import corpus_agreement
+        from classifier.annotate.agreement import agreement_table
+        from classifier.io.corpus import corpus_agreement
         print(agreement_table(corpus_agreement(args.directory, args.second)), end="")
         return EXIT_OK
     problems = check_corpus(args.directory)
@@ -398,7 +398,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import EmbeddingCache, format_size, parse_size
+    from classifier.encoding.cache import EmbeddingCache, format_size, parse_size
 
     cache = EmbeddingCache(args.cache_dir)
     if args.limit is not None:
@@ -447,7 +447,7 @@ def _progress(args: argparse.Namespace, unit: str, total: int | None = None) -> 
 
 
 def _doc_view(res: Any) -> Any:
-    from .views import DocView, source_of
+    from classifier.io.views import DocView, source_of
     return DocView(res.doc.id, res.records, source_of(res.doc.source))
 
 
@@ -514,7 +514,7 @@ def _writable(path: str, force: bool) -> bool:
 
 
 def _emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, codebook: Any) -> None:
-    from .annotation import label_studio_config, to_doccano, to_label_studio, write_tasks
+    from classifier.annotate.roundtrip import label_studio_config, to_doccano, to_label_studio, write_tasks
 
     tool = _tool(args)
     tasks = to_label_studio(rows, pre) if tool == "label-studio" else to_doccano(rows, pre)
@@ -530,8 +530,8 @@ def _emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, 
 
 
 def _pool(paths: Sequence[str], text_column: str) -> list[dict[str, Any]]:
-    from .annotation import read_pool
-    from .errors import InputError
+    from classifier.annotate.roundtrip import read_pool
+    from classifier.errors import InputError
 
     rows, problems = read_pool(paths, text_column)
     for line in problems:
@@ -542,9 +542,9 @@ def _pool(paths: Sequence[str], text_column: str) -> list[dict[str, Any]]:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    from . import load_model
-    from .active import suggest
-    from .annotation import pool_units, prelabel
+    from classifier import load_model
+    from classifier.annotate.active import suggest
+    from classifier.annotate.roundtrip import pool_units, prelabel
 
     if not _writable(args.output, args.force):
         return EXIT_USAGE
@@ -574,10 +574,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    from .codebook import load_codebook
+    from classifier.codebook import load_codebook
 
     if args.action == "import":
-        from .annotation import read_annotations
+        from classifier.annotate.roundtrip import read_annotations
 
         if not _writable(args.output, args.force):
             return EXIT_USAGE
@@ -597,8 +597,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     rows = _pool(args.inputs, args.text_column)
     pre, codebook = None, load_codebook(args.codebook) if args.config and not args.prelabel else None
     if args.prelabel:
-        from . import load_model
-        from .annotation import prelabel
+        from classifier import load_model
+        from classifier.annotate.roundtrip import prelabel
         model = load_model(args.model, cache=_cache_option(args))
         progress = _progress(args, "paragraph", total=len(rows))
         pre = prelabel(model, rows, progress=progress.update)
@@ -618,7 +618,7 @@ COMMANDS = {"tag": cmd_tag, "train": cmd_train, "evaluate": cmd_evaluate, "corpu
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
-    from .errors import PolicytagError
+    from classifier.errors import PolicytagError
     try:
         return COMMANDS[args.command](args)
     except PolicytagError as exc:

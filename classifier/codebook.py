@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import CodebookError
-from .shipped import shipped_path
+from classifier.errors import CodebookError
+from classifier.shipped import shipped_path
 
 DEFAULT_CODEBOOK = shipped_path("corpora", "geopolitics", "codebook.yaml")
 

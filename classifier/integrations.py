@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .data import article_context
-from .errors import PolicytagError
-from .features import Unit
+from classifier.io.tables import article_context
+from classifier.errors import PolicytagError
+from classifier.encoding.features import Unit
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import pandas as pd
     from datasets import Dataset, DatasetDict
 
-    from .model import ThemeClassifier
+    from classifier.model import ThemeClassifier
 
 log = logging.getLogger(__name__)
 ARTICLE_COLUMN = "article_id"

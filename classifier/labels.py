@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .codebook import Codebook, resolve_codebook
-from .errors import TrainingDataError
+from classifier.codebook import Codebook, resolve_codebook
+from classifier.errors import TrainingDataError
 
 
 def encode_labels(codebook: Codebook | str | Path | None, y: Any, n: int) -> tuple[Codebook, np.ndarray]:

@@ -11,15 +11,15 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .codebook import Codebook
-from .encoder import Encoder, make_encoder
-from .errors import EncoderError, ModelError, TrainingDataError
-from .persist import read_folder, write_folder
-from .features import Unit, as_units, design, embed
-from .labels import encode_labels
-from .head import Config, fit_head, make_folds, select, tune_thresholds
-from .lexical import fit_lexical
-from .tagger import TaggerMixin
+from classifier.codebook import Codebook
+from classifier.encoding.encoder import Encoder, make_encoder
+from classifier.errors import EncoderError, ModelError, TrainingDataError
+from classifier.persist import read_folder, write_folder
+from classifier.encoding.features import Unit, as_units, design, embed
+from classifier.labels import encode_labels
+from classifier.heads.linear import Config, fit_head, make_folds, select, tune_thresholds
+from classifier.heads.lexical import fit_lexical
+from classifier.tagger import TaggerMixin
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
@@ -35,7 +35,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
     reads the paragraph embedding and, when context helps, the embedding of its neighbours. A TF-IDF
     head over the paragraph's words is blended in with weight ``lexical`` when it helps. With
     ``finetune=True`` the encoder is first tuned on the training labels (SetFit-style, at most
-    ``finetune_pairs`` pairs and ``finetune_budget`` seconds; see :mod:`classifier.finetune`) and
+    ``finetune_pairs`` pairs and ``finetune_budget`` seconds; see :mod:`classifier.encoding.finetune`) and
     ``save`` writes the tuned encoder into the model folder.
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
@@ -81,8 +81,8 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self._warn_rare(codebook, Y)
         self.encoder_ = self.make_encoder()
         tuned = None
-        if self.finetune:  # SetFit-style: tune the encoder on these labels first (see classifier.finetune)
-            from .finetune import tune_for_fit
+        if self.finetune:  # SetFit-style: tune the encoder on these labels first (see classifier.encoding.finetune)
+            from classifier.encoding.finetune import tune_for_fit
             self.encoder_, tuned = tune_for_fit(self.encoder_, [u.text for u in units], Y, self.finetune_pairs,
                                                 self.finetune_budget, self.random_state)
         contexts = [False, True] if self.context == "auto" else [bool(self.context)]
@@ -170,8 +170,8 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
 
     def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> "ThemeClassifier":
         """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
-        from .head import LinearHead
-        from .lexical import LexicalHead
+        from classifier.heads.linear import LinearHead
+        from classifier.heads.lexical import LexicalHead
         codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
         multi = bool(manifest.get("multi_label", codebook.multi_label))
         sel = manifest["selected"]
@@ -192,7 +192,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
 
     # -- prediction ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        from .tagger import check_fitted
+        from classifier.tagger import check_fitted
         check_fitted(self, "head_")
 
     def _proba(self, units: Sequence[Unit]) -> np.ndarray:
@@ -229,14 +229,14 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
                     article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "") -> Any:
         """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
         through ``Dataset.map(batched=True)``; see :func:`classifier.integrations.tag_dataset`."""
-        from .integrations import tag_dataset
+        from classifier.integrations import tag_dataset
         return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix)
 
     def tag_dataframe(self, frame: Any, text_column: str = "text", context_column: str | None = None,
                       article_column: str | None = "article_id", prefix: str = "") -> Any:
         """A copy of a pandas DataFrame with ``themes`` and ``score_<theme>`` columns added;
         see :func:`classifier.integrations.tag_dataframe`."""
-        from .integrations import tag_dataframe
+        from classifier.integrations import tag_dataframe
         return tag_dataframe(self, frame, text_column, context_column, article_column, prefix)
 
     # -- persistence ---------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self._check_fitted()
         encoder = self.encoder_
         if (self.encoder_identity_ or {}).get("finetune"):
-            from .finetune import place_encoder
+            from classifier.encoding.finetune import place_encoder
             Path(directory).mkdir(parents=True, exist_ok=True)
             encoder = place_encoder(self.encoder_, directory)  # the manifest points at the copy
         state, arrays = self.get_state()

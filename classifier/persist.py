@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
+from classifier.errors import ModelError
 
 FORMAT_VERSION = 2
 HEAD_FILE = "head.npz"

@@ -9,10 +9,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .features import article_units
-from .labels import encode_labels
-from .scoring import macro_f1, one_hot
-from .segment import Paragraph, split
+from classifier.encoding.features import article_units
+from classifier.labels import encode_labels
+from classifier.scoring import macro_f1, one_hot
+from classifier.io.segment import Paragraph, split
 
 
 def check_fitted(estimator: Any, attribute: str) -> None:

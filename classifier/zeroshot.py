@@ -13,12 +13,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .codebook import Codebook, load_codebook, resolve_codebook
-from .encoder import make_encoder
-from .features import as_units, embed
-from .head import tune_thresholds
-from .labels import encode_labels
-from .tagger import TaggerMixin
+from classifier.codebook import Codebook, load_codebook, resolve_codebook
+from classifier.encoding.encoder import make_encoder
+from classifier.encoding.features import as_units, embed
+from classifier.heads.linear import tune_thresholds
+from classifier.labels import encode_labels
+from classifier.tagger import TaggerMixin
 
 DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
 DEFAULT_TEMPERATURE = 0.05  # spread of the similarity-to-probability map when nothing is calibrated
@@ -104,8 +104,8 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         (single-label softmax)."""
         import hashlib
 
-        from .head import LinearHead
-        from .model import ThemeClassifier
+        from classifier.heads.linear import LinearHead
+        from classifier.model import ThemeClassifier
 
         self._check_fitted()
         multi = self.codebook_.multi_label

@@ -11,7 +11,7 @@ Rows, each adding one thing to the row before it (the last two stand apart):
 4. + tuned thresholds: one F1-optimal threshold per theme from out-of-fold scores
 5. + model selection: context, C and class weight chosen by grouped cross-validation
 6. + lexical ensemble: a TF-IDF head blended in when CV says so (ThemeClassifier's defaults = the shipped recipe)
-7. + fine-tuning: the encoder tuned on the training labels first (``classifier.finetune``), then row 6
+7. + fine-tuning: the encoder tuned on the training labels first (``classifier.encoding.finetune``), then row 6
 8. zero-shot: cosine similarity to the codebook's theme descriptions, no labels at all
 9. zero-shot, calibrated: the same, with per-theme thresholds tuned on the training labels
 
@@ -143,7 +143,7 @@ def _predict(row: Row, train: Any, test: Any, ctx: Any, seed: int) -> tuple[Any,
 
 def finetune_pairs(size: int) -> int:
     """Pairs to fine-tune on: about three passes over a small subset, one pass (the default) over 1000."""
-    from classifier.finetune import DEFAULT_PAIRS
+    from classifier.encoding.finetune import DEFAULT_PAIRS
     return min(DEFAULT_PAIRS, PAIRS_PER_PARAGRAPH * size)
 
 
@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.finetune_budget = 20.0
 
     os.chdir(ROOT)
-    from classifier.data import Columns
+    from classifier.io.tables import Columns
     from evaluation.datasets import read, to_evalset
     from evaluation.embeddings import EncoderPool
     from evaluation.systems import Context

@@ -71,7 +71,7 @@ def macro_f1(model: Any, test: Any) -> float:
 
 def run_strategy(setup: Setup, pool: Any, test: Any, seed: int, diversity: float | None) -> list[tuple[int, float]]:
     """(labeled count, test macro-F1) after each round of one strategy from one seed set."""
-    from classifier.active import suggest
+    from classifier.annotate.active import suggest
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pool))
@@ -99,7 +99,7 @@ def labels_to_reach(curve: list[tuple[int, float]], target: float) -> int | None
 
 
 def simulate(corpus: Path, setup: Setup, log=print) -> dict[str, Any]:
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
 
     pool = read_labeled(corpus, Columns(split="train"))
     test = read_labeled(corpus, Columns(split="test"))
@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--from-json", default=None, metavar="FILE", help="rewrite the report from saved curves")
     args = ap.parse_args(argv)
     if args.from_json:
-        from classifier.data import Columns, read_labeled
+        from classifier.io.tables import Columns, read_labeled
         result = json.loads(Path(args.from_json).read_text())
         result.setdefault("theme_range", theme_range(read_labeled(Path(args.corpus), Columns(split="train"))))
     else:

@@ -20,8 +20,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.codebook import Codebook
-from classifier.features import as_units, embed
-from classifier.head import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
+from classifier.encoding.features import as_units, embed
+from classifier.heads.linear import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
 from classifier.model import ThemeClassifier
 from classifier.codebook import resolve_codebook
 from classifier.labels import encode_labels

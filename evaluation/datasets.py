@@ -10,9 +10,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from classifier.codebook import Codebook
-from classifier.data import Columns, LabeledData, read_labeled
+from classifier.io.tables import Columns, LabeledData, read_labeled
 from classifier.errors import CorpusError
-from classifier.features import Unit
+from classifier.encoding.features import Unit
 
 
 @dataclass

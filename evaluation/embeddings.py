@@ -1,8 +1,8 @@
 """One Encoder per encoder model for a whole evaluation run, so no text is ever encoded twice.
 
 Systems, folds and seeds all ask the pool for their encoder. The pool hands out one shared
-:class:`~classifier.encoder.Encoder` per model whose cache is an in-memory layer over the on-disk
-:class:`~classifier.cache.EmbeddingCache` (or memory only with ``--no-cache``).
+:class:`~classifier.encoding.encoder.Encoder` per model whose cache is an in-memory layer over the on-disk
+:class:`~classifier.encoding.cache.EmbeddingCache` (or memory only with ``--no-cache``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from classifier.cache import EmbeddingCache
-from classifier.encoder import Encoder, resolve_model
+from classifier.encoding.cache import EmbeddingCache
+from classifier.encoding.encoder import Encoder, resolve_model
 
 
 class LayeredCache:

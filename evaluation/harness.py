@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from classifier.codebook import Codebook, load_codebook
-from classifier.data import Columns, corpus_file
+from classifier.io.tables import Columns, corpus_file
 from classifier.errors import CorpusError, PolicytagError
 
 from . import protocols as proto

@@ -23,7 +23,7 @@ import numpy as np
 
 from classifier.codebook import Codebook
 from classifier.errors import PolicytagError
-from classifier.features import embed
+from classifier.encoding.features import embed
 from classifier.zeroshot import ZeroShotClassifier
 
 from .baselines import EmbeddingLogistic, KNNClassifier, PooledThemeClassifier, PriorClassifier, TfidfClassifier

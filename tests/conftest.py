@@ -30,7 +30,7 @@ def shipped_model():
 def mini_model():
     """A single-label model on the tiny team-written table (three themes, 24 rows)."""
     from classifier import ThemeClassifier
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
     return ThemeClassifier(C=16.0, class_weight=None).fit(data.units, data.labels, groups=data.groups)
 

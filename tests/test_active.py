@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from classifier import ThemeClassifier, load_codebook
-from classifier.active import diverse_top, suggest, uncertainty
+from classifier.annotate.active import diverse_top, suggest, uncertainty
 from classifier.cli import main
 
 from ecosystem_data import FAST, multi_label_data

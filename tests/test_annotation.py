@@ -5,11 +5,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from classifier import ThemeClassifier, load_codebook
-from classifier.annotation import (SCORES_FIELD, label_studio_config, prelabel, read_annotations, read_doccano,
+from classifier.annotate.roundtrip import (SCORES_FIELD, label_studio_config, prelabel, read_annotations, read_doccano,
                                    read_label_studio, read_pool, to_doccano, to_label_studio, write_rows,
                                    write_tasks)
 from classifier.cli import main
-from classifier.corpus import check_corpus
+from classifier.io.corpus import check_corpus
 
 from ecosystem_data import FAST, mini_corpus, multi_label_data
 

@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="the ONNX backends are an optional extra: pip install 'policytag[onnx]'")
 
-from classifier import backends  # noqa: E402
+from classifier.encoding import backends  # noqa: E402
 from classifier.cli import main  # noqa: E402
-from classifier.encoder import Encoder  # noqa: E402
+from classifier.encoding.encoder import Encoder  # noqa: E402
 from classifier.errors import EncoderError  # noqa: E402
 
 from conftest import DATA, ROOT  # noqa: E402
@@ -62,7 +62,7 @@ def test_graphs_are_cached_with_checksums(graphs):
 
 def test_a_cached_graph_runs_without_torch(graphs, reference):
     """Once built, an ONNX run imports neither torch nor sentence-transformers."""
-    code = ("import sys, json; from classifier.encoder import Encoder; "
+    code = ("import sys, json; from classifier.encoding.encoder import Encoder; "
             f"v = Encoder(backend='onnx', cache=None).encode({TEXTS!r}); "
             "print(json.dumps([v.tolist(), 'torch' in sys.modules, 'sentence_transformers' in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
@@ -86,7 +86,7 @@ def test_a_damaged_graph_is_rebuilt_not_run(graphs, tmp_path, reference):
 
 
 def test_embedding_cache_keeps_backends_apart(graphs, tmp_path, monkeypatch):
-    from classifier.cache import EmbeddingCache
+    from classifier.encoding.cache import EmbeddingCache
     monkeypatch.setenv("POLICYTAG_CACHE_DIR", str(graphs))
     store = EmbeddingCache(graphs)
     a = Encoder(backend="onnx-int8", cache=store).encode(TEXTS[:2])

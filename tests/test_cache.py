@@ -8,10 +8,10 @@ import zlib
 import numpy as np
 import pytest
 
-from classifier import encoder as encoder_module
-from classifier.cache import EmbeddingCache, parse_size, text_key
+from classifier.encoding import encoder as encoder_module
+from classifier.encoding.cache import EmbeddingCache, parse_size, text_key
 from classifier.cli import main
-from classifier.encoder import Encoder
+from classifier.encoding.encoder import Encoder
 from classifier.errors import PolicytagError
 
 from conftest import ROOT

@@ -115,7 +115,7 @@ def test_rows_without_text_or_label_are_left_out_with_one_line(tmp_path, capsys)
 
 
 def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_path):
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     from classifier.errors import TrainingDataError
     src = tmp_path / "t.jsonl"
     src.write_text('{"text": "a", "labels": ["x"], "split": "test"}\n\n'
@@ -129,7 +129,7 @@ def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_
 
 def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):
     import pandas as pd
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     src = tmp_path / "codes.parquet"
     pd.DataFrame({"text": ["one", "two", "three"], "code": [3, None, 12]}).to_parquet(src)
     data = read_labeled(src, Columns(label="code", single_label=True))

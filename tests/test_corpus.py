@@ -5,9 +5,9 @@ import shutil
 import pytest
 
 from classifier import CorpusError, load_codebook, load_corpus
-from classifier.agreement import agreement, krippendorff_alpha_nominal
+from classifier.annotate.agreement import agreement, krippendorff_alpha_nominal
 from classifier.cli import main
-from classifier.corpus import assign_splits, check_corpus
+from classifier.io.corpus import assign_splits, check_corpus
 
 from conftest import CORPUS
 

@@ -16,7 +16,7 @@ from classifier.cli import main
 from conftest import CORPUS, write_articles
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
-from classifier import distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
+from classifier.engines import ray_engine as distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
 
 ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring."},
         {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest."},
@@ -123,8 +123,8 @@ def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster
 
 def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(shipped_model, monkeypatch):
     from classifier.errors import InputError
-    from classifier.pipeline import tag_stream
-    from classifier.readers import Document
+    from classifier.engines.local import tag_stream
+    from classifier.io.readers import Document
 
     tagger = distributed.Tagger(distributed.ModelFiles.read(), cache=None, keep=("seq",))  # as the engine makes it
     docs = [Document(r["id"], r["text"], "html" if r["id"] == "three" else "text", f"in:{i}")

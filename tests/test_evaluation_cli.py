@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.cli import main
-from classifier.data import Columns
+from classifier.io.tables import Columns
 
 from conftest import CORPUS, DATA, ROOT
 

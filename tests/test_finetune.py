@@ -10,9 +10,9 @@ import pytest
 
 from classifier import load_model
 from classifier.cli import main
-from classifier.data import Columns, read_labeled
-from classifier.encoder import Encoder, fingerprint_folder
-from classifier.finetune import finetune_encoder, overlap_targets, sample_rows
+from classifier.io.tables import Columns, read_labeled
+from classifier.encoding.encoder import Encoder, fingerprint_folder
+from classifier.encoding.finetune import finetune_encoder, overlap_targets, sample_rows
 from classifier.model import ThemeClassifier
 
 from conftest import CORPUS

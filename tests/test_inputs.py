@@ -181,7 +181,7 @@ def test_resume_retags_a_document_whose_content_changed(tmp_path, capsys):
 
 
 def test_torn_last_line_is_cut_before_resuming(tmp_path):
-    from classifier.writers import completed_documents
+    from classifier.io.writers import completed_documents
     out = tmp_path / "o.jsonl"
     out.write_text('{"doc": "a", "doc_sha": "1", "paragraph": 0}\n{"doc": "b", "doc_sh')
     assert completed_documents(str(out), "jsonl") == {("a", "1")}

@@ -6,7 +6,7 @@ from datasets import Dataset, DatasetDict
 from sklearn.exceptions import NotFittedError
 
 from classifier import PolicytagError, ThemeClassifier, Unit, load_codebook, load_corpus
-from classifier.data import article_context
+from classifier.io.tables import article_context
 
 from ecosystem_data import FAST, mini_corpus, multi_label_data
 

@@ -44,7 +44,7 @@ def test_single_label_model_predicts_the_obvious_theme(mini_model):
 
 
 def test_fit_is_deterministic_with_a_seed():
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
     a = ThemeClassifier(random_state=3).fit(data.units, data.labels, groups=data.groups)
     b = ThemeClassifier(random_state=3).fit(data.units, data.labels, groups=data.groups)
@@ -135,7 +135,7 @@ def test_single_label_scores_keep_a_column_for_a_class_missing_from_training():
 
 def test_training_twice_writes_byte_identical_model_files(tmp_path):
     """Determinism: same data, same seed, same model file (the lexical head's vectorizer included)."""
-    from classifier.data import Columns, read_labeled
+    from classifier.io.tables import Columns, read_labeled
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
     for name in ("a", "b"):
         ThemeClassifier(C=4.0, class_weight=None, lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)

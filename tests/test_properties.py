@@ -5,8 +5,8 @@ import re
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from classifier.errors import InputError
-from classifier.readers import Document, ReadOptions, read_file
-from classifier.segment import _CONTROL, split
+from classifier.io.readers import Document, ReadOptions, read_file
+from classifier.io.segment import _CONTROL, split
 
 WORD = re.compile(r"\S+")
 texty = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)

@@ -1,5 +1,5 @@
 """Segmentation: every format to paragraphs with section context; long paragraphs to windows, nothing lost."""
-from classifier.segment import Paragraph, split, windows
+from classifier.io.segment import Paragraph, split, windows
 
 from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, DATA
 
@@ -46,7 +46,7 @@ def test_windows_cover_the_whole_text_and_respect_the_limit():
 
 
 def test_encoder_windows_fit_the_real_tokenizer():
-    from classifier.encoder import Encoder
+    from classifier.encoding.encoder import Encoder
     enc = Encoder()
     text = "The coalition debated the costs of deterrence in the Baltic. " * 120
     wins = enc.windows(text)

@@ -8,10 +8,10 @@ import tracemalloc
 
 import pytest
 
-from classifier.encoder import Encoder
+from classifier.encoding.encoder import Encoder
 from classifier.errors import InputError
-from classifier.pipeline import tag_stream
-from classifier.readers import Document
+from classifier.engines.local import tag_stream
+from classifier.io.readers import Document
 
 from conftest import ROOT
 

@@ -9,7 +9,7 @@ import pytest
 
 from classifier import ThemeClassifier, load_codebook
 from classifier.cli import main
-from classifier.views import DocView, model_view, profile, render_html, source_of
+from classifier.io.views import DocView, model_view, profile, render_html, source_of
 
 from ecosystem_data import FAST, multi_label_data
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 
 from classifier.codebook import Codebook, Theme
-from classifier.data import Columns, read_labeled
+from classifier.io.tables import Columns, read_labeled
 from classifier.zeroshot import DEFAULT_SIMILARITY, ZeroShotClassifier
 
 from conftest import DATA
@@ -94,8 +94,8 @@ def test_multi_label_with_labels_tunes_each_theme():
 
 
 def test_usable_as_a_model(unsupervised):
-    from classifier.pipeline import tag_stream
-    from classifier.readers import Document
+    from classifier.engines.local import tag_stream
+    from classifier.io.readers import Document
 
     records = unsupervised.tag_article(f"# Sea\n\n{NAVY}\n\n{TALKS}\n", fmt="markdown")
     assert [r["paragraph"] for r in records] == [0, 1]

@@ -21,9 +21,9 @@ embedding basis of every model and eats into the throughput margin (see the clos
 import re, json
 import numpy as np
 from classifier import load_model
-from classifier.data import Columns, read_labeled
-from classifier.head import fit_head, make_folds, tune_thresholds
-from classifier.lexical import fit_lexical
+from classifier.io.tables import Columns, read_labeled
+from classifier.heads.linear import fit_head, make_folds, tune_thresholds
+from classifier.heads.lexical import fit_lexical
 from evaluation.metrics import evaluate
 
 

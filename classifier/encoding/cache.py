@@ -12,7 +12,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .errors import PolicytagError
+from classifier.errors import PolicytagError
 
 DEFAULT_LIMIT_BYTES = 2 * 1024**3
 LIMIT_ENV = "POLICYTAG_CACHE_LIMIT"

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .codebook import Codebook, load_codebook
-from .data import CORPUS_FILE
-from .errors import CorpusError
+from classifier.codebook import Codebook, load_codebook
+from classifier.io.tables import CORPUS_FILE
+from classifier.errors import CorpusError
 
 REQUIRED = {"id": str, "article_id": str, "paragraph": int, "text": str, "labels": list, "genre": str,
             "region": str, "split": str}
@@ -149,7 +149,7 @@ def _check_identity(rows: list[dict[str, Any]], path: Path) -> list[str]:
 def corpus_agreement(directory: str | Path, second: str | Path | None = None,
                      first: str | Path | None = None) -> dict[str, Any]:
     """Agreement between the corpus labels (or ``first``, a JSONL of id/labels) and a blind second coder."""
-    from .agreement import agreement
+    from classifier.annotate.agreement import agreement
 
     directory = Path(directory)
     second = Path(second) if second else directory / "agreement" / "second_coder.jsonl"

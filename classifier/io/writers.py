@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
 
-from .errors import PolicytagError
+from classifier.errors import PolicytagError
 
 FORMATS = ("jsonl", "csv", "pretty")
 

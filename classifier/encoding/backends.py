@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import EncoderError
+from classifier.errors import EncoderError
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 INSTALL_HINT = "install the ONNX extra: pip install 'policytag[onnx]'"

@@ -6,8 +6,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .encoder import Encoder
-from .segment import Paragraph
+from classifier.encoding.encoder import Encoder
+from classifier.io.segment import Paragraph
 
 
 @dataclass(frozen=True)

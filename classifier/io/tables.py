@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .codebook import Codebook, load_codebook, resolve_codebook
-from .errors import CorpusError, TrainingDataError
-from .features import Unit
+from classifier.codebook import Codebook, load_codebook, resolve_codebook
+from classifier.errors import CorpusError, TrainingDataError
+from classifier.encoding.features import Unit
 
 CORPUS_FILE = "paragraphs.jsonl"
 

@@ -53,8 +53,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .encoder import _LOADED, Encoder
-from .errors import EncoderError, TrainingDataError
+from classifier.encoding.encoder import _LOADED, Encoder
+from classifier.errors import EncoderError, TrainingDataError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .scoring import f1_from_counts, macro_f1, one_hot
+from classifier.scoring import f1_from_counts, macro_f1, one_hot
 
 SATURATED = 12.0  # logit used for a label that is always (or never) present in training
 

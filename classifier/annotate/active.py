@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from .features import as_units, embed
+from classifier.encoding.features import as_units, embed
 
 if TYPE_CHECKING:
-    from .model import ThemeClassifier
+    from classifier.model import ThemeClassifier
 
 log = logging.getLogger(__name__)
 SIMILAR = 0.7     # cosine of paraphrases or the same event retold; median nearest neighbour is ~0.6

@@ -10,8 +10,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import EncoderError
-from .segment import approximate_offsets, windows
+from classifier.errors import EncoderError
+from classifier.io.segment import approximate_offsets, windows
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WINDOW_OVERLAP = 32
@@ -90,12 +90,12 @@ class Encoder:
     Nothing heavy happens until the first ``encode``; the loaded model is shared by all Encoders of the
     same model and device, so cloned estimators (GridSearchCV, cross-validation) do not reload it.
     ``backend`` is ``torch`` (SentenceTransformer), ``onnx`` or ``onnx-int8`` (an exported graph run with
-    onnxruntime, see :mod:`classifier.backends`); each backend has its own entries in the cache.
+    onnxruntime, see :mod:`classifier.encoding.backends`); each backend has its own entries in the cache.
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, device: str | None = None,
                  cache: Any = None, backend: str = "torch"):
-        from .backends import check_backend
+        from classifier.encoding.backends import check_backend
 
         self.model = model
         self.batch_size = batch_size
@@ -152,7 +152,7 @@ class Encoder:
         vectors differ from torch ones, and a cache must return what a fresh encode would)."""
         if self.backend == "torch":
             return self.fingerprint
-        from .backends import GRAPH_VERSION
+        from classifier.encoding.backends import GRAPH_VERSION
         return f"{self.fingerprint}+{self.backend}.v{GRAPH_VERSION}"
 
     def _config(self) -> dict[str, Any]:
@@ -257,8 +257,8 @@ class Encoder:
     @property
     def runtime(self) -> Any:
         """The onnxruntime session of an ONNX backend; its graph is built (once) under the cache folder."""
-        from .backends import runner_for
-        from .cache import default_cache_dir
+        from classifier.encoding.backends import runner_for
+        from classifier.encoding.cache import default_cache_dir
 
         folder = getattr(self.cache, "directory", None) or default_cache_dir()
         return runner_for(self, self.backend, folder)
@@ -301,10 +301,10 @@ def make_encoder(encoder: str | None, batch_size: int, cache: Any, backend: str 
     if hasattr(cache, "encoder_for"):
         shared = cache.encoder_for(encoder, batch_size)
         if backend != "torch":
-            from .backends import check_backend
+            from classifier.encoding.backends import check_backend
             shared.backend = check_backend(backend)
         return shared
-    from .cache import EmbeddingCache
+    from classifier.encoding.cache import EmbeddingCache
 
     if cache is True:
         store = EmbeddingCache()

@@ -18,11 +18,11 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .codebook import Codebook
-from .errors import InputError, PolicytagError
+from classifier.codebook import Codebook
+from classifier.errors import InputError, PolicytagError
 
 if TYPE_CHECKING:
-    from .model import ThemeClassifier
+    from classifier.model import ThemeClassifier
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ class Imported:
 def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[list[dict[str, Any]], list[str]]:
     """Paragraph rows from tables (JSONL/CSV/Parquet, one paragraph a row, e.g. a corpus file) or from
     articles (.txt/.md/.html files or folders, split into paragraphs); plus one problem line per bad input."""
-    from .data import read_table
-    from .readers import ReadOptions, read_inputs
-    from .segment import split
+    from classifier.io.tables import read_table
+    from classifier.io.readers import ReadOptions, read_inputs
+    from classifier.io.segment import split
 
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -103,7 +103,7 @@ def _plain(value: Any) -> Any:
 
 def pool_units(rows: Sequence[dict[str, Any]]) -> list[Any]:
     """Units for pool rows: with article context when the rows carry ``article_id``."""
-    from .integrations import build_units
+    from classifier.integrations import build_units
 
     texts = [r["text"] for r in rows]
     if rows and all(r.get("article_id") is not None for r in rows):
@@ -132,7 +132,7 @@ def prelabel(model: "ThemeClassifier", rows: Sequence[dict[str, Any]], chunk: in
              progress: Callable[[int], Any] | None = None) -> Prelabels:
     """Score pool rows with a fitted model (article context included when the rows have it), ``chunk``
     rows at a time; ``progress`` is called with the number of rows after each chunk."""
-    from .active import uncertainty
+    from classifier.annotate.active import uncertainty
 
     units = pool_units(rows)
     parts = [np.zeros((0, len(model.classes_)))]

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .head import LinearHead, fit_head
+from classifier.heads.linear import LinearHead, fit_head
 
 LEXICAL_C = 8.0
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"

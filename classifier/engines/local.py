@@ -5,10 +5,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import InputError, PolicytagError
-from .features import article_units
-from .readers import Document, Item
-from .segment import Paragraph, split
+from classifier.errors import InputError, PolicytagError
+from classifier.encoding.features import article_units
+from classifier.io.readers import Document, Item
+from classifier.io.segment import Paragraph, split
 
 log = logging.getLogger(__name__)
 

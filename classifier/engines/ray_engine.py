@@ -24,11 +24,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from .errors import InputError, PolicytagError
-from .features import Unit, article_units
-from .pipeline import DEFAULT_CHUNK, Result, tag_stream
-from .readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
-from .segment import Paragraph, split
+from classifier.errors import InputError, PolicytagError
+from classifier.encoding.features import Unit, article_units
+from classifier.engines.local import DEFAULT_CHUNK, Result, tag_stream
+from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
+from classifier.io.segment import Paragraph, split
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import pyarrow as pa
@@ -60,8 +60,8 @@ class ModelFiles:
 
     @classmethod
     def read(cls, directory: str | Path | None = None) -> "ModelFiles":
-        from . import DEFAULT_MODEL_DIR
-        from .persist import read_manifest
+        from classifier import DEFAULT_MODEL_DIR
+        from classifier.persist import read_manifest
 
         root = Path(directory) if directory is not None else DEFAULT_MODEL_DIR
         read_manifest(root)  # a clear error here beats one from every actor
@@ -132,8 +132,8 @@ class Tagger:
 
     def __init__(self, model: "ModelFiles | _Shared | str | Path | None" = None, cache: Any = True,
                  batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
-        from .backends import check_backend
-        from .model import load_model
+        from classifier.encoding.backends import check_backend
+        from classifier.model import load_model
 
         self.model = load_model(_model_files(model).materialize(), cache=cache, batch_size=batch_size)
         self.model.encoder_.backend = check_backend(backend)
@@ -362,7 +362,7 @@ class _ParagraphSpec:
 
     def __call__(self, batch: "pa.Table") -> "pa.Table":
         import pyarrow as pa
-        from .integrations import build_units
+        from classifier.integrations import build_units
 
         cols = batch.to_pydict()
         texts = cols[self.text]
