@@ -1,0 +1,72 @@
+"""policytag suggest: pick the pool paragraphs whose labels would teach the model most."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from classifier.cli.options import (
+    EXIT_OK,
+    EXIT_USAGE,
+    annotation_out_args,
+    cache_args,
+    cache_option,
+    emit_tasks,
+    err,
+    log,
+    progress_bar,
+    read_pool_rows,
+    verbose_arg,
+    writable,
+)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("suggest", help="choose the pool paragraphs whose labels would teach the model most, "
+                       "exported for annotation")
+    p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled paragraphs: JSONL/CSV/"
+                   "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders (split into paragraphs)")
+    p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
+    p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
+                   "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
+    p.add_argument("--labeled", nargs="+", default=(), metavar="FILE", help="paragraphs already labeled (e.g. the "
+                   "corpus): never suggested again, and picks avoid their near-copies")
+    annotation_out_args(p)
+    p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
+    p.add_argument("--text-column", default="text", help="column with the paragraph text in tables")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    verbose_arg(p)
+    cache_args(p)
+
+
+
+def run(args: argparse.Namespace) -> int:
+    from classifier import load_model
+    from classifier.annotate.active import suggest
+    from classifier.annotate.roundtrip import pool_units, prelabel
+
+    if not writable(args.output, args.force):
+        return EXIT_USAGE
+    rows = read_pool_rows(args.pool, args.text_column)
+    seen_rows = read_pool_rows(args.labeled, args.text_column) if args.labeled else []
+    known = {r["text"] for r in seen_rows}
+    fresh = [r for r in rows if r["text"] not in known]
+    log.info("pool: %d paragraphs (%d already labeled, left out)", len(rows), len(rows) - len(fresh))
+    if not fresh:
+        err("every pool paragraph is already labeled; nothing to suggest")
+        return EXIT_USAGE
+    model = load_model(args.model, cache=cache_option(args))
+    progress = progress_bar(args, "paragraph", total=len(fresh))
+    pre = prelabel(model, fresh, progress=progress.update)
+    progress.close()
+    seen = pool_units(seen_rows) if seen_rows else None
+    picked = suggest(model, pool_units(fresh), args.n, args.diversity, seen=seen, P=pre.P)
+    out = [{**fresh[i], "policytag_rank": rank, "policytag_uncertainty": round(float(picked.pool_uncertainty[i]), 4)}
+           for rank, i in enumerate(picked.indices, 1)]
+    sub = pre.subset(picked.indices)
+    emit_tasks(args, out, sub, model.codebook_)
+    if not args.quiet:
+        print(f"policytag: suggested {len(out)} of {len(fresh)} pool paragraphs (mean uncertainty "
+              f"{float(picked.uncertainty.mean()) if len(out) else 0:.2f}, pool {float(picked.pool_uncertainty.mean()):.2f})",
+              file=sys.stderr)
+    return EXIT_OK

