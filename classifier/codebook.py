@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, asdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from classifier.errors import CodebookError
 from classifier.shipped import shipped_path
@@ -75,7 +76,7 @@ class Codebook:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<dict>") -> "Codebook":
+    def from_dict(cls, data: Any, source: str = "<dict>") -> Codebook:
         if not isinstance(data, dict):
             raise CodebookError(f"{source}: a codebook must be a mapping with 'name' and 'themes'")
         raw_themes = data.get("themes")
@@ -99,7 +100,7 @@ class Codebook:
             raise CodebookError(f"{source}: {exc}") from None
 
     @classmethod
-    def from_labels(cls, labels: Iterable[str], multi_label: bool = True, name: str = "inferred") -> "Codebook":
+    def from_labels(cls, labels: Iterable[str], multi_label: bool = True, name: str = "inferred") -> Codebook:
         """A codebook inferred from the labels of a data set, for data that comes without one."""
         ids = sorted(set(labels))
         return cls(name=name, version="inferred", multi_label=multi_label,
@@ -124,7 +125,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     return Codebook.from_dict(data, source=str(path))
 
 
-def resolve_codebook(spec: "Codebook | str | Path | None") -> "Codebook | None":
+def resolve_codebook(spec: Codebook | str | Path | None) -> Codebook | None:
     """A ``codebook`` parameter (object, YAML path, or None for "infer from the labels") as a Codebook or None:
     the one place that rule lives."""
     return load_codebook(spec) if isinstance(spec, (str, Path)) else spec

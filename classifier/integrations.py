@@ -7,25 +7,27 @@ training on a project corpus; other rows are read alone or with a context column
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.io.tables import article_context
-from classifier.errors import PolicytagError
 from classifier.encoding.features import Unit
+from classifier.errors import PolicytagError
+from classifier.io.tables import article_context
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import pandas as pd
     from datasets import Dataset, DatasetDict
 
-    from classifier.model import ThemeClassifier
+    from classifier.tagger import TaggerMixin as Tagger  # any fitted tagger: ThemeClassifier, ZeroShotClassifier
+
 
 log = logging.getLogger(__name__)
 ARTICLE_COLUMN = "article_id"
 
 
-def output_columns(model: "ThemeClassifier", prefix: str = "") -> list[str]:
+def output_columns(model: Tagger, prefix: str = "") -> list[str]:
     """Names of the columns tagging adds, in order."""
     return [f"{prefix}themes", *[f"{prefix}score_{t}" for t in model.classes_]]
 
@@ -55,7 +57,7 @@ def _context_tuple(value: Any) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str) and v.strip())
 
 
-def score_columns(model: "ThemeClassifier", units: Sequence[Unit], prefix: str = "") -> dict[str, list[Any]]:
+def score_columns(model: Tagger, units: Sequence[Unit], prefix: str = "") -> dict[str, list[Any]]:
     """The added columns for a batch of units: theme lists and per-theme probabilities."""
     P = model.predict_proba(units)
     cols: dict[str, list[Any]] = {f"{prefix}themes": model.themes_of(P)}
@@ -77,9 +79,9 @@ def _check_columns(columns: Sequence[str], needed: Sequence[str | None], what: s
                              f"(columns: {', '.join(map(str, columns))})")
 
 
-def tag_dataset(model: "ThemeClassifier", dataset: "Dataset | DatasetDict", text_column: str = "text",
+def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str = "text",
                 context_column: str | None = None, article_column: str | None = ARTICLE_COLUMN,
-                batch_size: int = 256, prefix: str = "") -> "Dataset | DatasetDict":
+                batch_size: int = 256, prefix: str = "") -> Dataset | DatasetDict:
     """A copy of a Hugging Face ``Dataset`` (or each split of a ``DatasetDict``) with theme and score columns.
 
     Runs through ``Dataset.map(batched=True)``. When the dataset has ``article_column`` (default
@@ -118,7 +120,7 @@ def tag_dataset(model: "ThemeClassifier", dataset: "Dataset | DatasetDict", text
                        features=_features(dataset, model, prefix), desc="policytag")
 
 
-def _features(dataset: "Dataset", model: "ThemeClassifier", prefix: str) -> Any:
+def _features(dataset: Dataset, model: Tagger, prefix: str) -> Any:
     """Declared output types, so a first batch with no theme at all cannot fix ``themes`` as a list of nulls."""
     from datasets import Features, Value
     try:
@@ -134,7 +136,7 @@ def _features(dataset: "Dataset", model: "ThemeClassifier", prefix: str) -> Any:
     return features
 
 
-def _fingerprint(dataset: "Dataset", model: "ThemeClassifier", *options: Any) -> str:
+def _fingerprint(dataset: Dataset, model: Tagger, *options: Any) -> str:
     """A map fingerprint from what decides the output, so datasets need not hash the model by pickling it."""
     import hashlib
     key = repr((dataset._fingerprint, model.training_hash_, model.encoder_identity_.get("fingerprint"),
@@ -142,9 +144,9 @@ def _fingerprint(dataset: "Dataset", model: "ThemeClassifier", *options: Any) ->
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def tag_dataframe(model: "ThemeClassifier", frame: "pd.DataFrame", text_column: str = "text",
+def tag_dataframe(model: Tagger, frame: pd.DataFrame, text_column: str = "text",
                   context_column: str | None = None, article_column: str | None = ARTICLE_COLUMN,
-                  prefix: str = "") -> "pd.DataFrame":
+                  prefix: str = "") -> pd.DataFrame:
     """A copy of a pandas DataFrame with ``themes`` and ``score_<theme>`` columns; the index is kept.
 
     Context works as in :func:`tag_dataset`.

@@ -5,25 +5,27 @@ import hashlib
 import json
 import logging
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
-from classifier.errors import EncoderError, ModelError, TrainingDataError
-from classifier.persist import read_folder, write_folder
 from classifier.encoding.features import Unit, as_units, design, embed
-from classifier.labels import encode_labels
-from classifier.heads.linear import Config, fit_head, make_folds, select, tune_thresholds
+from classifier.errors import EncoderError, ModelError, TrainingDataError
 from classifier.heads.lexical import fit_lexical
+from classifier.heads.linear import Config, fit_head, make_folds, select, tune_thresholds
+from classifier.labels import encode_labels
+from classifier.persist import read_folder, write_folder
 from classifier.tagger import TaggerMixin
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
 LEXICAL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # 1.0: the TF-IDF head alone, when CV finds it best
+SENTENCE_GRID = (0.0, 0.25, 0.5)  # weight of the best sentence's score next to the whole paragraph's
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,11 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
     ``finetune_pairs`` pairs and ``finetune_budget`` seconds; see :mod:`classifier.encoding.finetune`) and
     ``save`` writes the tuned encoder into the model folder.
 
+    Sentence evidence (``sentence_weight``, a number or ``"auto"``): every paragraph is read as sentences; its
+    vector is their mean, and a theme's score is ``(1 - w)`` x the paragraph's score plus ``w`` x its best
+    sentence's, so a point made in one clause of a long paragraph counts, and every assigned theme can name the
+    sentence that carries it (``evidence`` in records). ``None`` reads whole paragraphs (no evidence).
+
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
     0/1 matrix, or a list of label lists (multi-label), or a list of labels (single-label).
@@ -48,8 +55,9 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
-                 backend: str = "torch"):
+                 backend: str = "torch", sentence_weight: float | str | None = "auto"):
         self.encoder = encoder
+        self.sentence_weight = sentence_weight
         self.backend = backend
         self.lexical = lexical
         self.finetune = finetune
@@ -71,7 +79,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         """The encoder this estimator's parameters name, with the embedding cache and backend they ask for."""
         return make_encoder(self.encoder, self.batch_size, self.cache, self.backend)
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "ThemeClassifier":
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> ThemeClassifier:
         units = as_units(X)
         codebook, Y = self._targets(y, len(units))
         empty = [i for i, u in enumerate(units) if not u.text.strip()]
@@ -89,19 +97,24 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         if not any(u.context for u in units):
             contexts = [False]
         log.info("fit: encoding %d training texts%s", len(units), " with context" if True in contexts else "")
-        emb = embed(self.encoder_, units, use_context=True in contexts)
+        sentence_mode = self.sentence_weight is not None
+        emb = embed(self.encoder_, units, use_context=True in contexts, sentences=sentence_mode)
         designs = {c: design(emb.units, emb.context, c) for c in contexts}
-        grid = [Config(c, C, cw, lex) for c in contexts
+        pieces = {c: design(emb.windows, emb.context[emb.owner], c) for c in contexts} if sentence_mode else None
+        weights = ((SENTENCE_GRID if self.sentence_weight == "auto" else (float(self.sentence_weight),))
+                   if sentence_mode else (0.0,))
+        grid = [Config(c, C, cw, lex, w) for c in contexts
                 for C in (C_GRID if self.C == "auto" else (float(self.C),))
                 for cw in (CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))
-                for lex in (LEXICAL_GRID if self.lexical == "auto" else (float(self.lexical),))]
+                for lex in (LEXICAL_GRID if self.lexical == "auto" else (float(self.lexical),))
+                for w in weights]
         folds = make_folds(len(units), groups, self.cv, self.random_state)
         tune = self.threshold == "tune" and codebook.multi_label
         texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
             lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)
             selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof,
-                               len(codebook))
+                               len(codebook), pieces=pieces, owner=emb.owner)
             best, oof, self.selection_ = selection.best, selection.oof, selection.table
             log.info("fit: %d configurations by %d-fold CV; best %s (macro-F1 %.3f)", len(grid), len(folds), best,
                      max(row["macro_f1"] for row in selection.table))
@@ -110,6 +123,7 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
                               self.random_state, len(codebook))
         self.lexical_ = best.lexical
+        self.sentence_weight_ = best.sentences if sentence_mode else None
         self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
                                          len(codebook)) if best.lexical else None
         k = len(codebook)
@@ -161,17 +175,17 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         state = {"codebook": self.codebook_.to_dict(), "encoder_identity": self.encoder_identity_,
                  "params": params,
                  "selected": {"context": self.use_context_, "C": self.C_, "class_weight": self.class_weight_,
-                              "lexical": self.lexical_},
+                              "lexical": self.lexical_, "sentence_weight": self.sentence_weight_},
                  "multi_label": self.head_.multi_label,
                  "thresholds": {t: float(v) for t, v in zip(self.classes_, self.thresholds_)},
                  "selection": self.selection_,
                  "training": {"hash": self.training_hash_, "n": self.n_train_}}
         return state, arrays
 
-    def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> "ThemeClassifier":
+    def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> ThemeClassifier:
         """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
-        from classifier.heads.linear import LinearHead
         from classifier.heads.lexical import LexicalHead
+        from classifier.heads.linear import LinearHead
         codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
         multi = bool(manifest.get("multi_label", codebook.multi_label))
         sel = manifest["selected"]
@@ -183,6 +197,8 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
         self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
         self.lexical_ = float(sel.get("lexical", 0.0))
+        weight = sel.get("sentence_weight")
+        self.sentence_weight_ = None if weight is None else float(weight)
         self.selection_ = manifest.get("selection", [])
         self.encoder_identity_ = manifest["encoder"]
         self.training_hash_ = manifest["training"]["hash"]
@@ -196,19 +212,31 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         check_fitted(self, "head_")
 
     def _proba(self, units: Sequence[Unit]) -> np.ndarray:
+        return self.score_units(units)[0]
+
+    def score_units(self, units: Sequence[Unit]) -> tuple[np.ndarray, list[list[str]] | None]:
+        """(n, k) probabilities and, in sentence mode, per unit the sentence that scores highest for each theme
+        (the evidence records carry); ``None`` for a model that reads whole paragraphs."""
         self._check_fitted()
+        k = len(self.classes_)
         if not units:
-            return np.zeros((0, len(self.classes_)))
-        emb = embed(self.encoder_, units, use_context=self.use_context_)
-        X = design(emb.windows, emb.context[emb.owner], self.use_context_)
-        scores = self.head_.proba(X)
-        P = np.zeros((len(units), scores.shape[1]))
-        np.maximum.at(P, emb.owner, scores)  # a theme present in any window is present in the unit
+            return np.zeros((0, k)), None
+        weight = getattr(self, "sentence_weight_", None)
+        emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=weight is not None)
+        piece_scores = self.head_.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
+        best = np.zeros((len(units), piece_scores.shape[1]))
+        np.maximum.at(best, emb.owner, piece_scores)  # a theme present in any piece is present in the unit
+        evidence = None
+        if weight is None:
+            P = best
+        else:
+            P = (1 - weight) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + weight * best
+            evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units))
         if not self.head_.multi_label:
             P = P / P.sum(axis=1, keepdims=True)
         if getattr(self, "lexical_head_", None) is not None:
             P = (1 - self.lexical_) * P + self.lexical_ * self.lexical_head_.proba([u.text for u in units])
-        return P
+        return P, evidence
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
@@ -255,6 +283,19 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         if encoder.path is not None and root in encoder.path.parents:
             state["encoder"]["path"] = str(encoder.path.relative_to(root))
         return write_folder(directory, state, arrays, metrics)
+
+
+def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) -> list[list[str]]:
+    """Per unit and theme, the piece (sentence) with the highest score; first piece on ties."""
+    out: list[list[str]] = [[""] * scores.shape[1] for _ in range(n)]
+    top = np.full((n, scores.shape[1]), -1.0)
+    for i in range(len(owner)):
+        u = owner[i]
+        better = scores[i] > top[u]
+        top[u, better] = scores[i, better]
+        for j in np.flatnonzero(better):
+            out[u][j] = pieces[i]
+    return out
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:

@@ -5,14 +5,15 @@ ThemeClassifier and ZeroShotClassifier both do, so they tag, score and fit the e
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from classifier.encoding.features import article_units
+from classifier.io.segment import Paragraph, split
 from classifier.labels import encode_labels
 from classifier.scoring import macro_f1, one_hot
-from classifier.io.segment import Paragraph, split
 
 
 def check_fitted(estimator: Any, attribute: str) -> None:
@@ -67,13 +68,25 @@ class TaggerMixin(TextInputTags):
     # -- articles ------------------------------------------------------------------------------
     def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
         """Records for the paragraphs of one article, each read with its article context."""
-        return self.records(paragraphs, self.predict_proba(article_units(paragraphs)))
+        units = article_units(paragraphs)
+        if hasattr(self, "score_units"):
+            return self.records(paragraphs, *self.score_units(units))
+        return self.records(paragraphs, self.predict_proba(units))
 
-    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray) -> list[dict[str, Any]]:
+    def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray,
+                evidence: list[list[str]] | None = None) -> list[dict[str, Any]]:
+        """One record per paragraph (schema in :mod:`classifier.records`); ``evidence`` (per paragraph and
+        theme, the sentence that scored highest) adds each assigned theme's sentence."""
         themes = self.themes_of(P)
-        return [{"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
-                 "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
-                for p, t, row in zip(paragraphs, themes, P)]
+        index = {str(c): j for j, c in enumerate(self.classes_)}
+        out = []
+        for i, (p, t, row) in enumerate(zip(paragraphs, themes, P)):
+            rec = {"paragraph": p.index, "section": p.section, "text": p.text, "themes": t,
+                   "scores": {str(c): round(float(s), 4) for c, s in zip(self.classes_, row)}}
+            if evidence is not None:
+                rec["evidence"] = {theme: evidence[i][index[theme]] for theme in t}
+            out.append(rec)
+        return out
 
     def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
         """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""

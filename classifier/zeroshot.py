@@ -7,8 +7,8 @@ floor any trained model has to beat.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -60,14 +60,14 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self.min_positives = min_positives
 
     @classmethod
-    def from_codebook(cls, codebook: Codebook | str | None = None, **params: Any) -> "ZeroShotClassifier":
+    def from_codebook(cls, codebook: Codebook | str | None = None, **params: Any) -> ZeroShotClassifier:
         """A ready-to-use classifier for a codebook (default: the geopolitics one), no labels needed."""
         return cls(codebook=codebook, **params).fit()
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(
         self, X: Iterable[Any] | None = None, y: Any = None, groups: Sequence | None = None
-    ) -> "ZeroShotClassifier":
+    ) -> ZeroShotClassifier:
         """Embed the theme descriptions; with ``X`` and ``y`` also tune thresholds and calibration."""
         codebook = resolve_codebook(self.codebook)
         labeled = X is not None and y is not None

@@ -1,22 +1,4 @@
-"""The evaluation harness: how good a model is per theme, how sure we are, whether it beats the simple
-alternatives, and where it fails.
-
-    from evaluation import Config, run
-    result = run(Config(data="corpora/geopolitics", model="models/geopolitics",
-                        systems=["model", "prior", "tfidf", "zeroshot", "knn", "logreg"],
-                        protocols=["heldout", "cv", "curve"]))
-
-The command line is ``policytag evaluate`` (see ``evaluation/README.md``).
+"""The team's evaluation studies of policytag: ``python -m evaluation.results`` (RESULTS.md), the ablation, the
+active-learning study and the real-article check. They run from a checkout; the harness they use ships with the
+library as :mod:`classifier.harness` (``policytag evaluate``), so nothing here is installed by the wheel.
 """
-
-from __future__ import annotations
-
-__all__ = ["Config", "run"]
-
-
-def __getattr__(name: str):
-    if name in __all__:  # lazy: importing the package must stay cheap
-        from . import harness
-
-        return getattr(harness, name)
-    raise AttributeError(name)

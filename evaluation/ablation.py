@@ -18,7 +18,7 @@ Rows, each adding one thing to the row before it (the last two stand apart):
 Every row is scored on the same test paragraphs; 95% intervals are percentile bootstraps over test
 *articles* (paragraphs of one article are not independent), and every row is resampled with the same
 draws, so the difference between two rows has its own paired interval. For training sizes below the full
-set, each seed draws its own stratified subset (``evaluation.stratify.stratified_subsample``, as in the
+set, each seed draws its own stratified subset (``classifier.harness.stratify.stratified_subsample``, as in the
 harness's learning curves); the interval is then that of the mean over seeds.
 
 The section of ``evaluation/RESULTS.md`` between ``<!-- ablation:start -->`` and ``<!-- ablation:end -->``
@@ -34,9 +34,10 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Row:
     key: str
     label: str
     adds: str
-    kind: str                      # a built-in of evaluation.systems, or "zeroshot-free" (no labels)
+    kind: str                      # a built-in of classifier.harness.systems, or "zeroshot-free" (no labels)
     params: dict[str, Any] = field(default_factory=dict)
     finetune: bool = False
 
@@ -122,7 +123,7 @@ class Point:
 
 
 def _predict(row: Row, train: Any, test: Any, ctx: Any, seed: int) -> tuple[Any, dict[str, Any]]:
-    from evaluation.systems import Fitted, System, fit
+    from classifier.harness.systems import Fitted, System, fit
 
     if row.kind == "zeroshot-free":
         from classifier.zeroshot import ZeroShotClassifier
@@ -153,7 +154,7 @@ def _plain(value: Any) -> Any:
 
 def run_points(rows: list[Row], train: Any, test: Any, ctx: Any, plan: dict[int, Sequence[int]],
                finetune_plan: dict[int, tuple[Sequence[int], float]], log: Callable[[str], None]) -> list[Point]:
-    from evaluation.stratify import stratified_subsample
+    from classifier.harness.stratify import stratified_subsample
 
     points = []
     for size, seeds in plan.items():
@@ -184,7 +185,7 @@ class Scorer:
     """Bootstrap draws of macro-F1 over test articles, the same draws for every system (paired)."""
 
     def __init__(self, test: Any, resamples: int = RESAMPLES, seed: int = 0):
-        from evaluation.bootstrap import group_index, resample_weights
+        from classifier.harness.bootstrap import group_index, resample_weights
 
         self.test = test
         _, groups = group_index(test.groups, len(test))
@@ -192,7 +193,7 @@ class Scorer:
         self.k = test.Y.shape[1]
 
     def draws(self, p: Point) -> tuple[float, np.ndarray]:
-        from evaluation.bootstrap import group_stats, metrics_from_totals
+        from classifier.harness.bootstrap import group_stats, metrics_from_totals
 
         stats = group_stats(self.test.Y, p.P, p.pred, self.test.groups, True)
         S = stats.matrix()
@@ -391,10 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.finetune_budget = 20.0
 
     os.chdir(ROOT)
+    from classifier.harness.datasets import read, to_evalset
+    from classifier.harness.embeddings import EncoderPool
+    from classifier.harness.systems import Context
     from classifier.io.tables import Columns
-    from evaluation.datasets import read, to_evalset
-    from evaluation.embeddings import EncoderPool
-    from evaluation.systems import Context
 
     def log(message: str) -> None:
         print(f"ablation: {message}", flush=True)

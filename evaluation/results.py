@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from classifier.errors import PolicytagError
-    from evaluation.harness import Config, run
-    from evaluation.markdown import write_document
-    from evaluation.report_html import render
-    from evaluation.systems import BASELINES
+    from classifier.harness.harness import Config, run
+    from classifier.harness.markdown import write_document
+    from classifier.harness.report_html import render
+    from classifier.harness.systems import BASELINES
 
     out = ROOT / args.out if args.out == DEFAULT_OUT else Path(args.out).resolve()
     html, out_json = (Path(p).resolve() if p else None for p in (args.html, args.json))

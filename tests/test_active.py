@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from ecosystem_data import FAST, multi_label_data
 
 from classifier import ThemeClassifier, load_codebook
 from classifier.annotate.active import diverse_top, suggest, uncertainty
 from classifier.cli import main
-
-from ecosystem_data import FAST, multi_label_data
 
 
 @pytest.fixture(scope="module")

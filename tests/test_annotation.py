@@ -3,15 +3,24 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from ecosystem_data import FAST, mini_corpus, multi_label_data
 
 from classifier import ThemeClassifier, load_codebook
-from classifier.annotate.roundtrip import (SCORES_FIELD, label_studio_config, prelabel, read_annotations, read_doccano,
-                                   read_label_studio, read_pool, to_doccano, to_label_studio, write_rows,
-                                   write_tasks)
+from classifier.annotate.roundtrip import (
+    SCORES_FIELD,
+    label_studio_config,
+    prelabel,
+    read_annotations,
+    read_doccano,
+    read_label_studio,
+    read_pool,
+    to_doccano,
+    to_label_studio,
+    write_rows,
+    write_tasks,
+)
 from classifier.cli import main
 from classifier.io.corpus import check_corpus
-
-from ecosystem_data import FAST, mini_corpus, multi_label_data
 
 CODEBOOK = load_codebook()
 

@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="the ONNX backends are an optional extra: pip install 'policytag[onnx]'")
 
-from classifier.encoding import backends  # noqa: E402
+from conftest import DATA, ROOT  # noqa: E402
+
 from classifier.cli import main  # noqa: E402
+from classifier.encoding import backends  # noqa: E402
 from classifier.encoding.encoder import Encoder  # noqa: E402
 from classifier.errors import EncoderError  # noqa: E402
-
-from conftest import DATA, ROOT  # noqa: E402
 
 LONG = " ".join(["The alliance weighed how far its members would go to defend the eastern flank,"] * 30)
 TEXTS = ["Sanctions.", "Germany will cover forty percent of the new air-defence shield.",

@@ -7,14 +7,13 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
+from classifier.cli import main
 from classifier.encoding import encoder as encoder_module
 from classifier.encoding.cache import EmbeddingCache, parse_size, text_key
-from classifier.cli import main
 from classifier.encoding.encoder import Encoder
 from classifier.errors import PolicytagError
-
-from conftest import ROOT
 
 TEXTS = ["Germany will cover forty percent of the new air-defence shield.",
          "Talks resumed in Geneva on Wednesday, with mediators carrying drafts between the delegations.",

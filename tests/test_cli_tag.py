@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ARTICLE_MD, ARTICLE_TXT, write_articles
 
 from classifier.cli import main
-
-from conftest import ARTICLE_MD, ARTICLE_TXT, write_articles
 
 BURDEN = ("Under the deal struck in Brussels, Germany will cover forty percent of the new air-defence shield, while "
           "the Netherlands, Denmark and Norway split the remaining costs and Poland provides the launch sites and crews.")

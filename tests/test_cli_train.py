@@ -3,10 +3,9 @@ import csv
 import json
 
 import pytest
+from conftest import CORPUS, DATA
 
 from classifier.cli import main
-
-from conftest import CORPUS, DATA
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +114,8 @@ def test_rows_without_text_or_label_are_left_out_with_one_line(tmp_path, capsys)
 
 
 def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_path):
-    from classifier.io.tables import Columns, read_labeled
     from classifier.errors import TrainingDataError
+    from classifier.io.tables import Columns, read_labeled
     src = tmp_path / "t.jsonl"
     src.write_text('{"text": "a", "labels": ["x"], "split": "test"}\n\n'
                    '{"text": "b", "labels": "", "split": "train"}\n'
@@ -129,6 +128,7 @@ def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_
 
 def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):
     import pandas as pd
+
     from classifier.io.tables import Columns, read_labeled
     src = tmp_path / "codes.parquet"
     pd.DataFrame({"text": ["one", "two", "three"], "code": [3, None, 12]}).to_parquet(src)

@@ -3,13 +3,12 @@ import json
 import shutil
 
 import pytest
+from conftest import CORPUS
 
 from classifier import CorpusError, load_codebook, load_corpus
 from classifier.annotate.agreement import agreement, krippendorff_alpha_nominal
 from classifier.cli import main
 from classifier.io.corpus import assign_splits, check_corpus
-
-from conftest import CORPUS
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,9 @@ import os
 import warnings
 
 import pytest
+from conftest import CORPUS, write_articles
 
 from classifier.cli import main
-
-from conftest import CORPUS, write_articles
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
 from classifier.engines import ray_engine as distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
@@ -122,8 +121,8 @@ def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster
 
 
 def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(shipped_model, monkeypatch):
-    from classifier.errors import InputError
     from classifier.engines.local import tag_stream
+    from classifier.errors import InputError
     from classifier.io.readers import Document
 
     tagger = distributed.Tagger(distributed.ModelFiles.read(), cache=None, keep=("seq",))  # as the engine makes it

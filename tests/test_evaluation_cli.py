@@ -9,12 +9,11 @@ import types
 
 import numpy as np
 import pytest
+from conftest import CORPUS, DATA, ROOT
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.cli import main
 from classifier.io.tables import Columns
-
-from conftest import CORPUS, DATA, ROOT
 
 MINI = str(DATA / "mini.csv")
 MINI_ARGS = ["--data", MINI, "--label-column", "label", "--single-label", "--group-column", "doc"]
@@ -121,7 +120,7 @@ def test_every_protocol_and_baseline_on_a_single_label_table(full_run, capsys):
 
 def test_same_seed_same_numbers(full_run, tmp_path):
     out, first = full_run
-    from evaluation.harness import Config, run
+    from classifier.harness.harness import Config, run
 
     again = run(
         Config(
@@ -139,9 +138,9 @@ def test_same_seed_same_numbers(full_run, tmp_path):
 
 
 def test_systems_sharing_an_encoder_encode_each_text_once():
-    from evaluation.harness import Config, Run
-    from evaluation.protocols import heldout
-    from evaluation.systems import Context
+    from classifier.harness.harness import Config, Run
+    from classifier.harness.protocols import heldout
+    from classifier.harness.systems import Context
 
     cfg = Config(
         data=MINI,
@@ -231,7 +230,7 @@ def test_text_estimators_get_text_and_others_get_embeddings(tmp_path):
     module.TextEcho = TextEcho
     sys.modules["policytag_test_plugins"] = module
     try:
-        from evaluation.harness import Config, run
+        from classifier.harness.harness import Config, run
 
         result = run(
             Config(

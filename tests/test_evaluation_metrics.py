@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from evaluation.bootstrap import confidence_intervals, group_stats, metrics_from_totals, paired_test, resample_weights
-from evaluation.metrics import brier, confusion, evaluate, expected_calibration_error, pr_curve, reliability
-from evaluation.stratify import assign_folds, stratified_folds, stratified_subsample
+from classifier.harness.bootstrap import (
+    confidence_intervals,
+    group_stats,
+    metrics_from_totals,
+    paired_test,
+    resample_weights,
+)
+from classifier.harness.metrics import brier, confusion, evaluate, expected_calibration_error, pr_curve, reliability
+from classifier.harness.stratify import assign_folds, stratified_folds, stratified_subsample
 
 IDS = ["a", "b", "c", "d"]
 

@@ -7,15 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import CORPUS
 
 from classifier import load_model
 from classifier.cli import main
-from classifier.io.tables import Columns, read_labeled
 from classifier.encoding.encoder import Encoder, fingerprint_folder
 from classifier.encoding.finetune import finetune_encoder, overlap_targets, sample_rows
+from classifier.io.tables import Columns, read_labeled
 from classifier.model import ThemeClassifier
-
-from conftest import CORPUS
 
 N = 40
 

@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ARTICLE_TXT
 
 from classifier.cli import main
-
-from conftest import ARTICLE_TXT
 
 GOOD = ("Ministers agreed that the Netherlands will pay a third of the new radar chain while Denmark funds the crews, "
         "a split that settles a quarrel over who carries the cost of protecting the northern flank.")

@@ -3,12 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from datasets import Dataset, DatasetDict
+from ecosystem_data import FAST, mini_corpus, multi_label_data
 from sklearn.exceptions import NotFittedError
 
 from classifier import PolicytagError, ThemeClassifier, Unit, load_codebook, load_corpus
 from classifier.io.tables import article_context
-
-from ecosystem_data import FAST, mini_corpus, multi_label_data
 
 SCORE_COLUMNS = [f"score_{t}" for t in load_codebook().ids]
 

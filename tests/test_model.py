@@ -4,11 +4,18 @@ import shutil
 
 import numpy as np
 import pytest
-
-from classifier import Codebook, CodebookError, ModelError, ThemeClassifier, TrainingDataError, load_codebook, load_model
-from classifier.codebook import DEFAULT_CODEBOOK
-
 from conftest import DATA
+
+from classifier import (
+    Codebook,
+    CodebookError,
+    ModelError,
+    ThemeClassifier,
+    TrainingDataError,
+    load_codebook,
+    load_model,
+)
+from classifier.codebook import DEFAULT_CODEBOOK
 
 TEXTS = ["Who pays for the new fighter jets is still disputed among partners.",
          "The destroyer sailed through the contested strait with two escorts.",

@@ -51,3 +51,11 @@ def test_installed_wheel_loads_the_shipped_model_outside_the_repository(wheel, t
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("geopolitics [[")
+
+
+def test_wheel_installs_no_top_level_evaluation_module(wheel):
+    """The repository's evaluation studies are not installed; the harness ships as classifier.harness."""
+    with zipfile.ZipFile(wheel) as zf:
+        tops = {name.split("/")[0] for name in zf.namelist()}
+    assert "evaluation" not in tops and "classifier" in tops
+    assert any(n.startswith("classifier/harness/") for n in zipfile.ZipFile(wheel).namelist())

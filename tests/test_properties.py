@@ -2,7 +2,8 @@
 import json
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from classifier.errors import InputError
 from classifier.io.readers import Document, ReadOptions, read_file

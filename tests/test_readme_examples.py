@@ -3,10 +3,9 @@ import os
 import re
 
 import pytest
+from conftest import ROOT
 
 from classifier import DEFAULT_MODEL_DIR
-
-from conftest import ROOT
 
 SECTION = re.compile(r"<!-- BEGIN API SECTION.*?-->(.*?)<!-- END API SECTION -->", re.S)
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)

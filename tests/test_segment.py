@@ -1,7 +1,7 @@
 """Segmentation: every format to paragraphs with section context; long paragraphs to windows, nothing lost."""
-from classifier.io.segment import Paragraph, split, windows
-
 from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, DATA
+
+from classifier.io.segment import Paragraph, split, windows
 
 
 def test_blank_line_text_joins_hard_wrapped_lines_and_keeps_heading_as_section():

@@ -3,14 +3,13 @@ import pickle
 
 import numpy as np
 import pytest
+from ecosystem_data import FAST, mini_rows, multi_label_data
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from classifier import ThemeClassifier, load_codebook
-
-from ecosystem_data import FAST, mini_rows, multi_label_data
 
 ROWS = mini_rows()
 TEXTS = [r["text"] for r in ROWS]

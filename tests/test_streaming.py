@@ -7,13 +7,12 @@ import sys
 import tracemalloc
 
 import pytest
+from conftest import ROOT
 
 from classifier.encoding.encoder import Encoder
-from classifier.errors import InputError
 from classifier.engines.local import tag_stream
+from classifier.errors import InputError
 from classifier.io.readers import Document
-
-from conftest import ROOT
 
 PARAGRAPHS = ["Germany will cover forty percent of the new air-defence shield, with Norway paying the rest.",
               "Tokyo offered to shoulder more of the host-nation costs for American bases on its soil.",

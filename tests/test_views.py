@@ -6,12 +6,11 @@ import zlib
 from html.parser import HTMLParser
 
 import pytest
+from ecosystem_data import FAST, multi_label_data
 
 from classifier import ThemeClassifier, load_codebook
 from classifier.cli import main
 from classifier.io.views import DocView, model_view, profile, render_html, source_of
-
-from ecosystem_data import FAST, multi_label_data
 
 EVIL = '<script>alert("pwned")</script><img src=x onerror="alert(1)">'
 CODEBOOK = load_codebook()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import DATA
 from sklearn.base import clone
 
 from classifier.codebook import Codebook, Theme
 from classifier.io.tables import Columns, read_labeled
 from classifier.zeroshot import DEFAULT_SIMILARITY, ZeroShotClassifier
-
-from conftest import DATA
 
 NAVY = (
     "The navy doubled its patrols through the strait, escorting tankers past the reef where coast-guard "

@@ -12,8 +12,9 @@ measures the whole strategy against random choice (evaluation/ACTIVE_LEARNING.md
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class Suggestions:
     pool_uncertainty: np.ndarray  # of every pool row
 
 
-def suggest(model: "ThemeClassifier", X: Iterable[Any], n: int = 50, diversity: float = 0.5,
+def suggest(model: ThemeClassifier, X: Iterable[Any], n: int = 50, diversity: float = 0.5,
             seen: Iterable[Any] | None = None, P: np.ndarray | None = None) -> Suggestions:
     """The ``n`` pool paragraphs whose labels should teach ``model`` most, most useful first.
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -53,9 +54,9 @@ class Imported:
 def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[list[dict[str, Any]], list[str]]:
     """Paragraph rows from tables (JSONL/CSV/Parquet, one paragraph a row, e.g. a corpus file) or from
     articles (.txt/.md/.html files or folders, split into paragraphs); plus one problem line per bad input."""
-    from classifier.io.tables import read_table
     from classifier.io.readers import ReadOptions, read_inputs
     from classifier.io.segment import split
+    from classifier.io.tables import read_table
 
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -123,12 +124,12 @@ class Prelabels:
     theme_ids: list[str]
     model_version: str
 
-    def subset(self, indices: Sequence[int]) -> "Prelabels":
+    def subset(self, indices: Sequence[int]) -> Prelabels:
         return Prelabels(self.P[list(indices)], [self.themes[i] for i in indices], self.confidence[list(indices)],
                          self.theme_ids, self.model_version)
 
 
-def prelabel(model: "ThemeClassifier", rows: Sequence[dict[str, Any]], chunk: int = 256,
+def prelabel(model: ThemeClassifier, rows: Sequence[dict[str, Any]], chunk: int = 256,
              progress: Callable[[int], Any] | None = None) -> Prelabels:
     """Score pool rows with a fitted model (article context included when the rows have it), ``chunk``
     rows at a time; ``progress`` is called with the number of rows after each chunk."""
@@ -211,7 +212,7 @@ def write_tasks(tasks: Sequence[dict[str, Any]], path: str | Path, fmt: str) -> 
 
 
 def export_paragraphs(rows: Sequence[dict[str, Any]], path: str | Path, fmt: str,
-                      model: "ThemeClassifier | None" = None) -> Prelabels | None:
+                      model: ThemeClassifier | None = None) -> Prelabels | None:
     """Write rows for annotation, pre-labeled by ``model`` when one is given."""
     pre = prelabel(model, rows) if model is not None and rows else None
     tasks = to_label_studio(rows, pre) if fmt == "label-studio" else to_doccano(rows, pre)

@@ -69,8 +69,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import shlex
 
-    from evaluation import markdown
-    from evaluation.harness import Config, default_systems, primary_system, run
+    from classifier.harness import markdown
+    from classifier.harness.harness import Config, default_systems, primary_system, run
 
     protocols = list(dict.fromkeys(args.protocol))
     if "all" in protocols:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         command = "policytag " + shlex.join(sys.argv[1:]) if Path(sys.argv[0]).name == "policytag" else None
         markdown.write_document(args.markdown, result, command)
     if args.html:
-        from evaluation.report_html import render
+        from classifier.harness.report_html import render
         Path(args.html).write_text(render(result), encoding="utf-8")
     if not quiet:
         written = [f for f in (args.json, args.markdown, args.html) if f]

@@ -18,8 +18,9 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ _PROBE = ["Allies agreed to share the cost of the new air-defence belt.",
           "Talks resumed in Geneva on Wednesday, with mediators carrying drafts between delegations that "
           "would not sit in the same room, as the discussion turned to how a ceasefire would be monitored.",
           "Sanctions."]
-_SESSIONS: dict[str, "OnnxRunner"] = {}
+_SESSIONS: dict[str, OnnxRunner] = {}
 
 
 def check_backend(backend: str) -> str:

@@ -7,8 +7,8 @@ import re
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 

@@ -5,8 +5,9 @@ import hashlib
 import json
 import sys
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -291,7 +292,7 @@ class Encoder:
         self.__dict__.update(state)
 
 
-def make_encoder(encoder: str | None, batch_size: int, cache: Any, backend: str = "torch") -> "Encoder":
+def make_encoder(encoder: str | None, batch_size: int, cache: Any, backend: str = "torch") -> Encoder:
     """The Encoder an estimator's ``encoder``/``cache`` parameters ask for.
 
     ``cache`` is True (the user cache), a folder, None/False (no cache), or a provider with

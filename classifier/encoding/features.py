@@ -1,13 +1,15 @@
 """Units and their features: a unit's embedding next to the embedding of its context."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from classifier.encoding.encoder import Encoder
 from classifier.io.segment import Paragraph
+from classifier.io.segment import sentences as split_sentences
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,14 @@ def article_units(paragraphs: Sequence[Paragraph]) -> list[Unit]:
 
 @dataclass
 class Embedded:
-    """Embeddings of a batch of units: one row per window, pooled views per unit."""
+    """Embeddings of a batch of units: one row per piece (a window, or in sentence mode a sentence window),
+    pooled views per unit."""
 
-    windows: np.ndarray        # (n_windows, d): each window of each unit
-    owner: np.ndarray          # (n_windows,): the unit each window belongs to
-    units: np.ndarray          # (n_units, d): mean of a unit's windows, renormalized
+    windows: np.ndarray        # (n_pieces, d): each piece of each unit
+    owner: np.ndarray          # (n_pieces,): the unit each piece belongs to
+    units: np.ndarray          # (n_units, d): mean of a unit's pieces, renormalized
     context: np.ndarray        # (n_units, d): mean of the unit's context embeddings, or the unit itself
-    has_context: np.ndarray    # (n_units,) bool
+    pieces: list[str] | None = None  # sentence mode: the text of each piece (the evidence a theme points to)
 
 
 def _normalize(m: np.ndarray) -> np.ndarray:
@@ -66,29 +69,55 @@ def _normalize(m: np.ndarray) -> np.ndarray:
     return m / np.where(norms == 0, 1, norms)
 
 
-def embed(encoder: Encoder, units: Sequence[Unit], use_context: bool = True) -> Embedded:
-    """Encode all windows and context strings of the units in one call, so each distinct text costs once."""
-    pieces = encoder.windows_many([u.text for u in units])
+def _split(encoder: Encoder, texts: Sequence[str], sentences: bool) -> list[list[str]]:
+    """Each text as the pieces the encoder reads: its windows, or (sentence mode) each sentence's windows."""
+    if not sentences:
+        return encoder.windows_many(list(texts))
+    per_text = [split_sentences(t) for t in texts]
+    flat = [s for group in per_text for s in group]
+    wins = encoder.windows_many(flat)
+    out, pos = [], 0
+    for group in per_text:
+        out.append([w for ws in wins[pos:pos + len(group)] for w in ws])
+        pos += len(group)
+    return out
+
+
+def _pool(vectors: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, vectors.shape[1]), dtype=np.float32)
+    np.add.at(out, owner, vectors)
+    return _normalize(out)
+
+
+def embed(encoder: Encoder, units: Sequence[Unit], use_context: bool = True, sentences: bool = False) -> Embedded:
+    """Encode all pieces and context strings of the units in one call, so each distinct text costs once.
+
+    Paragraph mode reads each unit as its windows (one for most paragraphs). Sentence mode reads every text, the
+    units' and their context's, as sentences: a unit's vector is the mean of its sentences, and each sentence can
+    be scored alone, so a theme carried by one clause is found and pointed to. Encoding sentences costs about what
+    encoding the paragraphs does (the same tokens in shorter sequences).
+    """
+    pieces = _split(encoder, [u.text for u in units], sentences)
     owner = np.repeat(np.arange(len(units)), [len(p) for p in pieces])
     flat = [w for p in pieces for w in p]
-    ctx_texts = [c for u in units for c in u.context] if use_context else []
-    vectors = encoder.encode(flat + ctx_texts)
+    ctx_texts = list(dict.fromkeys(c for u in units for c in u.context)) if use_context else []
+    ctx_pieces = _split(encoder, ctx_texts, sentences) if sentences else [[c] for c in ctx_texts]
+    ctx_flat = [w for p in ctx_pieces for w in p]
+    vectors = encoder.encode(flat + ctx_flat)
     win = vectors[:len(flat)]
-    d = win.shape[1] if win.ndim == 2 else encoder.dimension
-    unit_emb = np.zeros((len(units), d), dtype=np.float32)
-    np.add.at(unit_emb, owner, win)
-    unit_emb = _normalize(unit_emb)
+    if win.ndim != 2:
+        win = np.zeros((0, encoder.dimension), dtype=np.float32)
+    unit_emb = _pool(win, owner, len(units))
     ctx_emb = unit_emb.copy()
-    has_ctx = np.zeros(len(units), dtype=bool)
     if ctx_texts:
-        pos = len(flat)
+        ctx_owner = np.repeat(np.arange(len(ctx_texts)), [len(p) for p in ctx_pieces])
+        per_ctx = _pool(vectors[len(flat):], ctx_owner, len(ctx_texts))
+        index = {c: i for i, c in enumerate(ctx_texts)}
         for i, u in enumerate(units):
             if u.context:
-                ctx_emb[i] = vectors[pos:pos + len(u.context)].mean(axis=0)
-                has_ctx[i] = True
-                pos += len(u.context)
+                ctx_emb[i] = per_ctx[[index[c] for c in u.context]].mean(axis=0)
         ctx_emb = _normalize(ctx_emb)
-    return Embedded(win, owner, unit_emb, ctx_emb, has_ctx)
+    return Embedded(win, owner, unit_emb, ctx_emb, flat if sentences else None)
 
 
 def design(unit_rows: np.ndarray, context_rows: np.ndarray, use_context: bool) -> np.ndarray:

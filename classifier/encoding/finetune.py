@@ -47,9 +47,10 @@ import shutil
 import tempfile
 import time
 import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 

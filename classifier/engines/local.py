@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
-from classifier.errors import InputError, PolicytagError
 from classifier.encoding.features import article_units
+from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import Document, Item
 from classifier.io.segment import Paragraph, split
 
@@ -24,8 +25,15 @@ class Result:
     error: InputError | None = None
 
 
-def _records(model: Any, doc: Document, paragraphs: list[Paragraph], P) -> list[dict[str, Any]]:
-    return [{"doc": doc.id, "doc_sha": doc.sha, **rec} for rec in model.records(paragraphs, P)]
+def _records(model: Any, doc: Document, paragraphs: list[Paragraph], P, evidence=None) -> list[dict[str, Any]]:
+    return [{"doc": doc.id, "doc_sha": doc.sha, **rec} for rec in model.records(paragraphs, P, evidence)]
+
+
+def score(model: Any, units: list) -> tuple[Any, list | None]:
+    """Probabilities and (for models that read sentences) each unit's evidence sentences."""
+    if hasattr(model, "score_units"):
+        return model.score_units(units)
+    return model.predict_proba(units), None
 
 
 def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
@@ -70,7 +78,7 @@ def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]] | Result])
         return
     units = [u for _, pars in docs for u in article_units(pars)]
     try:
-        P = model.predict_proba(units)
+        P, evidence = score(model, units)
     except PolicytagError:
         raise
     except Exception:
@@ -90,7 +98,8 @@ def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]] | Result])
             yield entry
             continue
         doc, pars = entry
-        yield Result(doc, _records(model, doc, pars, P[start:start + len(pars)]))
+        ev = None if evidence is None else evidence[start:start + len(pars)]
+        yield Result(doc, _records(model, doc, pars, P[start:start + len(pars)], ev))
         start += len(pars)
 
 

@@ -20,13 +20,14 @@ import hashlib
 import logging
 import tempfile
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from classifier.errors import InputError, PolicytagError
 from classifier.encoding.features import Unit, article_units
-from classifier.engines.local import DEFAULT_CHUNK, Result, tag_stream
+from classifier.engines.local import DEFAULT_CHUNK, Result, score, tag_stream
+from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
 from classifier.io.segment import Paragraph, split
 
@@ -59,7 +60,7 @@ class ModelFiles:
     files: dict[str, bytes]
 
     @classmethod
-    def read(cls, directory: str | Path | None = None) -> "ModelFiles":
+    def read(cls, directory: str | Path | None = None) -> ModelFiles:
         from classifier import DEFAULT_MODEL_DIR
         from classifier.persist import read_manifest
 
@@ -105,14 +106,14 @@ class _Shared:
         return ray.get(self.ref)
 
 
-def _model_files(model: "ModelFiles | _Shared | str | Path | None") -> ModelFiles:
+def _model_files(model: ModelFiles | _Shared | str | Path | None) -> ModelFiles:
     if isinstance(model, _Shared):
         return model.get()
     return model if isinstance(model, ModelFiles) else ModelFiles.read(model)
 
 
 # -- the worker ---------------------------------------------------------------------------------------
-def record_schema(theme_ids: Sequence[str], extra: Sequence["pa.Field"] = ()) -> "pa.Schema":
+def record_schema(theme_ids: Sequence[str], extra: Sequence[pa.Field] = ()) -> pa.Schema:
     """Columns of a tagged Dataset: the record fields of ``policytag tag``, ``error``, then kept input columns."""
     import pyarrow as pa
     return pa.schema([("doc", pa.string()), ("doc_sha", pa.string()), ("paragraph", pa.int64()),
@@ -130,7 +131,7 @@ class Tagger:
     becomes an error row, as in the local engine. Columns named in ``keep`` are copied to the output.
     """
 
-    def __init__(self, model: "ModelFiles | _Shared | str | Path | None" = None, cache: Any = True,
+    def __init__(self, model: ModelFiles | _Shared | str | Path | None = None, cache: Any = True,
                  batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
         from classifier.encoding.backends import check_backend
         from classifier.model import load_model
@@ -140,7 +141,7 @@ class Tagger:
         self.model.encoder_.device = device
         self.keep = tuple(keep)
 
-    def __call__(self, batch: "pa.Table") -> "pa.Table":
+    def __call__(self, batch: pa.Table) -> pa.Table:
         import pyarrow as pa
         extra = [batch.schema.field(k) for k in self.keep]
         schema = record_schema(list(self.model.classes_), extra)
@@ -170,7 +171,7 @@ class Tagger:
             return []
         units = [Unit(r["text"], tuple(r.get("context") or ())) for r in rows]
         try:
-            P = self.model.predict_proba(units)
+            P, evidence = score(self.model, units)
         except PolicytagError:
             raise
         except Exception:
@@ -180,7 +181,7 @@ class Tagger:
             log.debug("%s: could not be encoded", rows[0]["doc"], exc_info=True)
             return [None] * len(rows)
         paragraphs = [Paragraph(r["paragraph"], r["text"], r.get("section")) for r in rows]
-        return self.model.records(paragraphs, P)
+        return self.model.records(paragraphs, P, evidence)
 
     @staticmethod
     def _error_row(row: dict[str, Any], message: str, kept: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +256,7 @@ def segment_document(row: dict[str, Any], opts: ReadOptions, fmt: str | None = N
     return paragraph_rows(item, paragraphs, **kept)
 
 
-def read_files(paths: str | Sequence[str], **kwargs: Any) -> "Dataset":
+def read_files(paths: str | Sequence[str], **kwargs: Any) -> Dataset:
     """A folder (or files) of .txt/.md/.html articles as a Dataset of file rows for :func:`tag_documents`;
     any path Ray Data reads (local, s3://, gs://, ...). Keyword arguments go to ``ray.data.read_binary_files``."""
     require_ray()
@@ -272,8 +273,8 @@ def _compute(concurrency: int | tuple[int, int]) -> Any:
     return ActorPoolStrategy(size=concurrency)
 
 
-def _tag(rows: "Dataset", model: Any, keep: Sequence[str], concurrency: int | tuple[int, int], batch_size: int,
-         num_cpus: float, num_gpus: float, cache: Any, encoder_batch_size: int, backend: str) -> "Dataset":
+def _tag(rows: Dataset, model: Any, keep: Sequence[str], concurrency: int | tuple[int, int], batch_size: int,
+         num_cpus: float, num_gpus: float, cache: Any, encoder_batch_size: int, backend: str) -> Dataset:
     import ray
     _check_cpus(ray, concurrency, num_cpus)
     files = _Shared(ray.put(_model_files(model)))
@@ -296,11 +297,11 @@ def _check_cpus(ray: Any, concurrency: int | tuple[int, int], num_cpus: float) -
                     "num_cpus)", least, num_cpus, have)
 
 
-def tag_documents(ds: "Dataset", model: "ModelFiles | str | Path | None" = None, *, text_column: str = "text",
+def tag_documents(ds: Dataset, model: ModelFiles | str | Path | None = None, *, text_column: str = "text",
                   id_column: str = "id", fmt: str | None = None, keep: Sequence[str] = (),
                   concurrency: int | tuple[int, int] = 1, batch_size: int = DEFAULT_CHUNK, num_cpus: float = 1,
                   num_gpus: float = 0, cache: Any = True, encoder_batch_size: int = 64,
-                  backend: str = "torch") -> "Dataset":
+                  backend: str = "torch") -> Dataset:
     """A Dataset of documents -> a Dataset of records (one row per paragraph), lazily, as Ray Data does.
 
     Rows are documents: ``text_column`` (and ``id_column``) as in ``policytag tag`` on JSONL, or file rows from
@@ -318,12 +319,12 @@ def tag_documents(ds: "Dataset", model: "ModelFiles | str | Path | None" = None,
     return _tag(rows, model, keep, concurrency, batch_size, num_cpus, num_gpus, cache, encoder_batch_size, backend)
 
 
-def tag_paragraphs(ds: "Dataset", model: "ModelFiles | str | Path | None" = None, *, text_column: str = "text",
+def tag_paragraphs(ds: Dataset, model: ModelFiles | str | Path | None = None, *, text_column: str = "text",
                    article_column: str | None = "article_id", paragraph_column: str = "paragraph",
                    section_column: str = "section", context_column: str | None = None, keep: Sequence[str] = (),
                    concurrency: int | tuple[int, int] = 1, batch_size: int = DEFAULT_CHUNK, num_cpus: float = 1,
                    num_gpus: float = 0, cache: Any = True, encoder_batch_size: int = 64,
-                   backend: str = "torch") -> "Dataset":
+                   backend: str = "torch") -> Dataset:
     """A Dataset of paragraphs (a corpus-style table) -> records, without splitting.
 
     Context as in :meth:`ThemeClassifier.tag_dataset`: a ``context_column`` wins; else, when the table has
@@ -339,7 +340,7 @@ def tag_paragraphs(ds: "Dataset", model: "ModelFiles | str | Path | None" = None
     spec = _ParagraphSpec(text_column, art, paragraph_column if paragraph_column in columns else None,
                           section_column if section_column in columns else None, context_column, tuple(keep))
 
-    def to_rows(batch: "pa.Table") -> "pa.Table":  # Ray Data wants a function here, not a callable object
+    def to_rows(batch: pa.Table) -> pa.Table:  # Ray Data wants a function here, not a callable object
         return spec(batch)
 
     if art is None:
@@ -360,8 +361,9 @@ class _ParagraphSpec:
     context: str | None
     keep: tuple[str, ...]
 
-    def __call__(self, batch: "pa.Table") -> "pa.Table":
+    def __call__(self, batch: pa.Table) -> pa.Table:
         import pyarrow as pa
+
         from classifier.integrations import build_units
 
         cols = batch.to_pydict()
@@ -459,7 +461,7 @@ class RaySession:
     """Ray for one run: the cluster at ``address`` (or, with none, the current session, the cluster that
     ``ray start`` made on this machine, or a local one started now) and ``actors`` Tagger actors."""
 
-    def __init__(self, model: "ModelFiles | str | Path | None" = None, *, address: str | None = None,
+    def __init__(self, model: ModelFiles | str | Path | None = None, *, address: str | None = None,
                  actors: int | None = None, cpus_per_actor: float = 1, gpus_per_actor: float = 0,
                  cache: Any = True, batch_size: int = 64, backend: str = "torch"):
         self.model = model
@@ -473,7 +475,7 @@ class RaySession:
         self._owned = False
         self._pool: list[Any] = []
 
-    def start(self) -> "RaySession":
+    def start(self) -> RaySession:
         ray = require_ray()
         if not ray.is_initialized():
             problem = _unreachable(self.address) if self.address else None
@@ -588,7 +590,7 @@ def _unreachable(address: str, timeout: float = 5.0) -> str | None:
     return None
 
 
-def tag_stream_ray(items: Iterable[Item], model: "ModelFiles | str | Path | None" = None, chunk: int = DEFAULT_CHUNK,
+def tag_stream_ray(items: Iterable[Item], model: ModelFiles | str | Path | None = None, chunk: int = DEFAULT_CHUNK,
                    skip: Callable[[Document], bool] | None = None, **session: Any) -> Iterator[Result]:
     """Connect (or start a local cluster) and place the actors now, then stream Results lazily; the session
     ends with the stream. ``session`` takes :class:`RaySession`'s options."""

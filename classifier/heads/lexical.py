@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class TfidfFeatures:
         self._token = re.compile(TOKEN_PATTERN)
 
     @classmethod
-    def from_vectorizer(cls, vectorizer: Any) -> "TfidfFeatures":
+    def from_vectorizer(cls, vectorizer: Any) -> TfidfFeatures:
         terms = [""] * len(vectorizer.vocabulary_)
         for term, col in vectorizer.vocabulary_.items():
             terms[col] = term
@@ -97,7 +98,7 @@ class LexicalHead:
                 **{f"lexical_{k}": v for k, v in self.head.to_arrays().items()}}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> "LexicalHead":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LexicalHead:
         head = LinearHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                        if k in ("lexical_coef", "lexical_intercept")}, multi_label)
         return cls(TfidfFeatures([str(t) for t in arrays["lexical_terms"]], np.asarray(arrays["lexical_idf"])), head)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class LinearHead:
         return {"coef": self.coef, "intercept": self.intercept}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> "LinearHead":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LinearHead:
         return cls(np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
                    multi_label)
 
@@ -121,6 +121,7 @@ class Config:
     C: float
     class_weight: str | None
     lexical: float = 0.0
+    sentences: float = 0.0
 
 
 @dataclass
@@ -131,14 +132,20 @@ class Selection:
 
 
 def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], multi_label: bool,
-                config: Config, random_state: int, n_classes: int | None = None) -> np.ndarray:
-    """Probabilities for each row from a head that never saw it."""
+                config: Config, random_state: int, n_classes: int | None = None, pieces: np.ndarray | None = None,
+                owner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Probabilities for each row from a head that never saw it, and (with ``pieces``, the rows' sentence
+    designs, and ``owner``, the row of each) each row's best-sentence probabilities from the same heads."""
     k = Y.shape[1] if multi_label else (n_classes or int(Y.max(initial=0)) + 1)
     P = np.zeros((len(X), k))
+    B = np.zeros((len(X), k)) if pieces is not None else None
     for train, test in folds:
         head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state, k)
         P[test] = head.proba(X[test])
-    return P
+        if B is not None:
+            rows = np.flatnonzero(np.isin(owner, test))
+            np.maximum.at(B, owner[rows], head.proba(pieces[rows]))
+    return P, B
 
 
 def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
@@ -150,11 +157,12 @@ def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
 
 
 def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],
-           random_state: int, lexical_oof: np.ndarray | None = None, n_classes: int | None = None) -> Selection:
+           random_state: int, lexical_oof: np.ndarray | None = None, n_classes: int | None = None,
+           pieces: dict[bool, np.ndarray] | None = None, owner: np.ndarray | None = None) -> Selection:
     """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties.
 
-    Configurations differing only in ``lexical`` share one embedding-head fit: the blend is computed from
-    out-of-fold probabilities, so the lexical weight costs no extra training.
+    Configurations differing only in ``lexical`` or ``sentences`` share one embedding-head fit: both blends are
+    computed from out-of-fold probabilities, so their weights cost no extra training.
     """
     best: tuple[float, Config, np.ndarray] | None = None
     table = []
@@ -162,13 +170,18 @@ def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: b
     for config in grid:
         key = (config.context, config.C, config.class_weight)
         if key not in fitted:
-            fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state, n_classes)
-        P = fitted[key]
+            fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state, n_classes,
+                                      None if pieces is None else pieces[config.context], owner)
+        P, B = fitted[key]
+        if config.sentences and B is not None:
+            P = (1 - config.sentences) * P + config.sentences * B
+            if not multi_label:
+                P = P / P.sum(axis=1, keepdims=True)
         if config.lexical and lexical_oof is not None:
             P = (1 - config.lexical) * P + config.lexical * lexical_oof
         value = score(P, Y, multi_label)
         table.append({"context": config.context, "C": config.C, "class_weight": config.class_weight,
-                      "lexical": config.lexical, "macro_f1": round(value, 4)})
+                      "lexical": config.lexical, "sentences": config.sentences, "macro_f1": round(value, 4)})
         if best is None or value > best[0] + 1e-9:
             best = (value, config, P)
     assert best is not None

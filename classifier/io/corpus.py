@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from classifier.codebook import Codebook, load_codebook
-from classifier.io.tables import CORPUS_FILE
 from classifier.errors import CorpusError
+from classifier.io.tables import CORPUS_FILE, UNION_FILE, corpus_file, corpus_members
 
 REQUIRED = {"id": str, "article_id": str, "paragraph": int, "text": str, "labels": list, "genre": str,
             "region": str, "split": str}
@@ -18,10 +18,20 @@ NEAR_DUPLICATE = 0.8
 
 
 def read_rows(directory: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows of a corpus file and the problems met while parsing it (file:line: message)."""
-    path = Path(directory) / CORPUS_FILE
-    if not path.exists():
-        raise CorpusError(f"{directory}: no {CORPUS_FILE} in this folder")
+    """Rows of a corpus (a union's members in order) and the problems met parsing them (file:line: message);
+    each row keeps ``_line`` and ``_file`` for messages."""
+    cfile = corpus_file(directory)
+    if cfile is None or cfile.name not in (CORPUS_FILE, UNION_FILE):
+        raise CorpusError(f"{directory}: no {CORPUS_FILE} (or {UNION_FILE}) in this folder")
+    rows, problems = [], []
+    for path in corpus_members(cfile):
+        more, bad = _read_file(path)
+        rows += more
+        problems += bad
+    return rows, problems
+
+
+def _read_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     rows, problems = [], []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -36,6 +46,7 @@ def read_rows(directory: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
                 problems.append(f"{path}:{n}: not a JSON object")
                 continue
             row["_line"] = n
+            row["_file"] = str(path)
             rows.append(row)
     return rows, problems
 
@@ -50,7 +61,7 @@ def load_corpus(directory: str | Path):
     rows, _ = read_rows(directory)
     by_split: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for r in rows:
-        r = {k: v for k, v in r.items() if k != "_line"}
+        r = {k: v for k, v in r.items() if k not in ("_line", "_file")}
         r.setdefault("section", None)
         r.setdefault("title", None)
         by_split[r["split"]].append(r)
@@ -89,13 +100,12 @@ def near_duplicates(rows: list[dict[str, Any]], threshold: float = NEAR_DUPLICAT
 def check_corpus(directory: str | Path, codebook: Codebook | None = None) -> list[str]:
     """Every problem with a corpus, one actionable line each; an empty list means it is sound."""
     directory = Path(directory)
-    path = directory / CORPUS_FILE
     if codebook is None:
         codebook = load_codebook(directory / "codebook.yaml")
     rows, problems = read_rows(directory)
     valid = []
     for r in rows:
-        where = f"{path}:{r['_line']}"
+        where = f"{r['_file']}:{r['_line']}"
         bad = [f"{k} ({t.__name__})" for k, t in REQUIRED.items() if not isinstance(r.get(k), t)
                or (t is int and isinstance(r.get(k), bool))]
         if bad:
@@ -113,21 +123,22 @@ def check_corpus(directory: str | Path, codebook: Codebook | None = None) -> lis
         if not r["text"].strip():
             problems.append(f"{where}: empty text")
         valid.append(r)
-    problems += _check_identity(valid, path)
+    problems += _check_identity(valid)
     for i, j, jac in near_duplicates(valid):
-        problems.append(f"{path}:{valid[j]['_line']}: near-duplicate (Jaccard {jac}) of line {valid[i]['_line']} "
+        problems.append(f"{valid[j]['_file']}:{valid[j]['_line']}: near-duplicate (Jaccard {jac}) of "
+                        f"{valid[i]['_file']}:{valid[i]['_line']} "
                         f"in split {valid[i]['split']!r}: leaks across splits")
     return problems
 
 
-def _check_identity(rows: list[dict[str, Any]], path: Path) -> list[str]:
+def _check_identity(rows: list[dict[str, Any]]) -> list[str]:
     problems = []
     ids: dict[str, int] = {}
     texts: dict[str, int] = {}
     article_split: dict[str, tuple[str, int]] = {}
     positions: dict[tuple[str, int], int] = {}
     for r in rows:
-        where = f"{path}:{r['_line']}"
+        where = f"{r['_file']}:{r['_line']}"
         if r["id"] in ids:
             problems.append(f"{where}: id {r['id']!r} already used on line {ids[r['id']]}")
         ids.setdefault(r["id"], r["_line"])

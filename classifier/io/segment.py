@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Callable, Sequence
 
 HEADING_MAX_WORDS = 15
 _CLOSING = tuple('.!?:;"\'”’»)…。！？」』．؟۔')
@@ -322,3 +322,31 @@ def windows(text: str, max_tokens: int, overlap: int,
         if start + max_tokens >= len(spans):
             break
     return out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[A-Z0-9\"“‘(\[])")
+MIN_SENTENCE_WORDS = 4
+
+
+def sentences(text: str) -> list[str]:
+    """A paragraph as sentences (the unit of evidence): split after . ! ? before a capital, digit or quote.
+
+    Fragments under four words ("Mr. Li said.", a dateline) are joined to the sentence after them (or before, at
+    the end), so every word of the paragraph stays in some sentence and none is scored on its own.
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
+    out: list[str] = []
+    carry = ""
+    for p in parts:
+        p = f"{carry} {p}".strip() if carry else p
+        if len(p.split()) < MIN_SENTENCE_WORDS:
+            carry = p
+            continue
+        out.append(p)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out or [text]

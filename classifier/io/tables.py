@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from classifier.codebook import Codebook, load_codebook, resolve_codebook
-from classifier.errors import CorpusError, TrainingDataError
 from classifier.encoding.features import Unit
+from classifier.errors import CorpusError, TrainingDataError
 
 CORPUS_FILE = "paragraphs.jsonl"
+UNION_FILE = "union.json"
 
 
 @dataclass
@@ -47,11 +49,38 @@ class Columns:
 
 
 def corpus_file(path: str | Path) -> Path | None:
-    """The corpus JSONL if ``path`` is a corpus folder or its paragraphs file, else None."""
+    """The corpus JSONL if ``path`` is a corpus folder or its paragraphs file, the union file if ``path`` is a
+    union of corpora (see :func:`corpus_members`), else None."""
     path = Path(path)
     if path.is_dir():
-        return path / CORPUS_FILE if (path / CORPUS_FILE).exists() else None
-    return path if path.name == CORPUS_FILE else None
+        for name in (CORPUS_FILE, UNION_FILE):
+            if (path / name).exists():
+                return path / name
+        return None
+    return path if path.name in (CORPUS_FILE, UNION_FILE) else None
+
+
+def corpus_members(cfile: Path) -> list[Path]:
+    """The paragraphs files a corpus file stands for: itself, or for a union folder (``union.json``,
+    ``{"corpora": ["../a", "../b"]}``, paths relative to the folder) each member's. Article ids must be unique
+    across members; each member keeps its own article-level splits."""
+    if cfile.name != UNION_FILE:
+        return [cfile]
+    try:
+        spec = json.loads(cfile.read_text(encoding="utf-8"))
+        members = [str(m) for m in spec["corpora"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{cfile}: not a union of corpora ({exc}); expected {{\"corpora\": [folders]}}") from None
+    out = [(cfile.parent / m / CORPUS_FILE).resolve() for m in members]
+    for m in out:
+        if not m.exists():
+            raise CorpusError(f"{cfile}: member {m.parent} has no {CORPUS_FILE}")
+    return out
+
+
+def corpus_table(cfile: Path) -> list[dict[str, Any]]:
+    """Rows of a corpus file, a union's members one after another."""
+    return [row for member in corpus_members(cfile) for row in read_table(member)]
 
 
 def read_table(path: str | Path) -> list[dict[str, Any]]:
@@ -147,7 +176,7 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
     cfile = corpus_file(path)
     codebook = resolve_codebook(codebook)
     if cfile is not None:
-        rows = read_table(cfile)
+        rows = corpus_table(cfile)
         if codebook is None and (cfile.parent / "codebook.yaml").exists():
             codebook = load_codebook(cfile.parent / "codebook.yaml")
         contexts = article_context(rows)

@@ -6,8 +6,9 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any, Iterable, Sequence
+from typing import IO, Any
 
 from classifier.errors import PolicytagError
 
@@ -109,7 +110,7 @@ class RecordWriter:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "RecordWriter":
+    def __enter__(self) -> RecordWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -148,7 +149,7 @@ class SummaryWriter:
     def close(self) -> None:
         self._fh.close()
 
-    def __enter__(self) -> "SummaryWriter":
+    def __enter__(self) -> SummaryWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

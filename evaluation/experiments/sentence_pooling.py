@@ -18,14 +18,15 @@ reached 0.666 against 0.641, and on the one real article (``evaluation.real_arti
 micro-F1 from 0.53 to about 0.55-0.57. A small, consistent gain; not in the default yet because it changes the
 embedding basis of every model and eats into the throughput margin (see the closing notes).
 """
-import re, json
-import numpy as np
-from classifier import load_model
-from classifier.io.tables import Columns, read_labeled
-from classifier.heads.linear import fit_head, make_folds, tune_thresholds
-from classifier.heads.lexical import fit_lexical
-from evaluation.metrics import evaluate
+import re
 
+import numpy as np
+
+from classifier import load_model
+from classifier.harness.metrics import evaluate
+from classifier.heads.lexical import fit_lexical
+from classifier.heads.linear import fit_head, make_folds, tune_thresholds
+from classifier.io.tables import Columns, read_labeled
 
 SENT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z\"“‘(])")
 

@@ -7,7 +7,8 @@ Systems, folds and seeds all ask the pool for their encoder. The pool hands out 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -8,11 +8,11 @@ of one label per row.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from .bootstrap import group_index
+from classifier.harness.bootstrap import group_index
 
 Fold = tuple[np.ndarray, np.ndarray]
 

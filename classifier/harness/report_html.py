@@ -1,7 +1,7 @@
 """The evaluation as one self-contained HTML page: tables, inline SVG charts and error analysis.
 
 Everything is rendered from the JSON result, so a saved ``--json`` file can be turned into a report
-later (``python -m evaluation.report_html result.json report.html``).
+later (``python -m classifier.harness.report_html result.json report.html``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ white-space:nowrap}
 
 
 def _table(markdown_table: str) -> str:
-    """A pipe table from :mod:`evaluation.markdown` as HTML (numbers right-aligned, **bold** kept)."""
+    """A pipe table from :mod:`classifier.harness.markdown` as HTML (numbers right-aligned, **bold** kept)."""
     rows = [r for r in markdown_table.strip().splitlines() if r.startswith("|")]
     if len(rows) < 2:
         return ""
@@ -276,7 +276,7 @@ def _provenance(meta: dict[str, Any], protos: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
-        print("usage: python -m evaluation.report_html RESULT.json REPORT.html", file=sys.stderr)
+        print("usage: python -m classifier.harness.report_html RESULT.json REPORT.html", file=sys.stderr)
         return 2
     Path(argv[1]).write_text(render(json.loads(Path(argv[0]).read_text(encoding="utf-8"))), encoding="utf-8")
     return 0

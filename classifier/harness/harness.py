@@ -8,23 +8,30 @@ that only wants "how good is this model" reads those and ignores the rest.
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from classifier.codebook import Codebook, load_codebook
-from classifier.io.tables import Columns, corpus_file
 from classifier.errors import CorpusError, PolicytagError
+from classifier.harness.bootstrap import (
+    DEFAULT_RESAMPLES,
+    confidence_intervals,
+    group_stats,
+    paired_test,
+    resample_weights,
+)
+from classifier.harness.datasets import EvalSet, file_sha256, infer_codebook, load_label_map, read, to_evalset
+from classifier.harness.embeddings import EncoderPool
+from classifier.harness.metrics import confusion, evaluate, pr_curve, reliability
+from classifier.harness.protocols import EvaluationError
+from classifier.harness.systems import BASELINES, Context, Prediction, parse_system
+from classifier.io.tables import Columns, corpus_file
 
 from . import protocols as proto
-from .bootstrap import DEFAULT_RESAMPLES, confidence_intervals, group_stats, paired_test, resample_weights
-from .datasets import EvalSet, file_sha256, infer_codebook, load_label_map, read, to_evalset
-from .embeddings import EncoderPool
-from .protocols import EvaluationError
-from .metrics import confusion, evaluate, pr_curve, reliability
-from .systems import BASELINES, Context, Prediction, parse_system
 
 FORMAT = 1
 PROTOCOLS = ("heldout", "cross-corpus", "cv", "curve")
@@ -57,6 +64,7 @@ class Config:
 
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
+
     from classifier.persist import library_versions as base
 
     out = base()
@@ -395,6 +403,7 @@ def primary_system(cfg: Config, plain: bool) -> str:
     the shipped model only if it fits the data's codebook (or a label map is given), else ``theme``, a
     ThemeClassifier trained here."""
     import json
+
     from classifier import DEFAULT_MODEL_DIR
 
     if cfg.model or plain:

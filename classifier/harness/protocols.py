@@ -6,17 +6,17 @@ held-out testing where the training and test sets come from different corpora (l
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from classifier.errors import PolicytagError
-
-from .datasets import EvalSet
-from .metrics import evaluate
-from .stratify import stratified_folds, stratified_subsample
-from .systems import Context, Prediction, System, fit, use_model
+from classifier.harness.datasets import EvalSet
+from classifier.harness.metrics import evaluate
+from classifier.harness.stratify import stratified_folds, stratified_subsample
+from classifier.harness.systems import Context, Prediction, System, fit, use_model
 
 DEFAULT_SIZES: tuple[int | str, ...] = (50, 100, 250, 500, 1000, "all")
 Progress = Callable[[str], None]

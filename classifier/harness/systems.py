@@ -22,13 +22,18 @@ from typing import Any
 import numpy as np
 
 from classifier.codebook import Codebook
-from classifier.errors import PolicytagError
 from classifier.encoding.features import embed
+from classifier.errors import PolicytagError
+from classifier.harness.baselines import (
+    EmbeddingLogistic,
+    KNNClassifier,
+    PooledThemeClassifier,
+    PriorClassifier,
+    TfidfClassifier,
+)
+from classifier.harness.datasets import EvalSet
+from classifier.harness.embeddings import EncoderPool
 from classifier.zeroshot import ZeroShotClassifier
-
-from .baselines import EmbeddingLogistic, KNNClassifier, PooledThemeClassifier, PriorClassifier, TfidfClassifier
-from .datasets import EvalSet
-from .embeddings import EncoderPool
 
 BUILTINS: dict[str, type] = {
     "theme": PooledThemeClassifier,

@@ -13,7 +13,8 @@ scikit-learn (the tests check them against it), with two choices made explicit:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -9,12 +9,13 @@ milliseconds, and two systems scored with the same ``W`` give a paired test for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .metrics import ECE_BINS, calibration_bins, f1_from_counts, row_f1
+from classifier.harness.metrics import ECE_BINS, calibration_bins, f1_from_counts, row_f1
 
 DEFAULT_RESAMPLES = 1000
 CI_METRICS_MULTI = (

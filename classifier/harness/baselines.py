@@ -14,19 +14,19 @@ The zero-shot baseline is :class:`classifier.zeroshot.ZeroShotClassifier`.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from classifier.codebook import Codebook
+from classifier.codebook import Codebook, resolve_codebook
 from classifier.encoding.features import as_units, embed
 from classifier.heads.linear import SATURATED, LinearHead, fit_head, make_folds, tune_thresholds
-from classifier.model import ThemeClassifier
-from classifier.codebook import resolve_codebook
 from classifier.labels import encode_labels
-from classifier.zeroshot import make_encoder
+from classifier.model import ThemeClassifier
 from classifier.tagger import TextInputTags
+from classifier.zeroshot import make_encoder
 
 
 class _CodebookEstimator(TextInputTags, ClassifierMixin, BaseEstimator):
@@ -83,7 +83,7 @@ class PriorClassifier(_CodebookEstimator):
     def __init__(self, codebook: Codebook | str | None = None):
         self.codebook = codebook
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "PriorClassifier":
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> PriorClassifier:
         units, T = self._prepare(X, y)
         Y = self._onehot(T)
         self.prior_ = Y.mean(0) if len(Y) else np.zeros(len(self.classes_))
@@ -124,7 +124,7 @@ class TfidfClassifier(_CodebookEstimator):
         self.random_state = random_state
         self.min_positives = min_positives
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "TfidfClassifier":
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> TfidfClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         units, T = self._prepare(X, y)
@@ -196,7 +196,7 @@ class KNNClassifier(_EmbeddingEstimator):
         self.batch_size = batch_size
         self.min_positives = min_positives
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "KNNClassifier":
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> KNNClassifier:
         units, T = self._prepare(X, y)
         self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
         self.embeddings_ = self._embed(units)
@@ -245,7 +245,7 @@ class EmbeddingLogistic(_EmbeddingEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> "EmbeddingLogistic":
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> EmbeddingLogistic:
         units, T = self._prepare(X, y)
         self.encoder_ = make_encoder(self.encoder, self.batch_size, self.cache)
         E = self._embed(units)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from classifier.codebook import Codebook
-from classifier.io.tables import Columns, LabeledData, read_labeled
-from classifier.errors import CorpusError
 from classifier.encoding.features import Unit
+from classifier.errors import CorpusError
+from classifier.io.tables import Columns, LabeledData, read_labeled
 
 
 @dataclass
@@ -37,7 +38,7 @@ class EvalSet:
     def texts(self) -> list[str]:
         return [u.text for u in self.units]
 
-    def subset(self, idx: Sequence[int]) -> "EvalSet":
+    def subset(self, idx: Sequence[int]) -> EvalSet:
         idx = np.asarray(idx, dtype=int)
         return replace(
             self,
