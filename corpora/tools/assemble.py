@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from blind import paragraph_id, read as read_coded  # noqa: E402
+from blind import paragraph_id  # noqa: E402
+from blind import read as read_coded
 from parts import THEMES, parse  # noqa: E402
 
 FIELDS = ("id", "article_id", "paragraph", "section", "title", "text", "labels", "genre", "region", "sea", "split")
