@@ -15,12 +15,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
-from classifier.errors import EncoderError, ModelError, TrainingDataError
+from classifier.errors import TrainingDataError
 from classifier.heads.lexical import fit_lexical
 from classifier.heads.linear import Config, fit_head, make_folds, select, tune_thresholds
 from classifier.labels import encode_labels
-from classifier.persist import read_folder, write_folder
-from classifier.tagger import TaggerMixin
+from classifier.persist import write_folder
+from classifier.scorer import ThemeScorer, open_folder
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
@@ -29,7 +29,7 @@ SENTENCE_GRID = (0.0, 0.25, 0.5)  # weight of the best sentence's score next to 
 log = logging.getLogger(__name__)
 
 
-class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
+class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     """Tag paragraphs with the themes of a codebook.
 
     Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
@@ -182,75 +182,6 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
                  "training": {"hash": self.training_hash_, "n": self.n_train_}}
         return state, arrays
 
-    def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> ThemeClassifier:
-        """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
-        from classifier.heads.lexical import LexicalHead
-        from classifier.heads.linear import LinearHead
-        codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
-        multi = bool(manifest.get("multi_label", codebook.multi_label))
-        sel = manifest["selected"]
-        self.encoder_ = encoder
-        self.head_ = LinearHead.from_arrays(arrays, multi)
-        self.lexical_head_ = LexicalHead.from_arrays(arrays, multi) if "lexical_coef" in arrays else None
-        self.codebook_ = codebook
-        self.classes_ = np.array(codebook.ids)
-        self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
-        self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
-        self.lexical_ = float(sel.get("lexical", 0.0))
-        weight = sel.get("sentence_weight")
-        self.sentence_weight_ = None if weight is None else float(weight)
-        self.selection_ = manifest.get("selection", [])
-        self.encoder_identity_ = manifest["encoder"]
-        self.training_hash_ = manifest["training"]["hash"]
-        self.n_train_ = manifest["training"]["n"]
-        self.manifest_ = manifest
-        return self
-
-    # -- prediction ----------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        from classifier.tagger import check_fitted
-        check_fitted(self, "head_")
-
-    def _proba(self, units: Sequence[Unit]) -> np.ndarray:
-        return self.score_units(units)[0]
-
-    def score_units(self, units: Sequence[Unit]) -> tuple[np.ndarray, list[list[str]] | None]:
-        """(n, k) probabilities and, in sentence mode, per unit the sentence that scores highest for each theme
-        (the evidence records carry); ``None`` for a model that reads whole paragraphs."""
-        self._check_fitted()
-        k = len(self.classes_)
-        if not units:
-            return np.zeros((0, k)), None
-        weight = getattr(self, "sentence_weight_", None)
-        emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=weight is not None)
-        piece_scores = self.head_.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
-        best = np.zeros((len(units), piece_scores.shape[1]))
-        np.maximum.at(best, emb.owner, piece_scores)  # a theme present in any piece is present in the unit
-        evidence = None
-        if weight is None:
-            P = best
-        else:
-            P = (1 - weight) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + weight * best
-            evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units))
-        if not self.head_.multi_label:
-            P = P / P.sum(axis=1, keepdims=True)
-        if getattr(self, "lexical_head_", None) is not None:
-            P = (1 - self.lexical_) * P + self.lexical_ * self.lexical_head_.proba([u.text for u in units])
-        return P, evidence
-
-    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
-        """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
-        return self._proba(as_units(X))
-
-    def decision_function(self, X: Iterable[Any]) -> np.ndarray:
-        """(n, k) margins: log-odds above each theme's threshold (multi-label), so positive exactly where
-        ``predict`` assigns the theme; log-probabilities for single-label codebooks."""
-        P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
-        if not self.head_.multi_label:
-            return np.log(P)
-        t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
-        return np.log(P / (1 - P)) - np.log(t / (1 - t))
-
     # -- articles ------------------------------------------------------------------------------
     # -- tables --------------------------------------------------------------------------------
     def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
@@ -285,19 +216,6 @@ class ThemeClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         return write_folder(directory, state, arrays, metrics)
 
 
-def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) -> list[list[str]]:
-    """Per unit and theme, the piece (sentence) with the highest score; first piece on ties."""
-    out: list[list[str]] = [[""] * scores.shape[1] for _ in range(n)]
-    top = np.full((n, scores.shape[1]), -1.0)
-    for i in range(len(owner)):
-        u = owner[i]
-        better = scores[i] > top[u]
-        top[u, better] = scores[i, better]
-        for j in np.flatnonzero(better):
-            out[u][j] = pieces[i]
-    return out
-
-
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
     digest = hashlib.sha256()
     for u in units:
@@ -308,28 +226,16 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
 
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
                batch_size: int = 64, backend: str | None = None) -> ThemeClassifier:
-    """Load a saved model folder, refusing one whose head, encoder or libraries do not match.
-
-    ``encoder`` overrides where the encoder is found (its fingerprint must still match the one the model was
-    trained with); ``backend`` picks the encoder runtime (torch, onnx, onnx-int8) for this session.
-    """
-    directory = Path(directory)
-    manifest, arrays = read_folder(directory)
+    """Load a saved model folder as a fitted estimator, refusing one whose head, encoder or libraries do not
+    match (see :func:`classifier.scorer.open_folder`)."""
+    manifest, arrays, built = open_folder(directory, cache, encoder, batch_size, backend)
     ident = manifest["encoder"]
-    source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
     params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
     if backend is not None:
         params["backend"] = backend
+    source = encoder or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])
     model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
                             batch_size=batch_size, **params)
-    try:
-        built = model.make_encoder()
-        found = built.fingerprint
-    except EncoderError as exc:
-        raise ModelError(f"{directory}: the model's encoder {ident['name']!r} is not available: {exc}") from None
-    if found != ident["fingerprint"]:
-        raise ModelError(f"{directory}: trained with encoder {ident['name']!r} (weights {ident['fingerprint']}), but "
-                         f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
     if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
         model.encoder = ident["finetune"]["base"]["name"]
     return model.set_state(manifest, arrays, built)

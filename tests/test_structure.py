@@ -62,3 +62,22 @@ def test_help_imports_neither_numpy_nor_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_a_fully_cached_tag_run_imports_neither_torch_nor_sklearn(tmp_path):
+    """The saved head is arrays and the scorer is light: once every paragraph is in the embedding cache, tagging
+    needs neither the encoder's runtime nor scikit-learn."""
+    env_code = ("import os, sys\nos.environ['POLICYTAG_CACHE_DIR'] = sys.argv[1]\n"
+                "from classifier.cli import main\n"
+                "rc = main(['tag', 'examples/article.md', '-o', sys.argv[2], '--force', '-q'])\n"
+                "print(rc, ','.join(m for m in ('torch', 'sklearn', 'sentence_transformers') if m in sys.modules))")
+    cache = tmp_path / "cache"
+    first = subprocess.run([sys.executable, "-c", env_code, str(cache), str(tmp_path / "a.jsonl")], cwd=ROOT,
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split()[0] == "0" and "torch" in first.stdout  # the first run had to encode
+    second = subprocess.run([sys.executable, "-c", env_code, str(cache), str(tmp_path / "b.jsonl")], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "0"
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()

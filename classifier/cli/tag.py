@@ -51,7 +51,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from classifier import load_model
+    from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
     from classifier.io.readers import ReadOptions
     from classifier.io.writers import check_output, format_for
@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         from classifier.engines.ray_engine import require_ray
         require_ray()
-    model = load_model(args.model, cache=cache_option(args), batch_size=args.batch_size, backend=args.backend)
+    from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
+    model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
+                        backend=args.backend)
     log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
              model.use_context_)
     ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,

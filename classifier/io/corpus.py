@@ -198,7 +198,29 @@ def corpus_stats(directory: str | Path) -> str:
         arts = collections.Counter(v for v in {(r["article_id"], r[field]) for r in rows} for v in [v[1]])
         lines += ["", f"| {field} | articles | paragraphs |", "|---|---:|---:|"]
         lines += [f"| {k} | {arts[k]} | {v} |" for k, v in sorted(c.items())]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _shape(rows)) + "\n"
+
+
+def _shape(rows: list[dict[str, Any]]) -> list[str]:
+    """How the corpus compares with real writing's mix: length, themes per on-topic paragraph, and (where rows
+    carry ``sea``, the writer's mark for a paragraph about Southeast Asia) how many of asean_analogy's negatives
+    are Southeast Asia paragraphs without a comparison: the hard negatives that theme needs."""
+    words = sorted(len(r["text"].split()) for r in rows) or [0]
+    on = [r for r in rows if r["labels"]]
+    out = ["", "| shape | value |", "|---|---:|",
+           f"| median words per paragraph | {words[len(words) // 2]} |",
+           f"| paragraphs of 200+ words | {sum(w >= 200 for w in words)} ({100 * sum(w >= 200 for w in words) / max(len(words), 1):.0f}%) |",
+           f"| no-theme share | {100 * (len(rows) - len(on)) / max(len(rows), 1):.1f}% |",
+           f"| themes per on-topic paragraph | {sum(len(r['labels']) for r in on) / max(len(on), 1):.2f} |"]
+    if any("sea" in r for r in rows):
+        sea = [r for r in rows if r.get("sea")]
+        negatives = [r for r in rows if "asean_analogy" not in r["labels"]]
+        plain = [r for r in sea if "asean_analogy" not in r["labels"]]
+        out += [f"| Southeast Asia paragraphs | {len(sea)} ({100 * len(sea) / max(len(rows), 1):.0f}%) |",
+                f"| ... of which draw a comparison (asean_analogy) | {len(sea) - len(plain)} |",
+                f"| Southeast Asia without a comparison, share of asean_analogy's negatives | {len(plain)} "
+                f"({100 * len(plain) / max(len(negatives), 1):.1f}%) |"]
+    return out
 
 
 def assign_splits(rows: list[dict[str, Any]], theme_ids: list[str], ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from classifier.codebook import load_codebook
-from classifier.corpus import assign_splits
+from classifier.io.corpus import assign_splits
 
 HERE = Path(__file__).resolve().parent.parent
 FIELDS = ("id", "article_id", "paragraph", "section", "title", "text", "labels", "genre", "region", "split")

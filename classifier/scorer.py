@@ -1,0 +1,135 @@
+"""ThemeScorer: a fitted theme model's scoring half, built from a saved folder without scikit-learn.
+
+Everything that turns paragraphs into theme scores, themes and evidence lives here, once; the estimator
+(:class:`classifier.model.ThemeClassifier`) adds fitting and scikit-learn's conventions on top. Tagging from the
+shell loads a ThemeScorer, so a run whose paragraphs are all cached imports neither torch nor scikit-learn.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifier.codebook import Codebook
+from classifier.encoding.encoder import Encoder, make_encoder
+from classifier.encoding.features import Unit, as_units, design, embed
+from classifier.errors import EncoderError, ModelError
+from classifier.persist import read_folder
+from classifier.tagger import TaggerMixin
+
+
+class ThemeScorer(TaggerMixin):
+    """The fitted state of a theme model (heads, thresholds, codebook, encoder) and how it scores."""
+
+    codebook: Codebook | str | None = None
+
+    def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> ThemeScorer:
+        """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
+        from classifier.heads.lexical import LexicalHead
+        from classifier.heads.linear import LinearHead
+        codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
+        multi = bool(manifest.get("multi_label", codebook.multi_label))
+        sel = manifest["selected"]
+        self.encoder_ = encoder
+        self.head_ = LinearHead.from_arrays(arrays, multi)
+        self.lexical_head_ = LexicalHead.from_arrays(arrays, multi) if "lexical_coef" in arrays else None
+        self.codebook_ = codebook
+        self.classes_ = np.array(codebook.ids)
+        self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
+        self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
+        self.lexical_ = float(sel.get("lexical", 0.0))
+        weight = sel.get("sentence_weight")
+        self.sentence_weight_ = None if weight is None else float(weight)
+        self.selection_ = manifest.get("selection", [])
+        self.encoder_identity_ = manifest["encoder"]
+        self.training_hash_ = manifest["training"]["hash"]
+        self.n_train_ = manifest["training"]["n"]
+        self.manifest_ = manifest
+        return self
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        from classifier.tagger import check_fitted
+        check_fitted(self, "head_")
+
+    def _proba(self, units: Sequence[Unit]) -> np.ndarray:
+        return self.score_units(units)[0]
+
+    def score_units(self, units: Sequence[Unit]) -> tuple[np.ndarray, list[list[str]] | None]:
+        """(n, k) probabilities and, in sentence mode, per unit the sentence that scores highest for each theme
+        (the evidence records carry); ``None`` for a model that reads whole paragraphs."""
+        self._check_fitted()
+        k = len(self.classes_)
+        if not units:
+            return np.zeros((0, k)), None
+        weight = getattr(self, "sentence_weight_", None)
+        emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=weight is not None)
+        piece_scores = self.head_.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
+        best = np.zeros((len(units), piece_scores.shape[1]))
+        np.maximum.at(best, emb.owner, piece_scores)  # a theme present in any piece is present in the unit
+        evidence = None
+        if weight is None:
+            P = best
+        else:
+            P = (1 - weight) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + weight * best
+            evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units))
+        if not self.head_.multi_label:
+            P = P / P.sum(axis=1, keepdims=True)
+        if getattr(self, "lexical_head_", None) is not None:
+            P = (1 - self.lexical_) * P + self.lexical_ * self.lexical_head_.proba([u.text for u in units])
+        return P, evidence
+
+    def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
+        return self._proba(as_units(X))
+
+    def decision_function(self, X: Iterable[Any]) -> np.ndarray:
+        """(n, k) margins: log-odds above each theme's threshold (multi-label), so positive exactly where
+        ``predict`` assigns the theme; log-probabilities for single-label codebooks."""
+        P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
+        if not self.head_.multi_label:
+            return np.log(P)
+        t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
+        return np.log(P / (1 - P)) - np.log(t / (1 - t))
+
+
+
+def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) -> list[list[str]]:
+    """Per unit and theme, the piece (sentence) with the highest score; first piece on ties."""
+    out: list[list[str]] = [[""] * scores.shape[1] for _ in range(n)]
+    top = np.full((n, scores.shape[1]), -1.0)
+    for i in range(len(owner)):
+        u = owner[i]
+        better = scores[i] > top[u]
+        top[u, better] = scores[i, better]
+        for j in np.flatnonzero(better):
+            out[u][j] = pieces[i]
+    return out
+
+
+
+def open_folder(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
+                batch_size: int = 64, backend: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray], Encoder]:
+    """A model folder's manifest, head arrays and its encoder, built and checked against the fingerprint the
+    model was trained with; ``encoder`` overrides where it is found, ``backend`` how it runs."""
+    directory = Path(directory)
+    manifest, arrays = read_folder(directory)
+    ident = manifest["encoder"]
+    source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
+    try:
+        built = make_encoder(source, batch_size, cache, backend or manifest["params"].get("backend", "torch"))
+        found = built.fingerprint
+    except EncoderError as exc:
+        raise ModelError(f"{directory}: the model's encoder {ident['name']!r} is not available: {exc}") from None
+    if found != ident["fingerprint"]:
+        raise ModelError(f"{directory}: trained with encoder {ident['name']!r} (weights {ident['fingerprint']}), but "
+                         f"{source!r} has weights {found}; install the encoder it was trained with or retrain")
+    return manifest, arrays, built
+
+
+def load_scorer(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
+                batch_size: int = 64, backend: str | None = None) -> ThemeScorer:
+    """A saved model, for scoring only (no refitting, no scikit-learn): what ``policytag tag`` uses."""
+    return ThemeScorer().set_state(*open_folder(directory, cache, encoder, batch_size, backend))
