@@ -7,7 +7,7 @@
 CORPUS_DIR holds ``parts/*.txt`` (the writers' files, format in parts.py), ``blind/*.coded.txt`` (blind second
 codings, format in blind.py), optionally ``agreement/adjudication.jsonl`` (id, labels, reason) and
 ``codebook.yaml``. ``build`` writes stable ids, the adjudicated labels where coders disagreed, and article-level
-splits (``--all-test`` for a held-out set such as the stress set, which is never trained or tuned on).
+splits, frozen once assigned (``--all-test`` for a held-out set such as the stress set, which is never trained or tuned on).
 """
 from __future__ import annotations
 
@@ -85,8 +85,13 @@ def build(corpus: Path, all_test: bool) -> None:
         if r["id"] in adjudicated:
             r["labels"] = [t for t in THEMES if t in adjudicated[r["id"]]]
     rows.sort(key=lambda r: (r["article_id"], r["paragraph"]))
+    frozen = {}
+    if (corpus / "paragraphs.jsonl").exists():  # splits are assigned once; adjudication must not move articles
+        frozen = {d["article_id"]: d["split"] for d in map(json.loads, (corpus / "paragraphs.jsonl").open())}
     if all_test:
         splits = {r["article_id"]: "test" for r in rows}
+    elif frozen and all(r["article_id"] in frozen for r in rows):
+        splits = frozen
     else:
         sys.path.insert(0, str(corpus.resolve().parents[1]))
         from classifier.io.corpus import assign_splits
