@@ -17,7 +17,7 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import TrainingDataError
 from classifier.heads.lexical import fit_lexical
-from classifier.heads.linear import Config, fit_head, make_folds, select, tune_thresholds
+from classifier.heads.linear import Config, fit_head, make_folds, per_theme_blend, select, tune_thresholds
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
 from classifier.scorer import ThemeScorer, open_folder
@@ -26,6 +26,7 @@ C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
 LEXICAL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # 1.0: the TF-IDF head alone, when CV finds it best
 SENTENCE_GRID = (0.0, 0.25, 0.5)  # weight of the best sentence's score next to the whole paragraph's
+THEME_SENTENCE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # per-theme refinement (per_theme=True)
 log = logging.getLogger(__name__)
 
 
@@ -55,8 +56,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
-                 backend: str = "torch", sentence_weight: float | str | None = "auto"):
+                 backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True):
         self.encoder = encoder
+        self.per_theme = per_theme
         self.sentence_weight = sentence_weight
         self.backend = backend
         self.lexical = lexical
@@ -119,14 +121,22 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             log.info("fit: %d configurations by %d-fold CV; best %s (macro-F1 %.3f)", len(grid), len(folds), best,
                      max(row["macro_f1"] for row in selection.table))
         else:
-            best, oof, self.selection_ = grid[0], None, []
-        self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
-                              self.random_state, len(codebook))
-        self.lexical_ = best.lexical
-        self.sentence_weight_ = best.sentences if sentence_mode else None
-        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
-                                         len(codebook)) if best.lexical else None
+            best, oof, self.selection_, selection = grid[0], None, [], None
         k = len(codebook)
+        sentence_w, lexical_w = np.full(k, best.sentences), np.full(k, best.lexical)
+        if (self.per_theme and selection is not None and codebook.multi_label
+                and (self.sentence_weight == "auto" or self.lexical == "auto")):
+            sentence_w, lexical_w, oof = per_theme_blend(
+                selection.paragraph_oof, selection.sentence_oof if self.sentence_weight == "auto" else None,
+                lexical_oof if self.lexical == "auto" else None, Y, THEME_SENTENCE_GRID, LEXICAL_GRID,
+                (best.sentences, best.lexical), self.min_positives)
+            log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
+        self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
+                              self.random_state, k)
+        self.lexical_ = _compact(lexical_w)
+        self.sentence_weight_ = _compact(sentence_w) if sentence_mode else None
+        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
+                                         k) if lexical_w.any() else None
         if tune and oof is not None:
             self.thresholds_ = tune_thresholds(oof, Y, self.min_positives)
         else:
@@ -214,6 +224,12 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if encoder.path is not None and root in encoder.path.parents:
             state["encoder"]["path"] = str(encoder.path.relative_to(root))
         return write_folder(directory, state, arrays, metrics)
+
+
+def _compact(weights: np.ndarray) -> float | list[float]:
+    """One number when every theme has the same weight, else the per-theme list (as the manifest stores it)."""
+    values = [float(w) for w in weights]
+    return values[0] if len(set(values)) == 1 else values
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:

@@ -39,9 +39,9 @@ class ThemeScorer(TaggerMixin):
         self.classes_ = np.array(codebook.ids)
         self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
         self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
-        self.lexical_ = float(sel.get("lexical", 0.0))
+        self.lexical_ = _weights(sel.get("lexical", 0.0))
         weight = sel.get("sentence_weight")
-        self.sentence_weight_ = None if weight is None else float(weight)
+        self.sentence_weight_ = None if weight is None else _weights(weight)
         self.selection_ = manifest.get("selection", [])
         self.encoder_identity_ = manifest["encoder"]
         self.training_hash_ = manifest["training"]["hash"]
@@ -73,12 +73,14 @@ class ThemeScorer(TaggerMixin):
         if weight is None:
             P = best
         else:
-            P = (1 - weight) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + weight * best
+            w = np.asarray(weight, dtype=float)  # one number, or one per theme
+            P = (1 - w) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + w * best
             evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units))
         if not self.head_.multi_label:
             P = P / P.sum(axis=1, keepdims=True)
         if getattr(self, "lexical_head_", None) is not None:
-            P = (1 - self.lexical_) * P + self.lexical_ * self.lexical_head_.proba([u.text for u in units])
+            lex = np.asarray(self.lexical_, dtype=float)
+            P = (1 - lex) * P + lex * self.lexical_head_.proba([u.text for u in units])
         return P, evidence
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
@@ -108,6 +110,11 @@ def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) 
             out[u][j] = pieces[i]
     return out
 
+
+
+def _weights(value: float | list[float]) -> float | list[float]:
+    """A blend weight from a manifest: one number for all themes, or a list with one per theme."""
+    return [float(v) for v in value] if isinstance(value, list) else float(value)
 
 
 def open_folder(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,

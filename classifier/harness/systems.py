@@ -139,7 +139,11 @@ def refit_params(model: Any) -> dict[str, Any]:
     in every fold and seed would cost minutes per fit for no change in what is being measured."""
     selected = getattr(model, "manifest_", {}).get("selected") or {}
     params = model.get_params()
-    return {k: v for k, v in selected.items() if k in params}
+    # per-theme blend weights are refitted as their mean (fixed), with the per-theme refinement off
+    out = {k: (sum(v) / len(v) if isinstance(v, list) else v) for k, v in selected.items() if k in params}
+    if "per_theme" in params:
+        out["per_theme"] = False
+    return out
 
 
 def _accepts(cls: type, name: str) -> bool:
