@@ -17,7 +17,8 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import TrainingDataError
 from classifier.heads.lexical import fit_lexical
-from classifier.heads.linear import Config, fit_head, make_folds, per_theme_blend, select, tune_thresholds
+from classifier.heads.linear import (Config, fit_head, make_folds, per_theme_blend, select, sentence_head_oof,
+                                     tune_thresholds)
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
 from classifier.scorer import ThemeScorer, open_folder
@@ -124,10 +125,19 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             best, oof, self.selection_, selection = grid[0], None, [], None
         k = len(codebook)
         sentence_w, lexical_w = np.full(k, best.sentences), np.full(k, best.lexical)
-        if (self.per_theme and selection is not None and codebook.multi_label
-                and (self.sentence_weight == "auto" or self.lexical == "auto")):
+        per_theme = (self.per_theme and selection is not None and codebook.multi_label
+                     and (self.sentence_weight == "auto" or self.lexical == "auto"))
+        sentence_oof, self.sentence_head_ = None, None
+        if per_theme and sentence_mode and self.sentence_weight == "auto":
+            # a head of its own for sentences, each taking its paragraph's labels: it learns what a theme's
+            # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
+            piece_design = pieces[best.context]
+            sentence_oof = sentence_head_oof(piece_design, Y, emb.owner, folds, best, self.random_state, k)
+            self.sentence_head_ = fit_head(piece_design, Y[emb.owner], True, best.C, best.class_weight,
+                                           self.random_state, k)
+        if per_theme:
             sentence_w, lexical_w, oof = per_theme_blend(
-                selection.paragraph_oof, selection.sentence_oof if self.sentence_weight == "auto" else None,
+                selection.paragraph_oof, sentence_oof,
                 lexical_oof if self.lexical == "auto" else None, Y, THEME_SENTENCE_GRID, LEXICAL_GRID,
                 (best.sentences, best.lexical), self.min_positives)
             log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
@@ -181,6 +191,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         arrays = self.head_.to_arrays()
         if self.lexical_head_ is not None:
             arrays.update(self.lexical_head_.to_arrays())
+        if getattr(self, "sentence_head_", None) is not None:
+            arrays.update({f"sentence_{k}": v for k, v in self.sentence_head_.to_arrays().items()})
         params = {k: v for k, v in self.get_params().items() if k not in ("codebook", "cache", "encoder", "backend")}
         state = {"codebook": self.codebook_.to_dict(), "encoder_identity": self.encoder_identity_,
                  "params": params,

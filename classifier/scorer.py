@@ -35,6 +35,9 @@ class ThemeScorer(TaggerMixin):
         self.encoder_ = encoder
         self.head_ = LinearHead.from_arrays(arrays, multi)
         self.lexical_head_ = LexicalHead.from_arrays(arrays, multi) if "lexical_coef" in arrays else None
+        self.sentence_head_ = LinearHead.from_arrays({"coef": arrays["sentence_coef"],
+                                                      "intercept": arrays["sentence_intercept"]}, multi) \
+            if "sentence_coef" in arrays else None
         self.codebook_ = codebook
         self.classes_ = np.array(codebook.ids)
         self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
@@ -66,7 +69,8 @@ class ThemeScorer(TaggerMixin):
             return np.zeros((0, k)), None
         weight = getattr(self, "sentence_weight_", None)
         emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=weight is not None)
-        piece_scores = self.head_.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
+        piece_head = getattr(self, "sentence_head_", None) or self.head_
+        piece_scores = piece_head.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
         best = np.zeros((len(units), piece_scores.shape[1]))
         np.maximum.at(best, emb.owner, piece_scores)  # a theme present in any piece is present in the unit
         evidence = None

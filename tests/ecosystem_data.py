@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import CORPUS, DATA
+from helpers import CORPUS, DATA
 
 FAST = dict(C=4.0, class_weight=None, context=False, lexical=0.0)  # no model selection: tests fit often
 

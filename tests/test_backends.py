@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="the ONNX backends are an optional extra: pip install 'policytag[onnx]'")
 
-from conftest import DATA, ROOT  # noqa: E402
+from helpers import DATA, ROOT  # noqa: E402
 
 from classifier.cli import main  # noqa: E402
 from classifier.encoding import backends  # noqa: E402

@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from classifier.cli import main
 from classifier.encoding import encoder as encoder_module

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ARTICLE_MD, ARTICLE_TXT, write_articles
+from helpers import ARTICLE_MD, ARTICLE_TXT, write_articles
 
 from classifier.cli import main
 

@@ -3,7 +3,7 @@ import csv
 import json
 
 import pytest
-from conftest import CORPUS, DATA
+from helpers import CORPUS, DATA
 
 from classifier.cli import main
 

@@ -3,7 +3,7 @@ import json
 import shutil
 
 import pytest
-from conftest import CORPUS
+from helpers import CORPUS
 
 from classifier import CorpusError, load_codebook, load_corpus
 from classifier.annotate.agreement import agreement, krippendorff_alpha_nominal

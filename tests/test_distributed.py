@@ -10,7 +10,7 @@ import os
 import warnings
 
 import pytest
-from conftest import CORPUS, write_articles
+from helpers import CORPUS, write_articles
 
 from classifier.cli import main
 

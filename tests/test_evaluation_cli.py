@@ -9,7 +9,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import CORPUS, DATA, ROOT
+from helpers import CORPUS, DATA, ROOT
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.cli import main

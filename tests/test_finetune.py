@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import CORPUS
+from helpers import CORPUS
 
 from classifier import load_model
 from classifier.cli import main

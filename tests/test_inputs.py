@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE_TXT
+from helpers import ARTICLE_TXT
 
 from classifier.cli import main
 

@@ -4,7 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import DATA
+from helpers import DATA
 
 from classifier import (
     Codebook,

@@ -3,7 +3,7 @@ import os
 import re
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from classifier import DEFAULT_MODEL_DIR
 

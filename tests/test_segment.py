@@ -1,5 +1,5 @@
 """Segmentation: every format to paragraphs with section context; long paragraphs to windows, nothing lost."""
-from conftest import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, DATA
+from helpers import ARTICLE_HTML, ARTICLE_MD, ARTICLE_TXT, DATA
 
 from classifier.io.segment import Paragraph, split, windows
 

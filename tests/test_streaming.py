@@ -7,7 +7,7 @@ import sys
 import tracemalloc
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from classifier.encoding.encoder import Encoder
 from classifier.engines.local import tag_stream

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA
+from helpers import DATA
 from sklearn.base import clone
 
 from classifier.codebook import Codebook, Theme

@@ -245,3 +245,19 @@ def make_folds(n: int, groups: Sequence | None, n_splits: int, random_state: int
     if n < 2 * n_splits:
         return []
     return list(KFold(n_splits=n_splits, shuffle=True, random_state=random_state).split(idx))
+
+
+
+def sentence_head_oof(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray,
+                      folds: Sequence[tuple[np.ndarray, np.ndarray]], config: Config, random_state: int,
+                      k: int) -> np.ndarray:
+    """Out of fold, each paragraph's best-sentence probabilities from a head trained on sentences that carry
+    their paragraph's labels (multiple-instance style: noisy per sentence, sharp at the maximum)."""
+    B = np.zeros((len(Y), k))
+    for train, test in folds:
+        rows_train = np.flatnonzero(np.isin(owner, train))
+        rows_test = np.flatnonzero(np.isin(owner, test))
+        head = fit_head(pieces[rows_train], Y[owner[rows_train]], True, config.C, config.class_weight,
+                        random_state, k)
+        np.maximum.at(B, owner[rows_test], head.proba(pieces[rows_test]))
+    return B
