@@ -56,7 +56,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  context: bool | str = "auto", C: float | str = "auto", class_weight: str | None = "auto",
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
-                 finetune: bool = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
+                 finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
                  backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True):
         self.encoder = encoder
         self.per_theme = per_theme
@@ -92,10 +92,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         self._warn_rare(codebook, Y)
         self.encoder_ = self.make_encoder()
         tuned = None
-        if self.finetune:  # SetFit-style: tune the encoder on these labels first (see classifier.encoding.finetune)
+        if self.finetune:  # tune the encoder on these labels first (see classifier.encoding.finetune)
             from classifier.encoding.finetune import tune_for_fit
+            objective = "labels" if self.finetune == "labels" else "pairs"
             self.encoder_, tuned = tune_for_fit(self.encoder_, [u.text for u in units], Y, self.finetune_pairs,
-                                                self.finetune_budget, self.random_state)
+                                                self.finetune_budget, self.random_state, objective, groups)
         contexts = [False, True] if self.context == "auto" else [bool(self.context)]
         if not any(u.context for u in units):
             contexts = [False]

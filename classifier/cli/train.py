@@ -37,8 +37,10 @@ def add_parser(sub: Any) -> None:
                    "whole paragraph, 0..1, auto (CV), or none (read whole paragraphs: no evidence)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
-    p.add_argument("--finetune", action="store_true", help="first tune the encoder on the training labels "
-                   "(SetFit-style, pairs of paragraphs pulled together by shared themes; minutes on a CPU); the tuned "
+    p.add_argument("--finetune", nargs="?", const="pairs", default=None, choices=("pairs", "labels"),
+                   help="first tune the encoder on the training labels: 'pairs' (the default when given alone: "
+                   "SetFit-style, paragraphs pulled together by shared themes) or 'labels' (end to end with a "
+                   "multi-label head, binary cross-entropy, early stopping on held-out articles); the tuned "
                    "encoder is saved in OUT/encoder. Check with 'policytag evaluate' that it beats the default")
     p.add_argument("--finetune-budget", type=float, default=None, metavar="SECONDS",
                    help="stop fine-tuning after this many seconds (runs that stop early are not reproducible)")
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                             lexical=_weight(args.lexical, "--lexical"),
                             sentence_weight=None if args.sentence_weight == "none"
                             else _weight(args.sentence_weight, "--sentence-weight"),
-                            random_state=args.seed, cache=cache_option(args), finetune=args.finetune,
+                            random_state=args.seed, cache=cache_option(args), finetune=args.finetune or False,
                             finetune_budget=args.finetune_budget, backend=args.backend)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)

@@ -172,6 +172,30 @@ def make_loss(model: Any) -> Any:
     return LabelOverlapLoss(model)
 
 
+def make_label_loss(model: Any, k: int) -> Any:
+    """:class:`LabelHeadLoss`: a linear multi-label head on the sentence embedding, binary cross-entropy."""
+    import torch
+    from torch import nn
+
+    class LabelHeadLoss(nn.Module):
+        """Supervised fine-tuning: the encoder and a k-way linear head are trained together on the themes; the
+        head is thrown away afterwards (policytag's own heads are refitted on the tuned embeddings)."""
+
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+            self.head = nn.Linear((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)(), k)
+
+        def forward(self, sentence_features: Any, labels: torch.Tensor) -> torch.Tensor:
+            emb = self.model(sentence_features[0])["sentence_embedding"]
+            return nn.functional.binary_cross_entropy_with_logits(self.head(emb), labels.float())
+
+        def get_config_dict(self) -> dict[str, Any]:
+            return {"target": "theme labels", "loss": "binary cross-entropy", "themes": k}
+
+    return LabelHeadLoss(model)
+
+
 # -- determinism -------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def deterministic(seed: int) -> Iterator[None]:
@@ -303,6 +327,67 @@ def finetune_encoder(base: Encoder, texts: Sequence[str], Y: np.ndarray, out_dir
     return info
 
 
+def finetune_on_labels(base: Encoder, texts: Sequence[str], Y: np.ndarray, out_dir: str | Path,
+                       groups: Sequence | None = None, epochs: int = 3, budget: float | None = None, seed: int = 0,
+                       batch_size: int = 16, learning_rate: float = 3e-5, max_tokens: int = 128) -> FinetuneInfo:
+    """Supervised fine-tuning: encoder and a linear multi-label head trained end to end with binary
+    cross-entropy, up to ``epochs`` passes, keeping the epoch with the lowest loss on a held-out tenth of the
+    articles (``groups``) and stopping when it stops improving. Sequences are cut at ``max_tokens`` for training
+    only (speed on a CPU); the saved encoder keeps its own window."""
+    missing = _trainer_missing()
+    if missing:
+        raise TrainingDataError(missing)
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import EarlyStoppingCallback
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    Y = as_matrix(Y)
+    keys = np.asarray(groups if groups is not None else np.arange(len(texts))).astype(str)
+    rng = np.random.default_rng(seed)
+    unique = np.unique(keys)
+    dev_keys = set(rng.choice(unique, size=max(1, len(unique) // 10), replace=False).tolist())
+    dev = np.array([k in dev_keys for k in keys])
+    make = lambda rows: Dataset.from_dict({"text": [texts[i] for i in rows],  # noqa: E731
+                                           "label": Y[rows].astype(np.float32).tolist()})
+    train_rows, dev_rows = np.flatnonzero(~dev), np.flatnonzero(dev)
+    out_dir = Path(out_dir)
+    start = time.monotonic()
+    with deterministic(seed), tempfile.TemporaryDirectory(prefix="policytag-trainer-") as scratch:
+        model = _load_trainable(base)
+        window = model.max_seq_length
+        model.max_seq_length = min(window, max_tokens)
+        args = SentenceTransformerTrainingArguments(
+            output_dir=scratch, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=64, learning_rate=learning_rate,
+            warmup_steps=int(WARMUP * epochs * len(train_rows) / batch_size), seed=seed, data_seed=seed,
+            dataloader_num_workers=0, eval_strategy="epoch", save_strategy="epoch", save_total_limit=1,
+            load_best_model_at_end=True, metric_for_best_model="eval_loss", greater_is_better=False,
+            logging_strategy="no", report_to="none", disable_tqdm=True, use_cpu=(base.device or "cpu") == "cpu")
+        budget_cb = _budget_callback(budget)
+        trainer = _quiet_trainer(SentenceTransformerTrainer)(
+            model=model, args=args, train_dataset=make(train_rows), eval_dataset=make(dev_rows),
+            loss=make_label_loss(model, Y.shape[1]),
+            callbacks=[budget_cb, EarlyStoppingCallback(early_stopping_patience=1)])
+        trainer.train()
+        done = int(trainer.state.global_step)
+        planned = int(trainer.state.max_steps)
+        model.max_seq_length = window
+        model.save(str(out_dir), create_model_card=False)
+        del trainer, model
+    info = FinetuneInfo(base={"name": base.name, "fingerprint": base.fingerprint}, pairs=0, planned_steps=planned,
+                        steps=done, seconds=round(time.monotonic() - start, 1),
+                        stopped_by_budget=bool(budget_cb.stopped), seed=seed,
+                        loss=f"LabelHeadLoss: binary cross-entropy, {epochs} epochs at most, early stopping on "
+                             f"{len(dev_rows)} held-out paragraphs", batch_size=batch_size,
+                        learning_rate=learning_rate, budget=budget, themes=[int(c) for c in Y.sum(0)])
+    (out_dir / MARKER).write_text(json.dumps(info.as_dict(), indent=2) + "\n", encoding="utf-8")
+    log.info("fine-tuned %s on labels: %d/%d steps in %.0f s", base.name, done, planned, info.seconds)
+    return info
+
+
 def _forget(folder: str, remove: bool) -> None:
     """Drop a tuned encoder from the shared model registry and, for a temporary folder, from disk."""
     for key in [k for k in _LOADED if k[1] == folder]:
@@ -322,13 +407,17 @@ def tuned_encoder(folder: str | Path, like: Encoder, temporary: bool = False) ->
 
 
 def tune_for_fit(base: Encoder, texts: Sequence[str], Y: np.ndarray, pairs: int = DEFAULT_PAIRS,
-                 budget: float | None = None, seed: int = 0) -> tuple[Encoder, dict[str, Any]]:
+                 budget: float | None = None, seed: int = 0, objective: str = "pairs",
+                 groups: Sequence | None = None) -> tuple[Encoder, dict[str, Any]]:
     """What ``ThemeClassifier.fit(finetune=True)`` calls: tune into a temporary folder, return an Encoder on
     it and the encoder identity to record (``name`` says it is tuned, ``finetune`` says how). The folder lives
     as long as the returned Encoder (and so its estimator); ``ThemeClassifier.save`` keeps a copy."""
     folder = Path(tempfile.mkdtemp(prefix="policytag-encoder-"))
     try:
-        info = finetune_encoder(base, texts, Y, folder, pairs=pairs, budget=budget, seed=seed)
+        if objective == "labels":
+            info = finetune_on_labels(base, texts, Y, folder, groups=groups, budget=budget, seed=seed)
+        else:
+            info = finetune_encoder(base, texts, Y, folder, pairs=pairs, budget=budget, seed=seed)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
