@@ -173,9 +173,11 @@ the command's wall time; steady once the engine is up (model and encoder loaded 
 the fixed start: model load, and for Ray a local cluster and actors that each import torch. Each actor gets 1 CPU
 and runs torch single-threaded; the local engine's torch uses every core. "Same records" compares the output files
 byte for byte. The machine is shared: its load average at the end of the run is in the row, and figures move by
-20-30% between runs. CPU only: the per-GPU figure (`--gpus-per-actor 1`, one actor per GPU) needs a GPU machine; none is used here.
+20-30% between runs. CPU only: the per-GPU figure (`--gpus-per-actor 1`, one actor per GPU) needs a GPU \
+machine; none is used here.
 
-| date | machine | input | local | ray, 1 actor | ray, 2 actors | same records | first record after (s): local, 1, 2 actors |
+| date | machine | input | local | ray, 1 actor | ray, 2 actors | same records | \
+first record after (s): local, 1, 2 actors |
 |---|---|---|---:|---:|---:|---|---|
 """
 

@@ -3,6 +3,7 @@
     python benchmarks/workers.py bare PARAGRAPHS.txt        # the floor: SentenceTransformer.encode alone
     python benchmarks/workers.py backends PARAGRAPHS.txt    # throughput of torch, onnx, onnx-int8
     python benchmarks/workers.py accuracy CORPUS MODEL      # macro-F1 of the shipped head per backend
+    python benchmarks/workers.py encoders PARAGRAPHS.txt    # MiniLM against all-mpnet-base-v2 (torch, int8)
     python benchmarks/workers.py train CORPUS OUT CACHE     # policytag train, with encoding timed apart
 
 ONNX graphs are built under $POLICYTAG_CACHE_DIR (run.py points it at a fresh folder).
@@ -64,6 +65,30 @@ def backends(paragraph_file: str, rounds: str = "2") -> dict:
             "per_s": {n: len(texts) / min(s) for n, s in seconds.items()}}
 
 
+def encoders(paragraph_file: str) -> dict:
+    """Encoder against encoder on the same texts: the default all-MiniLM-L6-v2 (torch) and, when installed,
+    all-mpnet-base-v2 on torch and on int8 ONNX (the price of the larger encoder, and what int8 buys back)."""
+    from classifier.encoding.encoder import Encoder
+    from classifier.encoding.packaged import installed_path
+
+    texts = _lines(paragraph_file)
+    runs = [("minilm-torch", None, "torch")]
+    if installed_path("all-mpnet-base-v2") is not None:
+        runs += [("mpnet-torch", "all-mpnet-base-v2", "torch"), ("mpnet-onnx-int8", "all-mpnet-base-v2", "onnx-int8")]
+    per_s = {}
+    failed = {}
+    for name, model, backend in runs:
+        try:
+            enc = Encoder(model, backend=backend, cache=None)
+            enc.encode(texts[:BATCH_SIZE])  # load or build the graph, warm up: not timed
+            t = time.perf_counter()
+            Encoder(model, backend=backend, cache=None).encode(texts)
+            per_s[name] = len(texts) / (time.perf_counter() - t)
+        except Exception as exc:  # a backend that cannot run this encoder is reported, not fatal
+            failed[name] = f"{type(exc).__name__}: {exc}"[:200]
+    return {"paragraphs": len(texts), "per_s": per_s, "failed": failed}
+
+
 def accuracy(corpus: str, model_dir: str) -> dict:
     """The shipped head on each backend's embeddings of the test split: macro-F1 and agreement with torch."""
     from classifier import load_model
@@ -109,5 +134,6 @@ def train(corpus: str, out_dir: str, cache_dir: str) -> dict:
 
 
 if __name__ == "__main__":
-    result = {"bare": bare, "backends": backends, "accuracy": accuracy, "train": train}[sys.argv[1]](*sys.argv[2:])
+    result = {"bare": bare, "backends": backends, "accuracy": accuracy, "train": train,
+              "encoders": encoders}[sys.argv[1]](*sys.argv[2:])
     print(json.dumps(result))

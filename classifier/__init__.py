@@ -26,7 +26,8 @@ __all__ = ["ThemeClassifier", "Codebook", "Theme", "Unit", "load_codebook", "loa
            "PolicytagError", "CodebookError", "CorpusError", "EncoderError", "InputError", "ModelError",
            "TrainingDataError", "DEFAULT_MODEL_DIR", "suggest", "read_pool", "read_annotations", "export_paragraphs",
            "DocView", "model_view"]
-_LAZY = {"Codebook": "codebook", "Theme": "codebook", "load_codebook": "codebook", "ThemeClassifier": "model", "Unit": "encoding.features", "suggest": "annotate.active", "read_pool": "annotate.roundtrip",
+_LAZY = {"Codebook": "codebook", "Theme": "codebook", "load_codebook": "codebook", "ThemeClassifier": "model",
+         "Unit": "encoding.features", "suggest": "annotate.active", "read_pool": "annotate.roundtrip",
          "read_annotations": "annotate.roundtrip", "export_paragraphs": "annotate.roundtrip", "DocView": "io.views",
          "model_view": "io.views"}
 

@@ -17,8 +17,15 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import TrainingDataError
 from classifier.heads.lexical import fit_lexical
-from classifier.heads.linear import (Config, fit_head, make_folds, per_theme_blend, select, sentence_head_oof,
-                                     tune_thresholds)
+from classifier.heads.linear import (
+    Config,
+    fit_head,
+    make_folds,
+    per_theme_blend,
+    select,
+    sentence_head_oof,
+    tune_thresholds,
+)
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
 from classifier.scorer import ThemeScorer, open_folder
@@ -129,7 +136,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         per_theme = (self.per_theme and selection is not None and codebook.multi_label
                      and (self.sentence_weight == "auto" or self.lexical == "auto"))
         sentence_oof, self.sentence_head_ = None, None
-        if per_theme and sentence_mode and self.sentence_weight == "auto":
+        if self.per_theme and selection is not None and sentence_mode and codebook.multi_label:
             # a head of its own for sentences, each taking its paragraph's labels: it learns what a theme's
             # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
             piece_design = pieces[best.context]
@@ -138,8 +145,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                                            self.random_state, k)
         if per_theme:
             sentence_w, lexical_w, oof = per_theme_blend(
-                selection.paragraph_oof, sentence_oof,
-                lexical_oof if self.lexical == "auto" else None, Y, THEME_SENTENCE_GRID, LEXICAL_GRID,
+                selection.paragraph_oof, sentence_oof, lexical_oof, Y,
+                THEME_SENTENCE_GRID if self.sentence_weight == "auto" else (best.sentences,),
+                LEXICAL_GRID if self.lexical == "auto" else (best.lexical,),
                 (best.sentences, best.lexical), self.min_positives)
             log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,

@@ -122,7 +122,8 @@ def _weights(value: float | list[float]) -> float | list[float]:
 
 
 def open_folder(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
-                batch_size: int = 64, backend: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray], Encoder]:
+                batch_size: int = 64,
+                backend: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray], Encoder]:
     """A model folder's manifest, head arrays and its encoder, built and checked against the fingerprint the
     model was trained with; ``encoder`` overrides where it is found, ``backend`` how it runs."""
     directory = Path(directory)

@@ -68,11 +68,13 @@ class Row:
 def ladder(finetune_budget: float) -> list[Row]:
     return [
         Row("tfidf", "TF-IDF + LR", "Word counts alone", "tfidf"),
-        Row("frozen", "frozen embeddings + LR (no context)", "The sentence encoder (all-MiniLM-L6-v2) in place of word counts",
+        Row("frozen", "frozen embeddings + LR (no context)",
+            "The sentence encoder (all-MiniLM-L6-v2) in place of word counts",
             "theme", {**FROZEN, "context": False}),
         Row("context", "+ context", "The section heading and neighbouring paragraphs as a second embedding",
             "theme", {**FROZEN, "context": True}),
-        Row("thresholds", "+ tuned thresholds", "A per-theme F1-optimal threshold from out-of-fold scores instead of 0.5",
+        Row("thresholds", "+ tuned thresholds",
+            "A per-theme F1-optimal threshold from out-of-fold scores instead of 0.5",
             "theme", {**FROZEN, "context": True, "threshold": "tune"}),
         Row("selection", "+ model selection (ThemeClassifier defaults, no lexical head)",
             "Choosing context, C and class weight by grouped CV", "theme", {"lexical": 0.0}),
@@ -81,7 +83,8 @@ def ladder(finetune_budget: float) -> list[Row]:
         Row("finetune", "+ fine-tuning (SetFit-style encoder tuning)",
             "Tuning the encoder on the training labels first",
             "theme", {"finetune": True, "finetune_budget": finetune_budget}, finetune=True),
-        Row("zeroshot", "zero-shot (no labels)", "The codebook's theme descriptions, with no labels at all,", "zeroshot-free"),
+        Row("zeroshot", "zero-shot (no labels)", "The codebook's theme descriptions, with no labels at all,",
+            "zeroshot-free"),
         Row("zeroshot_cal", "zero-shot, thresholds tuned on train", "Using the labels only to calibrate similarities",
             "zeroshot"),
     ]
@@ -268,7 +271,8 @@ def render(rows: list[Row], summaries: dict[tuple[str, int], dict[str, Any]], si
            f"of it. Macro-F1 over the {meta['k']} themes; 95% intervals are percentile bootstraps over test "
            f"articles ({RESAMPLES} resamples, the same draws for every row, so differences are paired).", ""]
     out += ["### Full training set", "",
-            "| # | system | macro-F1 (95% CI) | Δ vs the row it builds on (95% CI, p) | fit time | what the step bought |",
+            "| # | system | macro-F1 (95% CI) | Δ vs the row it builds on (95% CI, p) | fit time "
+            "| what the step bought |",
             "|---:|---|---|---|---:|---|"]
     for i, row in enumerate(rows, 1):
         s = summaries.get((row.key, full))
@@ -299,7 +303,8 @@ def render(rows: list[Row], summaries: dict[tuple[str, int], dict[str, Any]], si
             f"({PAIRS_PER_PARAGRAPH} pairs per paragraph, at most the default {meta['default_pairs']}; time budgets "
             f"{', '.join(f'{b:.0f} s' for b in meta['finetune_budgets'])}), to keep the run near 15 minutes; "
             + stopped_note(summaries), "",
-            "| system | " + " | ".join(f"n={n}" + (" (all)" if n == full else "") for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+            "| system | " + " | ".join(f"n={n}" + (" (all)" if n == full else "") for n in sizes) + " |",
+            "|---|" + "---|" * len(sizes)]
     for row in rows:
         cells = []
         for n in sizes:
@@ -311,8 +316,8 @@ def render(rows: list[Row], summaries: dict[tuple[str, int], dict[str, Any]], si
                 cells.append(f"{s['mean']:.3f} {_ci(s['ci'])}{spread}")
         label = row.label + (" (needs no training data: one score)" if row.kind == "zeroshot-free" else "")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
-    out += ["", "### Does fine-tuning earn its place in the default?", "", recommendation(summaries, sizes, full, by_key),
-            "", END]
+    out += ["", "### Does fine-tuning earn its place in the default?", "",
+            recommendation(summaries, sizes, full, by_key), "", END]
     return "\n".join(out) + "\n"
 
 
@@ -374,7 +379,8 @@ def write_section(path: Path, section: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="corpora/geopolitics", help="corpus folder with train and test splits")
-    parser.add_argument("--out", default="evaluation/RESULTS.md", help="Markdown file whose ablation section is replaced")
+    parser.add_argument("--out", default="evaluation/RESULTS.md",
+                        help="Markdown file whose ablation section is replaced")
     parser.add_argument("--json", default=None, help="also write every score as JSON here")
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="training sizes ('all' = full split)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds for sizes up to 250 (one seed above)")
@@ -433,8 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_section(Path(args.out), section)
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"meta": meta, "scores": [{"system": k, "size": n, **{x: v for x, v in s.items() if x not in ("draws", "seeds")}}
-                                      for (k, n), s in summaries.items()]}, indent=2, default=str) + "\n")
+            {"meta": meta,
+             "scores": [{"system": k, "size": n, **{x: v for x, v in s.items() if x not in ("draws", "seeds")}}
+                        for (k, n), s in summaries.items()]}, indent=2, default=str) + "\n")
     log(f"wrote {args.out} in {minutes:.1f} min")
     return 0
 

@@ -10,7 +10,8 @@ from helpers import ARTICLE_MD, ARTICLE_TXT, write_articles
 from classifier.cli import main
 
 BURDEN = ("Under the deal struck in Brussels, Germany will cover forty percent of the new air-defence shield, while "
-          "the Netherlands, Denmark and Norway split the remaining costs and Poland provides the launch sites and crews.")
+          "the Netherlands, Denmark and Norway split the remaining costs and Poland provides the launch sites "
+          "and crews.")
 ASEAN = ("Ukraine's experience offers lessons for Southeast Asia: just as Kyiv depends on a coalition of distant "
          "partners, ASEAN members facing pressure in the South China Sea must ask how far outside powers would go, "
          "and the comparison is studied closely in Manila, Hanoi and Jakarta.")

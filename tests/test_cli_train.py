@@ -48,7 +48,8 @@ def test_delimited_multi_label_column(tmp_path):
 def test_unknown_labels_are_refused_before_encoding(tmp_path, capsys):
     src = tmp_path / "bad.csv"
     src.write_text("text,labels\nSome paragraph about envoys.,world_peace\n")
-    code = main(["train", "--data", str(src), "--codebook", str(CORPUS / "codebook.yaml"), "--out", str(tmp_path / "m")])
+    code = main(["train", "--data", str(src), "--codebook", str(CORPUS / "codebook.yaml"),
+                 "--out", str(tmp_path / "m")])
     assert code == 2
     assert "labels not in codebook 'geopolitics': world_peace" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
@@ -70,7 +71,8 @@ def test_rare_themes_are_warned_about_in_one_line(tmp_path, capsys):
         w.writerow(["text", "label", "doc"])
         for r in rows:
             w.writerow([r["text"], r["label"], r["doc"]])
-        w.writerow(["Sanctions on chip exports hit the island's foundries hard this quarter.", "economic_dimension", "dx"])
+        w.writerow(["Sanctions on chip exports hit the island's foundries hard this quarter.",
+                    "economic_dimension", "dx"])
     assert main(["train", "--data", str(src), "--label-column", "label", "--single-label", "--group-column", "doc",
                  "--C", "4", "--class-weight", "none", "--out", str(tmp_path / "m")]) == 0
     err = capsys.readouterr().err

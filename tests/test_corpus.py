@@ -19,7 +19,8 @@ def corpus():
 def test_corpus_loads_as_a_datasetdict_with_three_splits(corpus):
     from datasets import DatasetDict
     assert isinstance(corpus, DatasetDict) and set(corpus) == {"train", "dev", "test"}
-    assert {"id", "article_id", "paragraph", "text", "labels", "genre", "region", "split"} <= set(corpus["train"].column_names)
+    assert ({"id", "article_id", "paragraph", "text", "labels", "genre", "region", "split"}
+            <= set(corpus["train"].column_names))
 
 
 def test_corpus_meets_the_size_targets(corpus):

@@ -92,7 +92,7 @@ def test_every_protocol_and_baseline_on_a_single_label_table(full_run, capsys):
     assert list(protos["heldout"]["systems"]) == names
     assert protos["heldout"]["train_note"].startswith("grouped stratified 80/20")
     for block in (protos["heldout"], protos["cv"]):
-        for name, m in block["systems"].items():
+        for _name, m in block["systems"].items():
             assert 0 <= m["macro_f1"] <= 1 and "accuracy" in m and "samples_f1" not in m
             assert m["ci"]["macro_f1"][0] <= m["macro_f1"] + 1e-9
         assert {c["b"] for c in block["comparisons"]} == set(names[1:])

@@ -43,7 +43,7 @@ def test_records_carry_the_sentence_behind_each_assigned_theme(sentence_model):
     pieces = sentences(PARAGRAPH)
     for rec in records:
         assert set(rec["evidence"]) == set(rec["themes"])
-        for theme, sentence in rec["evidence"].items():
+        for _theme, sentence in rec["evidence"].items():
             assert sentence in (pieces if rec["paragraph"] == 0 else ["Rain fell on the port all day and ferries "
                                                                         "waited."])
     assert records[0]["themes"], "the Baltic/Manila paragraph should carry some theme"

@@ -35,11 +35,13 @@ def batch(tmp_path):
     (d / "empty.txt").write_bytes(b"")
     (d / "blank.txt").write_text("  \n\t\n  ")
     (d / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
-    (d / "cp1252.txt").write_bytes("Le ministre a d\xe9clar\xe9 que l\u2019alliance paiera \xe0 parts \xe9gales.".encode("cp1252"))
+    (d / "cp1252.txt").write_bytes("Le ministre a d\xe9clar\xe9 que l\u2019alliance paiera \xe0 parts \xe9gales."
+                                   .encode("cp1252"))
     (d / "bom.txt").write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
     (d / "nopar.html").write_text("<html><head><script>var a = 1;</script></head><body><nav>menu</nav></body></html>")
     (d / "control.txt").write_text("The envoy\x00 arrived\x07 in\x1b Geneva for talks on a ceasefire line today.")
-    (d / "rtl_cjk.txt").write_text("وزراء الدفاع اتفقوا على تقاسم تكاليف الدفاع الجوي.\n\n各国同意分担防空系统的费用。\n\n"
+    (d / "rtl_cjk.txt").write_text("وزراء الدفاع اتفقوا على تقاسم تكاليف الدفاع الجوي.\n\n"
+                                   "各国同意分担防空系统的费用。\n\n"
                                    "ASEAN 회원국들은 남중국해 상황을 주시하고 있다.")
     (d / "short.txt").write_text("Yes.\n\nNo.")
     (d / "long.txt").write_text(" ".join([GOOD] * 60))
@@ -75,7 +77,8 @@ def test_a_batch_with_every_kind_of_bad_input(batch, tmp_path, capsys):
     assert any("loop1.txt: symbolic link loop" in line or "loop2.txt: symbolic link loop" in line for line in lines)
     records = jsonl(out)
     docs = {Path(r["doc"]).name if "/" in r["doc"] else r["doc"] for r in records}
-    assert docs == {"good.txt", "cp1252.txt", "bom.txt", "control.txt", "rtl_cjk.txt", "short.txt", "long.txt", "j1", "j6"}
+    assert docs == {"good.txt", "cp1252.txt", "bom.txt", "control.txt", "rtl_cjk.txt", "short.txt", "long.txt",
+                    "j1", "j6"}
     bom = [r for r in records if r["doc"].endswith("bom.txt")][0]
     assert not bom["text"].startswith("\ufeff")
     assert [r["text"] for r in records if r["doc"].endswith("cp1252.txt")][0].startswith("Le ministre a déclaré")

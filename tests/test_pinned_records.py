@@ -24,7 +24,8 @@ def test_shipped_model_records_are_pinned_byte_for_byte(tmp_path):
     run = subprocess.run([sys.executable, "-m", "classifier.cli", "tag", *INPUTS, "-o", str(out)], cwd=ROOT,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert out.read_bytes() == PINNED.read_bytes(), f"records changed; if the model was retrained on purpose: {PIN_COMMAND}"
+    assert out.read_bytes() == PINNED.read_bytes(), (
+        f"records changed; if the model was retrained on purpose: {PIN_COMMAND}")
 
 
 def test_a_crafted_model_folder_cannot_run_code_on_load(mini_model, tmp_path):

@@ -40,7 +40,8 @@ def test_readme_api_examples_run(workdir, capsys):
     blocks = api_blocks()
     namespace: dict = {"__name__": "readme"}
     exec(compile(blocks[0], "README.md:api[0]", "exec"), namespace)  # scikit-learn: needs only tests/data
-    assert list(namespace["pipe"].predict(["The frigate escorted tankers through the strait."])) == ["maritime_security"]
+    assert (list(namespace["pipe"].predict(["The frigate escorted tankers through the strait."]))
+            == ["maritime_security"])
     if not (DEFAULT_MODEL_DIR / "manifest.json").exists():
         pytest.skip("the shipped model is not there yet; the other examples use it")
     for n, block in enumerate(blocks[1:], 1):

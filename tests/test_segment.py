@@ -91,7 +91,8 @@ def test_markup_signals_of_furniture_are_read_from_class_id_role_and_style():
 
 
 def test_a_page_that_is_all_furniture_by_its_classes_is_still_read():
-    page = '<body><div class="comments"><p>Readers argued that the alliance should pay for the new base.</p></div></body>'
+    page = ('<body><div class="comments"><p>Readers argued that the alliance should pay for the new base.</p></div>'
+            '</body>')
     assert [p.text for p in split(page, "html")] == ["Readers argued that the alliance should pay for the new base."]
 
 
@@ -102,6 +103,7 @@ def test_a_small_article_element_does_not_hide_the_page_text():
 
 
 def test_deeply_nested_unclosed_markup_keeps_every_paragraph():
-    page = "<div>" * 20000 + "".join(f"<p>Paragraph {i} on the naval patrols.</p>" for i in range(500)) + "<span>x " * 20000
+    page = ("<div>" * 20000 + "".join(f"<p>Paragraph {i} on the naval patrols.</p>" for i in range(500))
+            + "<span>x " * 20000)
     pars = split(page, "html")
     assert len(pars) == 501 and pars[499].text == "Paragraph 499 on the naval patrols."

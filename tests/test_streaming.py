@@ -118,7 +118,8 @@ def _fresh_python(code):
 @pytest.mark.parametrize("argv, code", [(["--help"], 0), (["tag", "--help"], 0), (["tag"], 2),
                                         (["tag", "x.txt", "--backend", "tensorrt"], 2), (["nonsense"], 2)])
 def test_help_and_argument_errors_never_import_torch(argv, code):
-    out, err = _fresh_python("import sys\nfrom classifier.cli import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
-                             "    print(e.code)\nprint(any(m in sys.modules for m in ('torch', 'sentence_transformers', "
-                             "'sklearn', 'onnxruntime')))" % (argv,))
+    out, err = _fresh_python(f"import sys\nfrom classifier.cli import main\ntry:\n    main({argv!r})\n"
+                             "except SystemExit as e:\n    print(e.code)\n"
+                             "print(any(m in sys.modules for m in ('torch', 'sentence_transformers', "
+                             "'sklearn', 'onnxruntime')))")
     assert out[-2:] == [str(code), "False"], err[-2000:]

@@ -28,7 +28,8 @@ def _imports(path: Path) -> set[str]:
 
 def test_no_import_cycle_among_package_modules():
     mods = _modules()
-    edges = {m: {t for t in _imports(f) if t in mods and t != m and not t.endswith("__init__")} for m, f in mods.items()}
+    edges = {m: {t for t in _imports(f) if t in mods and t != m and not t.endswith("__init__")}
+             for m, f in mods.items()}
     state: dict[str, int] = {}
     cycles: list[list[str]] = []
 

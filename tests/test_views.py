@@ -197,7 +197,8 @@ def test_verbose_logs_to_stderr_and_no_progress_bar_off_a_terminal(saved_model, 
     article.write_text("Envoys met for a second round of talks on a ceasefire line.\n")
     assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--verbose"]) == 0
     err = capsys.readouterr().err
-    assert "policytag: INFO classifier.cli: model" in err and f"DEBUG classifier.engines.run: {article}: 1 paragraphs" in err
+    assert "policytag: INFO classifier.cli: model" in err
+    assert f"DEBUG classifier.engines.run: {article}: 1 paragraphs" in err
     assert "doc/s" not in err and "\r" not in err  # stderr is not a terminal here: no progress bar
     assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--force",
                  "-q"]) == 0

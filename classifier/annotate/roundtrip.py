@@ -32,7 +32,6 @@ FROM_NAME = "themes"
 TO_NAME = "text"
 SCORES_FIELD = "policytag_scores"
 INTERNAL_PREFIX = "policytag_"
-CORPUS_FIELDS = ("id", "article_id", "paragraph", "section", "title", "genre", "region", "split")
 GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the point is a fresh judgement
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 

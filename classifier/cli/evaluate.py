@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data", required=True, help="corpus folder or CSV/JSONL/Parquet file to test on")
     p.add_argument("--split", default=None, help="rows of this split (default: test for corpora; for --protocol cv "
                    "all rows)")
-    p.add_argument("--json", default=None, metavar="FILE", help="write all metrics, intervals, seeds and hashes as JSON")
+    p.add_argument("--json", default=None, metavar="FILE",
+                   help="write all metrics, intervals, seeds and hashes as JSON")
     p.add_argument("--train", default=None, metavar="FILE", help="training data for the systems (default: the "
                    "corpus's train split; a table with no split is split 80/20 by document)")
     p.add_argument("--train-split", default=None, help="split of --train to use (default: train for corpora)")

@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("suggest", help="choose the pool paragraphs whose labels would teach the model most, "
                        "exported for annotation")
     p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled paragraphs: JSONL/CSV/"
-                   "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders (split into paragraphs)")
+                   "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders "
+                   "(split into paragraphs)")
     p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
     p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
                    "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     emit_tasks(args, out, sub, model.codebook_)
     if not args.quiet:
         print(f"policytag: suggested {len(out)} of {len(fresh)} pool paragraphs (mean uncertainty "
-              f"{float(picked.uncertainty.mean()) if len(out) else 0:.2f}, pool {float(picked.pool_uncertainty.mean()):.2f})",
+              f"{float(picked.uncertainty.mean()) if len(out) else 0:.2f}, "
+              f"pool {float(picked.pool_uncertainty.mean()):.2f})",
               file=sys.stderr)
     return EXIT_OK

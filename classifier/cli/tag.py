@@ -41,8 +41,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
-                   "with theme chips, theme profiles, filters and a comparison across documents and sources (built in memory "
-                   "at the end: meant for a browser, i.e. up to a few thousand documents)")
+                   "with theme chips, theme profiles, filters and a comparison across documents and sources "
+                   "(built in memory at the end: meant for a browser, i.e. up to a few thousand documents)")
     verbose_arg(p)
     cache_args(p)
     backend_arg(p)

@@ -69,7 +69,6 @@ class EmbeddingCache:
         self.limit_bytes = limit_bytes
         self._conn: sqlite3.Connection | None = None
         self.hits = 0
-        self.misses = 0
         self.repaired = 0
 
     @property
@@ -169,7 +168,6 @@ class EmbeddingCache:
             now = int(time.time())
             self.conn.executemany("UPDATE emb SET atime=? WHERE fp=? AND key=?", [(now, fingerprint, k) for k in stale])
         self.hits += len(found)
-        self.misses += len(by_key) - len(found)
         return found
 
     def put_many(self, fingerprint: str, vectors: Mapping[str, np.ndarray]) -> None:

@@ -26,7 +26,8 @@ Cost and determinism. Training runs with sentence-transformers' ``SentenceTransf
 learning rate 2e-5 as in SetFit: 6e-5 did worse on the dev split), one linear-decay schedule over
 ``ceil(pairs / pairs-per-batch)`` steps; the word-embedding matrix stays frozen (words absent from a few
 hundred paragraphs keep their pretrained meaning, and half of MiniLM's weights need no optimizer state).
-``budget`` (seconds) stops training early when spent. A run that stops on its budget has done as many steps as the clock allowed, so only runs
+``budget`` (seconds) stops training early when spent. A run that stops on its budget has done as many steps as \
+the clock allowed, so only runs
 that finish their pairs are reproducible bit for bit. Those are: python, numpy and torch are seeded,
 torch runs with deterministic algorithms, data loading is single-process, and the draws come from a
 seeded numpy generator. The tuned encoder is written to a folder (a temporary one until the model is
@@ -184,7 +185,8 @@ def make_label_loss(model: Any, k: int) -> Any:
         def __init__(self, model: Any) -> None:
             super().__init__()
             self.model = model
-            self.head = nn.Linear((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)(), k)
+            self.head = nn.Linear(
+                (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)(), k)
 
         def forward(self, sentence_features: Any, labels: torch.Tensor) -> torch.Tensor:
             emb = self.model(sentence_features[0])["sentence_embedding"]
@@ -317,7 +319,8 @@ def finetune_encoder(base: Encoder, texts: Sequence[str], Y: np.ndarray, out_dir
         done = int(trainer.state.global_step)
         model.save(str(out_dir), create_model_card=False)
         del trainer, model
-    info = FinetuneInfo(base={"name": base.name, "fingerprint": base.fingerprint}, pairs=done * pairs_per_batch(batch_size),
+    info = FinetuneInfo(base={"name": base.name, "fingerprint": base.fingerprint},
+                        pairs=done * pairs_per_batch(batch_size),
                         planned_steps=steps, steps=done, seconds=round(time.monotonic() - start, 1),
                         stopped_by_budget=bool(budget_cb.stopped), seed=seed, batch_size=batch_size,
                         learning_rate=learning_rate, budget=budget, themes=[int(c) for c in Y.sum(0)])
@@ -428,10 +431,6 @@ def tune_for_fit(base: Encoder, texts: Sequence[str], Y: np.ndarray, pairs: int 
     return enc, identity
 
 
-def is_tuned(identity: dict[str, Any] | None) -> bool:
-    return bool(identity and identity.get("finetune"))
-
-
 def place_encoder(encoder: Encoder, directory: str | Path) -> Encoder:
     """Copy a tuned encoder into ``directory/encoder`` (replacing what is there) and return an Encoder on the
     copy; one already there is returned as it is. The copy must have the same weight fingerprint."""
@@ -449,5 +448,5 @@ def place_encoder(encoder: Encoder, directory: str | Path) -> Encoder:
     return placed
 
 
-__all__ = ["FinetuneInfo", "sample_rows", "overlap_targets", "make_loss", "jaccard", "finetune_encoder", "tune_for_fit", "place_encoder",
-           "tuned_encoder", "is_tuned", "deterministic", "DEFAULT_PAIRS"]
+__all__ = ["FinetuneInfo", "sample_rows", "overlap_targets", "make_loss", "jaccard", "finetune_encoder", "tune_for_fit",
+           "place_encoder", "tuned_encoder", "deterministic", "DEFAULT_PAIRS"]

@@ -409,8 +409,7 @@ class _Planner:
         return [{"step": self.step, "paragraphs": list(paragraphs)}]
 
 
-Entry = "Result | tuple[Document, list[Paragraph]]"
-Window = list  # of Entry: an error Result, or a document and its paragraphs, in input order
+Window = list  # of entries: an error Result, or a document and its paragraphs, in input order
 
 
 def plan(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,

@@ -236,7 +236,7 @@ def document(result: dict[str, Any], command: str | None = None) -> str:
         if key in protos:
             t = protos[key]["test"]
             lines.append(f"| {key} test data sha256 | `{t['sha256'][:16]}` |")
-    for name, enc in meta["encoders"].items():
+    for _name, enc in meta["encoders"].items():
         lines.append(f"| encoder | {enc['name']} (weights `{enc['fingerprint']}`) |")
     lines.append("| libraries | " + ", ".join(f"{k} {v}" for k, v in libs.items()) + " |")
     lines.append(f"| seeds | {meta['settings']['seeds']} |")

@@ -164,7 +164,7 @@ def f1_dots(
         f"<text x='{(fr.left + width - fr.right) / 2:.1f}' y='{height - 10}' text-anchor='middle' font-size='12'>"
         "F1 (dot) with 95% bootstrap interval (whisker)</text>"
     )
-    for j, t in enumerate(labels):
+    for j, _t in enumerate(labels):
         if all(systems[name][j][0] is None for name in names):
             fr.add(
                 f"<text x='{fr.left + 8}' y='{fr.top + j * band + band / 2 + 4:.1f}' font-size='11' fill='#777'>"

@@ -56,7 +56,9 @@ def fit_head(X: np.ndarray, Y: np.ndarray, multi_label: bool, C: float, class_we
     """Fit the head; Y is an (n, k) 0/1 matrix (multi-label) or (n,) class indices into ``n_classes`` classes
     (a class absent from this training set still gets its row, so scores keep one column per theme)."""
     k = Y.shape[1] if multi_label else (n_classes or int(Y.max(initial=0)) + 1)
-    return _fit_multi(X, Y, C, class_weight, random_state) if multi_label else _fit_single(X, Y, k, C, class_weight, random_state)
+    if multi_label:
+        return _fit_multi(X, Y, C, class_weight, random_state)
+    return _fit_single(X, Y, k, C, class_weight, random_state)
 
 
 def _fit_multi(X, Y, C, class_weight, random_state) -> LinearHead:
@@ -215,7 +217,7 @@ def per_theme_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y
     for j in range(k):
         y = Y[:, j]
 
-        def blend(s: float, lex: float) -> np.ndarray:
+        def blend(s: float, lex: float, j: int = j) -> np.ndarray:
             q = P[:, j] if B is None else (1 - s) * P[:, j] + s * B[:, j]
             return q if L is None else (1 - lex) * q + lex * L[:, j]
 
@@ -230,7 +232,8 @@ def per_theme_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y
     return ws, wl, out
 
 
-def make_folds(n: int, groups: Sequence | None, n_splits: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_folds(n: int, groups: Sequence | None, n_splits: int,
+               random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Grouped folds when groups are given (whole articles stay together), shuffled K folds otherwise."""
     from sklearn.model_selection import GroupKFold, KFold
 

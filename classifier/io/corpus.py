@@ -152,7 +152,8 @@ def _check_identity(rows: list[dict[str, Any]]) -> list[str]:
                             f"{seen[0]!r} (line {seen[1]}): article leaks across splits")
         pos = (r["article_id"], r["paragraph"])
         if pos in positions:
-            problems.append(f"{where}: paragraph {r['paragraph']} of article {r['article_id']!r} repeats line {positions[pos]}")
+            problems.append(f"{where}: paragraph {r['paragraph']} of article {r['article_id']!r} "
+                            f"repeats line {positions[pos]}")
         positions.setdefault(pos, r["_line"])
     return problems
 
@@ -187,8 +188,8 @@ def corpus_stats(directory: str | Path) -> str:
         rs = rows if s == "all" else by[s]
         none = sum(not r["labels"] for r in rs)
         mean = sum(len(r["labels"]) for r in rs) / max(len(rs), 1)
-        lines.append(f"| {s} | {len({r['article_id'] for r in rs})} | {len(rs)} | {none} ({100 * none / max(len(rs), 1):.0f}%) "
-                     f"| {mean:.2f} |")
+        lines.append(f"| {s} | {len({r['article_id'] for r in rs})} | {len(rs)} | "
+                     f"{none} ({100 * none / max(len(rs), 1):.0f}%) | {mean:.2f} |")
     lines += ["", "| theme | " + " | ".join(splits) + " | all |", "|---|" + "---:|" * (len(splits) + 1)]
     for t in codebook.ids:
         counts = [sum(t in r["labels"] for r in by[s]) for s in splits]
@@ -209,7 +210,8 @@ def _shape(rows: list[dict[str, Any]]) -> list[str]:
     on = [r for r in rows if r["labels"]]
     out = ["", "| shape | value |", "|---|---:|",
            f"| median words per paragraph | {words[len(words) // 2]} |",
-           f"| paragraphs of 200+ words | {sum(w >= 200 for w in words)} ({100 * sum(w >= 200 for w in words) / max(len(words), 1):.0f}%) |",
+           f"| paragraphs of 200+ words | {sum(w >= 200 for w in words)} "
+           f"({100 * sum(w >= 200 for w in words) / max(len(words), 1):.0f}%) |",
            f"| no-theme share | {100 * (len(rows) - len(on)) / max(len(rows), 1):.1f}% |",
            f"| themes per on-topic paragraph | {sum(len(r['labels']) for r in on) / max(len(on), 1):.2f} |"]
     if any("sea" in r for r in rows):
@@ -223,7 +225,8 @@ def _shape(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def assign_splits(rows: list[dict[str, Any]], theme_ids: list[str], ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),
+def assign_splits(rows: list[dict[str, Any]], theme_ids: list[str],
+                  ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),
                   min_test: int = 20, seed: int = 0, tries: int = 500) -> dict[str, str]:
     """article_id -> split, whole articles only, with at least ``min_test`` positives per theme in test where
     the corpus allows it. Deterministic: tries seeded shuffles in order and keeps the best."""

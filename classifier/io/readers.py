@@ -256,7 +256,8 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
         yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
 
 
-def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None) -> Iterator[Item]:
+def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(),
+                stdin: IO[bytes] | None = None) -> Iterator[Item]:
     """Every document of every input, lazily; a bad input yields an InputError and reading goes on."""
     for target in expand(inputs):
         if isinstance(target, InputError):

@@ -15,8 +15,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# white text reads on each
 PALETTE = ("#3b6ea5", "#d9711c", "#c63d3f", "#2f8f89", "#3f8a3a", "#a8820a", "#8e5a9b", "#c2487a",
-           "#7a5a45", "#5f6b7a", "#0f7c9c", "#6b8e23", "#b5562d", "#4b4fa8", "#8a6d00", "#3d7a5e")  # white text reads on each
+           "#7a5a45", "#5f6b7a", "#0f7c9c", "#6b8e23", "#b5562d", "#4b4fa8", "#8a6d00", "#3d7a5e")
 NEAR_MARGIN = 0.15  # a theme this close below its threshold shows as a faint "near" chip,
 NEAR_SHARE = 0.6    # if its score is also at least this share of the threshold (low thresholds stay quiet)
 MAX_NEAR = 3        # at most this many per paragraph, closest first
@@ -72,22 +73,29 @@ def _shade(share: float, color: str) -> str:
 
 
 CSS = """
-*{box-sizing:border-box} body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232b;background:#f5f6f8}
-header{background:#1d2a3a;color:#fff;padding:18px 28px} header h1{margin:0 0 4px;font-size:22px} header p{margin:0;opacity:.8}
+*{box-sizing:border-box} \
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232b;background:#f5f6f8}
+header{background:#1d2a3a;color:#fff;padding:18px 28px} header h1{margin:0 0 4px;font-size:22px} \
+header p{margin:0;opacity:.8}
 main{max-width:1280px;margin:0 auto;padding:18px 28px}
 .panel{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 18px;margin-bottom:18px}
 .panel h2{font-size:17px;margin:0 0 10px}
 .filters{position:sticky;top:0;z-index:5;box-shadow:0 2px 6px rgba(0,0,0,.06)}
 .filters .row{display:flex;flex-wrap:wrap;gap:6px;align-items:center}
-button.f{border:2px solid var(--c);background:#fff;color:#1d232b;border-radius:14px;padding:2px 10px;font:inherit;font-size:13px;cursor:pointer}
-button.f.on{background:var(--c);color:#fff} button.clear{border:1px solid #999;background:#fafafa;border-radius:14px;padding:2px 10px;font-size:13px;cursor:pointer}
+button.f{border:2px solid var(--c);background:#fff;color:#1d232b;border-radius:14px;padding:2px 10px;font:inherit;\
+font-size:13px;cursor:pointer}
+button.f.on{background:var(--c);color:#fff} \
+button.clear{border:1px solid #999;background:#fafafa;border-radius:14px;padding:2px 10px;font-size:13px;cursor:pointer}
 .status{margin-left:auto;font-size:13px;color:#555}
 .scroll{overflow-x:auto} .scroll+h2{margin-top:16px}
-table.cmp{border-collapse:collapse;width:100%;font-size:12px;table-layout:fixed} table.cmp th,table.cmp td{border:1px solid #e3e6ea;padding:3px 4px;text-align:center}
+table.cmp{border-collapse:collapse;width:100%;font-size:12px;table-layout:fixed} \
+table.cmp th,table.cmp td{border:1px solid #e3e6ea;padding:3px 4px;text-align:center}
 table.cmp thead th{vertical-align:bottom} table.cmp thead th.t{padding:6px 0}
-table.cmp th.t span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:inline-block;border-right:4px solid var(--c);padding-right:3px}
+table.cmp th.t span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:inline-block;\
+border-right:4px solid var(--c);padding-right:3px}
 table.cmp th.name{width:160px} table.cmp th.n{width:44px} table.cmp th.np{width:50px}
-table.cmp th.name,table.cmp td.name{text-align:left;white-space:nowrap;max-width:220px;overflow:hidden;text-overflow:ellipsis}
+table.cmp th.name,table.cmp td.name{text-align:left;white-space:nowrap;max-width:220px;overflow:hidden;\
+text-overflow:ellipsis}
 table.cmp td.zero{color:#c3c8cf}
 table.cmp thead th{font-weight:600}
 table.cmp td.name a{color:#1d4f91;text-decoration:none}
@@ -140,7 +148,8 @@ SCRIPT = """
     b.addEventListener('click', function(){
       var t = b.dataset.theme;
       if (on.has(t)) on.delete(t); else on.add(t);
-      document.querySelectorAll('button.f[data-theme="' + t + '"]').forEach(function(x){ x.classList.toggle('on', on.has(t)); });
+      document.querySelectorAll('button.f[data-theme="' + t + '"]').forEach(function(x){ \
+x.classList.toggle('on', on.has(t)); });
       apply();
     });
   });
@@ -179,9 +188,11 @@ def _compare_table(title: str, rows: list[tuple[str, str | None, int, int, dict[
         cells = "".join(f'<td style="{_shade(shares[t.id], c)}" title="{_e(t.name)}: {shares[t.id]:.0%} of paragraphs">'
                         f"{shares[t.id] * 100:.0f}</td>" if shares[t.id] > 0 else '<td class="zero">·</td>'
                         for t, c in zip(themes, colors))
-        body.append(f'<tr><td class="name" title="{_e(name)}">{label}</td><td>{n_docs}</td><td>{n_pars}</td>{cells}</tr>')
-    return (f'<h2>{_e(title)}</h2><div class="scroll"><table class="cmp"><thead><tr><th class="name">name</th><th class="n">docs</th>'
-            f'<th class="np" title="paragraphs">paras</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+        body.append(f'<tr><td class="name" title="{_e(name)}">{label}</td><td>{n_docs}</td><td>{n_pars}</td>'
+                    f'{cells}</tr>')
+    return (f'<h2>{_e(title)}</h2><div class="scroll"><table class="cmp"><thead><tr><th class="name">name</th>'
+            f'<th class="n">docs</th><th class="np" title="paragraphs">paras</th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[str, float] | None = None,
@@ -199,14 +210,15 @@ def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[
     info = dict(zip(ids, zip(themes, keys, colors)))
     n_pars = sum(len(d.records) for d in docs)
 
-    buttons = "".join(f'<button class="f" data-theme="{k}" data-id="{_e(t.id)}" style="--c:{c}" title="{_e(t.description)}">'
-                      f"{_e(t.name)}</button>" for t, k, c in zip(themes, keys, colors))
+    buttons = "".join(f'<button class="f" data-theme="{k}" data-id="{_e(t.id)}" style="--c:{c}" '
+                      f'title="{_e(t.description)}">{_e(t.name)}</button>' for t, k, c in zip(themes, keys, colors))
     doc_rows = [(d.title or d.id, f"doc-{i}", 1, len(d.records), profile(d.records, ids)) for i, d in enumerate(docs)]
     by_source: dict[str, list[DocView]] = {}
     for d in docs:
         by_source.setdefault(d.source or "-", []).append(d)
     parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-             f'content="width=device-width, initial-scale=1"><title>{_e(title)}</title><style>{CSS}</style></head><body>',
+             f'content="width=device-width, initial-scale=1"><title>{_e(title)}</title><style>{CSS}</style></head>'
+             f'<body>',
              f"<header><h1>{_e(title)}</h1><p>{len(docs)} documents, {n_pars} paragraphs, {len(themes)} themes"
              f"{' (' + _e(codebook.name) + ')' if codebook is not None else ''}</p></header><main>",
              f'<section class="panel filters" aria-label="filters"><div class="row"><strong>Filter by theme:</strong>'

@@ -7,7 +7,8 @@
 CORPUS_DIR holds ``parts/*.txt`` (the writers' files, format in parts.py), ``blind/*.coded.txt`` (blind second
 codings, format in blind.py), optionally ``agreement/adjudication.jsonl`` (id, labels, reason) and
 ``codebook.yaml``. ``build`` writes stable ids, the adjudicated labels where coders disagreed, and article-level
-splits, frozen once assigned (``--all-test`` for a held-out set such as the stress set, which is never trained or tuned on).
+splits, frozen once assigned (``--all-test`` for a held-out set such as the stress set, which is never trained
+or tuned on).
 """
 from __future__ import annotations
 

@@ -68,9 +68,13 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["export"] and len(argv) >= 3:
         args, sample, seed = argv[1:], 1.0, 0
         if "--sample" in args:
-            i = args.index("--sample"); sample = float(args[i + 1]); del args[i:i + 2]
+            i = args.index("--sample")
+            sample = float(args[i + 1])
+            del args[i:i + 2]
         if "--seed" in args:
-            i = args.index("--seed"); seed = int(args[i + 1]); del args[i:i + 2]
+            i = args.index("--seed")
+            seed = int(args[i + 1])
+            del args[i:i + 2]
         print(export(args[0], args[1:], sample, seed), "paragraphs exported")
         return 0
     if argv[:1] == ["read"] and len(argv) == 2:

@@ -37,13 +37,19 @@ def sentences(t):
 
 
 if __name__ == "__main__":
-    m = load_model(); enc = m.encoder_
+    m = load_model()
+    enc = m.encoder_
     d = read_labeled("corpora/geopolitics", Columns())
-    _, Y = m._targets(d.labels, len(d)); texts = d.texts; groups = np.array(d.groups)
+    _, Y = m._targets(d.labels, len(d))
+    texts = d.texts
+    groups = np.array(d.groups)
     P = enc.encode(texts)
-    sents = [sentences(t) for t in texts]; owner = np.repeat(np.arange(len(texts)), [len(s) for s in sents])
+    sents = [sentences(t) for t in texts]
+    owner = np.repeat(np.arange(len(texts)), [len(s) for s in sents])
     S = enc.encode([x for s in sents for x in s])
-    M = np.zeros_like(P); np.add.at(M, owner, S); M /= np.linalg.norm(M, axis=1, keepdims=True)
+    M = np.zeros_like(P)
+    np.add.at(M, owner, S)
+    M /= np.linalg.norm(M, axis=1, keepdims=True)
     VARIANTS = {"par": ("P", 0.0), "par+sent.25": ("P", 0.25), "par+sent.5": ("P", 0.5),
                 "mean": ("M", 0.0), "mean+sent.25": ("M", 0.25), "mean+sent.5": ("M", 0.5)}
 
@@ -51,13 +57,17 @@ if __name__ == "__main__":
         par = head.proba(base[idx])
         if not w:
             return par
-        sel = np.isin(owner, idx); remap = np.full(len(texts), -1); remap[idx] = np.arange(len(idx))
-        sm = np.zeros_like(par); np.maximum.at(sm, remap[owner[sel]], head.proba(S[sel]))
+        sel = np.isin(owner, idx)
+        remap = np.full(len(texts), -1)
+        remap[idx] = np.arange(len(idx))
+        sm = np.zeros_like(par)
+        np.maximum.at(sm, remap[owner[sel]], head.proba(S[sel]))
         return (1 - w) * par + w * sm
 
     def run(train, test, base, w):
         inner = make_folds(len(train), groups[train], 3, 0)
-        oof = np.zeros((len(train), 12)); lex_oof = np.zeros((len(train), 12))
+        oof = np.zeros((len(train), 12))
+        lex_oof = np.zeros((len(train), 12))
         tt = [texts[i] for i in train]
         for a, b in inner:
             h = fit_head(base[train[a]], Y[train[a]], True, 4.0, None, 0, 12)
@@ -76,5 +86,7 @@ if __name__ == "__main__":
                 res[k].append(run(np.asarray(train), np.asarray(test), P if b == "P" else M, w))
     base = np.array(res["par"])
     for k, v in res.items():
-        v = np.array(v); diff = v - base
-        print(f"{k:14s} mean {v.mean():.4f}  diff vs par {diff.mean():+.4f} (sd of diff {diff.std(ddof=1):.4f}, wins {int((diff > 0).sum())}/{len(diff)})")
+        v = np.array(v)
+        diff = v - base
+        print(f"{k:14s} mean {v.mean():.4f}  diff vs par {diff.mean():+.4f} (sd of diff {diff.std(ddof=1):.4f}, "
+              f"wins {int((diff > 0).sum())}/{len(diff)})")
