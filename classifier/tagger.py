@@ -13,6 +13,7 @@ import numpy as np
 from classifier.encoding.features import article_units
 from classifier.io.segment import Paragraph, split
 from classifier.labels import encode_labels
+from classifier.records import Record
 from classifier.scoring import macro_f1, one_hot
 
 
@@ -74,7 +75,7 @@ class TaggerMixin(TextInputTags):
         return self.records(paragraphs, self.predict_proba(units))
 
     def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray,
-                evidence: list[list[str]] | None = None) -> list[dict[str, Any]]:
+                evidence: list[list[str]] | None = None) -> list[Record]:
         """One record per paragraph (schema in :mod:`classifier.records`); ``evidence`` (per paragraph and
         theme, the sentence that scored highest) adds each assigned theme's sentence."""
         themes = self.themes_of(P)

@@ -16,6 +16,7 @@ from classifier.cli import main
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
 from classifier.engines import ray_engine as distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
+from classifier.records import from_row  # noqa: E402
 
 ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring."},
         {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest."},
@@ -92,14 +93,14 @@ def test_ray_data_documents_give_the_local_records(cluster, work, local):
     files = distributed.tag_documents(distributed.read_files(str(work / "in")), cache=str(work / "cache"),
                                       concurrency=1, batch_size=3).take_all()  # one CPU left to read and split
     good = sorted((r for r in files if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
-    assert [{k: r[k] for k in distributed.RECORD_FIELDS} for r in good] == expected
+    assert [from_row(r) for r in good] == expected
     errors = sorted(r["error"] for r in files if r["error"] is not None)
     assert len(errors) == 2 and "bad.txt: binary file" in errors[0] and "empty.txt: empty file" in errors[1]
 
     rows = distributed.tag_documents(ray.data.from_items(ROWS + [{"id": "blank", "text": "  "}]), keep=["id"],
                                      cache=str(work / "cache")).take_all()
     good = sorted((r for r in rows if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
-    assert [{k: r[k] for k in distributed.RECORD_FIELDS} for r in good] == sorted(
+    assert [from_row(r) for r in good] == sorted(
         (r for r in records if r["doc"] in ("one", "two", "three")), key=lambda r: (r["doc"], r["paragraph"]))
     assert [r["error"] for r in rows if r["error"]] == ["blank: contains only whitespace, nothing to tag"]
     assert all(r["id"] == r["doc"] for r in rows)
@@ -138,8 +139,8 @@ def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(ship
             return predict(units)
         return proba
 
-    monkeypatch.setattr(tagger.model, "predict_proba", fragile(tagger.model.predict_proba))
-    monkeypatch.setattr(shipped_model, "predict_proba", fragile(shipped_model.predict_proba))
+    monkeypatch.setattr(tagger.model, "score_units", fragile(tagger.model.score_units))
+    monkeypatch.setattr(shipped_model, "score_units", fragile(shipped_model.score_units))
     want = list(tag_stream(shipped_model, docs, chunk=100))
     (window,) = list(distributed.plan(docs, chunk=100))
     got = list(distributed.window_results(window, tagger.tag_rows(distributed.window_rows(window))))

@@ -30,13 +30,13 @@ from classifier.engines.local import DEFAULT_CHUNK, Result, score, tag_stream
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
 from classifier.io.segment import Paragraph, split
+from classifier.records import from_row, record_schema
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import pyarrow as pa
     from ray.data import Dataset
 
 log = logging.getLogger(__name__)
-RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "scores")
 ENCODE_FAILED = "could not be encoded (see --verbose for details)"
 
 
@@ -113,15 +113,6 @@ def _model_files(model: ModelFiles | _Shared | str | Path | None) -> ModelFiles:
 
 
 # -- the worker ---------------------------------------------------------------------------------------
-def record_schema(theme_ids: Sequence[str], extra: Sequence[pa.Field] = ()) -> pa.Schema:
-    """Columns of a tagged Dataset: the record fields of ``policytag tag``, ``error``, then kept input columns."""
-    import pyarrow as pa
-    return pa.schema([("doc", pa.string()), ("doc_sha", pa.string()), ("paragraph", pa.int64()),
-                      ("section", pa.string()), ("text", pa.string()), ("themes", pa.list_(pa.string())),
-                      ("scores", pa.struct([(t, pa.float64()) for t in theme_ids])), ("error", pa.string()),
-                      *extra])
-
-
 class Tagger:
     """Tags paragraph rows; in Ray, an actor that loads the model once and then serves batch after batch.
 
@@ -186,7 +177,7 @@ class Tagger:
     @staticmethod
     def _error_row(row: dict[str, Any], message: str, kept: dict[str, Any]) -> dict[str, Any]:
         return {"doc": row.get("doc"), "doc_sha": row.get("doc_sha"), "paragraph": None, "section": None,
-                "text": None, "themes": None, "scores": None, "error": message, **kept}
+                "text": None, "themes": None, "scores": None, "evidence": None, "error": message, **kept}
 
 
 def _doc_key(row: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -405,7 +396,7 @@ class _Planner:
         self.step += 1
         return np.zeros((len(units), 0))
 
-    def records(self, paragraphs: Sequence[Paragraph], P: Any) -> list[dict[str, Any]]:
+    def records(self, paragraphs: Sequence[Paragraph], P: Any, evidence: Any = None) -> list[dict[str, Any]]:
         return [{"step": self.step, "paragraphs": list(paragraphs)}]
 
 
@@ -453,7 +444,7 @@ def window_results(window: Window, rows: Sequence[dict[str, Any]]) -> Iterator[R
         if any(r["error"] is not None for r in mine):
             yield Result(doc, error=InputError(doc.source, ENCODE_FAILED))
         else:
-            yield Result(doc, [{k: r[k] for k in RECORD_FIELDS} for r in mine])
+            yield Result(doc, [from_row(r) for r in mine])
 
 
 class RaySession:

@@ -1,0 +1,43 @@
+"""The record schema: one source for what a tagged paragraph is, in JSONL, CSV, Arrow (Ray) and Python."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+
+class Record(TypedDict, total=False):
+    """One tagged paragraph. ``evidence`` (models that read sentences) maps each assigned theme to the sentence
+    that scored highest for it; ``doc``/``doc_sha`` are added by the batch engines."""
+
+    doc: str
+    doc_sha: str
+    paragraph: int
+    section: str | None
+    text: str
+    themes: list[str]
+    scores: dict[str, float]
+    evidence: dict[str, str]
+
+
+RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "scores", "evidence")
+
+
+def record_schema(theme_ids: Sequence[str], extra: Sequence[Any] = ()) -> Any:
+    """The Arrow schema of tagged rows (Ray Data): the record fields, ``error``, then kept input columns."""
+    import pyarrow as pa
+
+    return pa.schema([("doc", pa.string()), ("doc_sha", pa.string()), ("paragraph", pa.int64()),
+                      ("section", pa.string()), ("text", pa.string()), ("themes", pa.list_(pa.string())),
+                      ("scores", pa.struct([(t, pa.float64()) for t in theme_ids])),
+                      ("evidence", pa.struct([(t, pa.string()) for t in theme_ids])), ("error", pa.string()),
+                      *extra])
+
+
+def from_row(row: dict[str, Any]) -> Record:
+    """A record from a tagged Arrow row, as the local engine writes it: ``evidence`` only for assigned themes,
+    and absent for models that name no evidence (their rows carry none)."""
+    rec: dict[str, Any] = {k: row[k] for k in RECORD_FIELDS[:-1]}
+    evidence = row.get("evidence")
+    if evidence:
+        rec["evidence"] = {t: s for t, s in evidence.items() if s is not None and t in rec["themes"]}
+    return rec  # type: ignore[return-value]
