@@ -68,3 +68,12 @@ def test_paragraph_mode_reads_whole_paragraphs_and_names_no_evidence():
     assert model.sentence_weight_ is None
     records = model.tag_article("Germany will cover forty percent of the air-defence package.")
     assert "evidence" not in records[0] and records[0]["themes"]
+
+
+def test_html_view_marks_each_themes_evidence_sentence(sentence_model):
+    from classifier.io.views import DocView, model_view
+    records = sentence_model.tag_paragraphs([Paragraph(0, PARAGRAPH, None)])
+    page = model_view(sentence_model, [DocView("d", records, None)])
+    marked = [s for s in records[0]["evidence"].values()]
+    assert marked and page.count('<mark class="ev"') == len(set(marked))
+    assert 'title="evidence for ' in page

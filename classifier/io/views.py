@@ -73,7 +73,7 @@ def _shade(share: float, color: str) -> str:
 
 
 CSS = """
-*{box-sizing:border-box} \
+*{box-sizing:border-box} mark.ev{background:#fff6cc;color:inherit;padding:0 1px} \
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232b;background:#f5f6f8}
 header{background:#1d2a3a;color:#fff;padding:18px 28px} header h1{margin:0 0 4px;font-size:22px} \
 header p{margin:0;opacity:.8}
@@ -242,6 +242,29 @@ def _number(rec: dict[str, Any]) -> Any:
     return n + 1 if isinstance(n, int) and not isinstance(n, bool) else n
 
 
+def _with_evidence(rec: dict[str, Any], info: dict[str, tuple[ThemeInfo, str, str]]) -> str:
+    """The paragraph's text, escaped, with each assigned theme's evidence sentence marked in that theme's colour
+    (the themes a sentence carries in its title). Records without evidence come back as plain text."""
+    text = rec["text"]
+    spans: dict[str, list[str]] = {}
+    for theme, sentence in (rec.get("evidence") or {}).items():
+        if sentence and sentence in text and theme in info:
+            spans.setdefault(sentence, []).append(theme)
+    out, pos = [], 0
+    for sentence, themes in sorted(spans.items(), key=lambda kv: text.find(kv[0])):
+        start = text.find(sentence, pos)
+        if start < 0:
+            continue
+        names = ", ".join(info[t][0].name for t in themes)
+        color = info[themes[0]][2]
+        out.append(_e(text[pos:start]))
+        out.append(f'<mark class="ev" title="evidence for {_e(names)}" style="border-bottom:2px solid {color}">'
+                   f'{_e(sentence)}</mark>')
+        pos = start + len(sentence)
+    out.append(_e(text[pos:]))
+    return "".join(out)
+
+
 def _article(i: int, doc: DocView, ids: list[str], info: dict[str, tuple[ThemeInfo, str, str]],
              thresholds: dict[str, float]) -> str:
     shares = profile(doc.records, ids)
@@ -266,7 +289,7 @@ def _article(i: int, doc: DocView, ids: list[str], info: dict[str, tuple[ThemeIn
             chips.insert(0, '<span class="chip none">no theme</span>')
         keys = " ".join(info[t][1] for t in rec["themes"] if t in info)
         pars.append(f'<div class="par" data-themes="{keys}"><span class="pn">¶{_e(_number(rec))}</span>'
-                    f'{_e(rec["text"])}<div class="chips">{"".join(chips)}</div></div>')
+                    f'{_with_evidence(rec, info)}<div class="chips">{"".join(chips)}</div></div>')
     pars.append("</div>")
     head = _e(doc.title or doc.id)
     sub = f"{_e(doc.source)} · " if doc.source else ""
