@@ -5,7 +5,6 @@ code. The estimator rebuilds itself from that state (:meth:`ThemeClassifier.from
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import platform
@@ -16,20 +15,13 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import ModelError
+from classifier.hashing import file_sha256
 
 FORMAT_VERSION = 2
 HEAD_FILE = "head.npz"
 LEGACY_HEAD_FILE = "head.joblib"
 MANIFEST = "manifest.json"
 ENCODER_DIR = "encoder"
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
@@ -86,7 +78,7 @@ def write_folder(directory: str | Path, state: dict[str, Any], arrays: dict[str,
         "encoder": state.pop("encoder"),
         **state,
         "libraries": library_versions(),
-        "head": {"file": HEAD_FILE, "sha256": _sha256(head_path), "arrays": sorted(arrays)},
+        "head": {"file": HEAD_FILE, "sha256": file_sha256(head_path), "arrays": sorted(arrays)},
         "metrics": metrics or {},
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
@@ -123,7 +115,7 @@ def read_folder(directory: str | Path) -> tuple[dict[str, Any], dict[str, np.nda
     head_path = directory / manifest["head"]["file"]
     if not head_path.exists():
         raise ModelError(f"{directory}: {manifest['head']['file']} is missing; the model folder is incomplete")
-    if _sha256(head_path) != manifest["head"]["sha256"]:
+    if file_sha256(head_path) != manifest["head"]["sha256"]:
         raise ModelError(f"{head_path}: checksum mismatch, the file was modified or corrupted after saving; "
                          "refusing to load it (retrain, or restore the original file)")
     _check_libraries(manifest, directory)

@@ -33,7 +33,7 @@ def test_a_crafted_model_folder_cannot_run_code_on_load(mini_model, tmp_path):
     import pickle
 
     from classifier import ModelError, load_model
-    from classifier.persist import _sha256
+    from classifier.hashing import file_sha256 as _sha256
 
     mini_model.save(tmp_path / "m")
     marker = tmp_path / "pwned"

@@ -13,7 +13,6 @@ Once a graph exists, encoding with it needs neither torch nor sentence-transform
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import EncoderError
+from classifier.hashing import file_sha256
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 INSTALL_HINT = "install the ONNX extra: pip install 'policytag[onnx]'"
@@ -52,18 +52,10 @@ def graph_files(cache_dir: Path, fingerprint: str, backend: str) -> Path:
     return Path(cache_dir) / "onnx" / f"{fingerprint}-v{GRAPH_VERSION}" / name
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _intact(path: Path) -> bool:
     check = path.with_name(path.name + ".sha256")
     try:
-        return path.exists() and check.read_text().strip() == _sha256(path)
+        return path.exists() and check.read_text().strip() == file_sha256(path)
     except OSError:
         return False
 
@@ -72,7 +64,7 @@ def _publish(tmp: Path, path: Path) -> None:
     """Move a finished graph into place with its checksum; readers never see a half-written file."""
     check = path.with_name(path.name + ".sha256")
     check_tmp = check.with_name(f"{check.name}.{os.getpid()}.tmp")
-    check_tmp.write_text(_sha256(tmp) + "\n")
+    check_tmp.write_text(file_sha256(tmp) + "\n")
     os.replace(tmp, path)
     os.replace(check_tmp, check)
 

