@@ -111,3 +111,25 @@ def test_agreement_statistics_match_references():
     res = agreement(first, second, ["x", "y"])
     assert res["per_theme"]["y"]["kappa"] == pytest.approx(cohen_kappa_score([0, 1, 0, 1], [0, 0, 1, 1]))
     assert res["exact_match"] == 0.5
+
+
+def test_the_union_corpus_serves_both_members_with_their_own_splits():
+    """corpora/geopolitics_all = v1 + v2: every member row once, each in the split its own corpus gave it."""
+    import json
+
+    from classifier import load_corpus
+    root = CORPUS.parent
+    members = [json.loads(line) for name in ("geopolitics", "geopolitics_v2")
+               for line in (root / name / "paragraphs.jsonl").read_text().splitlines()]
+    union = load_corpus(root / "geopolitics_all")
+    for split in ("train", "dev", "test"):
+        assert sorted(union[split]["id"]) == sorted(r["id"] for r in members if r["split"] == split)
+
+
+def test_stress_set_and_v2_pass_the_corpus_check_and_keep_southeast_asian_negatives():
+    from classifier.io.corpus import check_corpus, corpus_stats
+    for name in ("stress", "geopolitics_v2"):
+        folder = CORPUS.parent / name
+        assert check_corpus(folder) == []
+        line = next(x for x in corpus_stats(folder).splitlines() if "share of asean_analogy's negatives" in x)
+        assert float(line.split("(")[-1].split("%")[0]) >= 15.0
