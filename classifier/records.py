@@ -1,6 +1,7 @@
 """The record schema: one source for what a tagged paragraph is, in JSONL, CSV, Arrow (Ray) and Python."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -23,13 +24,15 @@ RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "sc
 
 
 def record_schema(theme_ids: Sequence[str], extra: Sequence[Any] = ()) -> Any:
-    """The Arrow schema of tagged rows (Ray Data): the record fields, ``error``, then kept input columns."""
+    """The Arrow schema of tagged rows (Ray Data): the record fields, ``error``, then kept input columns.
+    ``evidence`` travels as a JSON object in a string (null for models that name none): Arrow has no type for
+    "a mapping over some of these themes" that keeps an empty one apart from a missing one."""
     import pyarrow as pa
 
     return pa.schema([("doc", pa.string()), ("doc_sha", pa.string()), ("paragraph", pa.int64()),
                       ("section", pa.string()), ("text", pa.string()), ("themes", pa.list_(pa.string())),
                       ("scores", pa.struct([(t, pa.float64()) for t in theme_ids])),
-                      ("evidence", pa.struct([(t, pa.string()) for t in theme_ids])), ("error", pa.string()),
+                      ("evidence", pa.string()), ("error", pa.string()),
                       *extra])
 
 
@@ -38,6 +41,12 @@ def from_row(row: dict[str, Any]) -> Record:
     and absent for models that name no evidence (their rows carry none)."""
     rec: dict[str, Any] = {k: row[k] for k in RECORD_FIELDS[:-1]}
     evidence = row.get("evidence")
-    if evidence:
-        rec["evidence"] = {t: s for t, s in evidence.items() if s is not None and t in rec["themes"]}
+    if evidence is not None:
+        rec["evidence"] = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
     return rec  # type: ignore[return-value]
+
+
+def to_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as an Arrow row of :func:`record_schema`: evidence as JSON text (None when there is none)."""
+    evidence = record.get("evidence")
+    return {**record, "evidence": None if evidence is None else json.dumps(evidence, ensure_ascii=False)}

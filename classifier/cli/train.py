@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
                             lexical=_weight(args.lexical, "--lexical"),
                             sentence_weight=None if args.sentence_weight == "none"
                             else _weight(args.sentence_weight, "--sentence-weight"),
-                            random_state=args.seed, cache=cache_option(args), finetune=args.finetune or False,
+                            random_state=args.seed, cache=cache_option(args),
+                            finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)

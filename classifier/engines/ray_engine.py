@@ -30,7 +30,7 @@ from classifier.engines.local import DEFAULT_CHUNK, Result, score, tag_stream
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
 from classifier.io.segment import Paragraph, split
-from classifier.records import from_row, record_schema
+from classifier.records import from_row, record_schema, to_row
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import pyarrow as pa
@@ -151,7 +151,7 @@ class Tagger:
                 continue
             record = next(scored)
             if record is not None:
-                out.append({"doc": row["doc"], "doc_sha": row["doc_sha"], **record, "error": None, **kept})
+                out.append({"doc": row["doc"], "doc_sha": row["doc_sha"], **to_row(record), "error": None, **kept})
             elif _doc_key(row) not in failed:
                 failed.add(_doc_key(row))
                 out.append(self._error_row(row, f"{row['doc']}: {ENCODE_FAILED}", kept))
