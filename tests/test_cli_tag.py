@@ -111,3 +111,28 @@ def test_summary_tables_are_written_per_document_and_continued_on_resume(folder,
     assert len(lines) == header + 2  # one header, one row per document, a.txt's row not repeated
     assert lines[header].split("|" if suffix == "md" else ",")[1 if suffix == "md" else 0].strip().endswith("a.txt")
     assert "burden_sharing" in lines[0]
+
+
+def test_a_fifo_among_the_inputs_is_skipped_with_a_line_not_waited_on(tmp_path, capsys):
+    import os
+
+    from classifier.cli import main
+    (tmp_path / "in").mkdir()
+    fifo = tmp_path / "in" / "f.txt"
+    os.mkfifo(fifo)
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE_TXT)
+    assert main(["tag", str(tmp_path / "in"), "-o", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert f"{fifo}: not a regular file" in err and "skipped 1" in err
+
+
+def test_an_output_in_a_missing_folder_is_a_usage_error_before_any_work(tmp_path, capsys):
+    from classifier.cli import main
+    (tmp_path / "a.txt").write_text(ARTICLE_TXT)
+    for flag in ("-o", "--html", "--summary"):
+        args = ["tag", str(tmp_path / "a.txt"), flag, str(tmp_path / "missing" / "x.out")]
+        if flag != "-o":
+            args += ["-o", str(tmp_path / f"o{flag}.jsonl")]
+        assert main(args) == 2
+        assert "does not exist" in capsys.readouterr().err
+    assert not list(tmp_path.glob("o*.jsonl"))

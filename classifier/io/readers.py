@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -111,8 +112,19 @@ def link_problem(path: Path) -> InputError | None:
     return InputError(str(path), f"broken symbolic link (points to {os.readlink(path)})")
 
 
+def special_file(path: Path) -> InputError | None:
+    """A skip line for a pipe, device or socket: reading one can block forever or never end."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return InputError(str(path), "not a regular file (a pipe, device or socket), skipped", skipped=True)
+
+
 def _expand_path(path: Path) -> Iterator[Path | InputError]:
-    problem = link_problem(path)
+    problem = link_problem(path) or special_file(path)
     if problem is not None:
         yield problem
         return
@@ -127,7 +139,7 @@ def _expand_path(path: Path) -> Iterator[Path | InputError]:
                 child = Path(root) / name
                 if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
                     found = True
-                    yield child
+                    yield special_file(child) or child
                 elif child.suffix.lower() in UNREAD_DOCUMENTS:
                     found = True
                     yield unread_document(child)

@@ -15,6 +15,10 @@ from classifier.errors import PolicytagError
 FORMATS = ("jsonl", "csv", "pretty")
 
 
+class OutputFolderError(PolicytagError):
+    """The output's folder does not exist: said before any work, not after the whole run."""
+
+
 class OutputExistsError(PolicytagError):
     """The output file exists and neither --force nor --resume was given."""
 
@@ -62,6 +66,9 @@ def check_output(path: str | None, force: bool, resume: bool) -> bool:
     """Whether a non-empty output exists; refuses to go on when it would be overwritten unasked."""
     if path is None or path == "-":
         return False
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise OutputFolderError(f"{path}: the folder {folder} does not exist; create it or choose another path")
     exists = Path(path).exists() and Path(path).stat().st_size > 0
     if exists and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
