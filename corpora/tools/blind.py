@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from parts import THEMES, parse  # noqa: E402
+from parts import parse, parse_labels  # noqa: E402
 
 LINE = re.compile(r"^(\S+)\s+\{([^{}]*)\}\s*$")
 
@@ -56,11 +56,7 @@ def read(path: str | Path) -> dict[str, list[str]]:
         m = LINE.match(raw.strip())
         if not m:
             raise ValueError(f"{path}:{no}: expected '<id> {{labels}}', got {raw[:60]!r}")
-        labels = [t.strip() for t in m.group(2).split(",") if t.strip()]
-        bad = [t for t in labels if t not in THEMES]
-        if bad:
-            raise ValueError(f"{path}:{no}: unknown theme(s) {', '.join(bad)}")
-        out[m.group(1)] = [t for t in THEMES if t in labels]
+        out[m.group(1)] = parse_labels(m.group(2), f"{path}:{no}")
     return out
 
 

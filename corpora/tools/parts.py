@@ -34,6 +34,15 @@ class PartError(ValueError):
     """A line of a part file that does not follow the format."""
 
 
+def parse_labels(inside: str, where: str) -> list[str]:
+    """The theme ids between braces, in codebook order; PartError naming ``where`` for an unknown one."""
+    labels = [t.strip() for t in inside.split(",") if t.strip()]
+    bad = [t for t in labels if t not in THEMES]
+    if bad:
+        raise PartError(f"{where}: unknown theme(s) {', '.join(bad)}")
+    return [t for t in THEMES if t in labels]
+
+
 def parse(path: str | Path) -> list[dict]:
     """All paragraphs of one part file as dicts (article_id, title, genre, region, paragraph, section, text,
     labels, sea, source_line); raises PartError naming FILE:LINE for the first broken line."""
@@ -77,13 +86,10 @@ def parse(path: str | Path) -> list[dict]:
         m = PARA.match(line)
         if not m:
             raise PartError(f"{where}: a paragraph line must start with {{labels}}: {line[:60]!r}")
-        labels = [t.strip() for t in m.group(1).split(",") if t.strip()]
-        bad = [t for t in labels if t not in THEMES]
-        if bad:
-            raise PartError(f"{where}: unknown theme(s) {', '.join(bad)}")
+        labels = parse_labels(m.group(1), where)
         rows.append({"article_id": art["article_id"], "title": art["title"], "genre": art["genre"],
                      "region": art["region"], "paragraph": art["n"], "section": art["section"],
-                     "text": m.group(3).strip(), "labels": [t for t in THEMES if t in labels],
+                     "text": m.group(3).strip(), "labels": labels,
                      "sea": bool(m.group(2)), "source_line": no})
         art["n"] += 1
     return rows
