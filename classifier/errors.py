@@ -6,6 +6,10 @@ class PolicytagError(Exception):
     """Base class for all errors raised by policytag."""
 
 
+class ConfigError(PolicytagError):
+    """A settings file (``policytag.toml``) cannot be read or names a setting a command does not have."""
+
+
 class CodebookError(PolicytagError):
     """A codebook file is missing, malformed or inconsistent."""
 

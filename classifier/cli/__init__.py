@@ -5,20 +5,23 @@ the one place library errors become messages and exit codes.
 """
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from importlib import import_module
 
-from classifier.cli.options import EXIT_OK, EXIT_USAGE, configure_logging, err
+from classifier.cli.options import EXIT_OK, EXIT_USAGE, configure_logging, err, log
 from classifier.cli.parser import build_parser
 
 __all__ = ["main", "build_parser"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
     from classifier.errors import PolicytagError
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     try:
+        args = with_settings(parser, args, argv)
         return import_module(f"classifier.cli.{args.command}").run(args)
     except PolicytagError as exc:
         err(str(exc))
@@ -28,3 +31,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def with_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments again, with the settings file's table for this command as its defaults."""
+    from pathlib import Path
+
+    from classifier.cli.config import apply_config, find_config
+
+    found = None if args.no_settings else find_config(Path.cwd(), args.settings_file)
+    if found is None:
+        return args
+    path, tables = found
+    sub, command = subcommand(parser, args.command), args.command
+    applied = apply_config(sub, command, path, tables)
+    nested = next((a for a in sub._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if nested is not None:  # annotate export|import: [annotate] settings, then [annotate.export]
+        action = getattr(args, nested.dest)
+        applied += apply_config(nested.choices[action], f"{command}.{action}", path, tables)
+    if not applied:
+        return args
+    log.info("settings from %s [%s]: %s", path, command, ", ".join(applied))
+    return parser.parse_args(argv)
+
+
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]

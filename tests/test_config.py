@@ -1,0 +1,67 @@
+"""policytag.toml / [tool.policytag]: a command's settings become its defaults; the command line wins."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import ROOT
+
+from classifier.cli import main
+
+ARTICLE = str(ROOT / "examples" / "article.md")
+
+
+@pytest.fixture()
+def here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_settings_file_gives_defaults_and_the_command_line_wins(here, capsys):
+    (here / "policytag.toml").write_text('[tag]\nformat = "pretty"\nquiet = true\nchunk = 64\n')
+    assert main(["tag", ARTICLE]) == 0
+    out = capsys.readouterr()
+    assert not out.out.lstrip().startswith("{")  # pretty, not JSONL
+    assert out.err == ""  # quiet
+    assert main(["tag", ARTICLE, "--format", "jsonl"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert json.loads(first)["paragraph"] == 0
+    assert main(["--no-config", "tag", ARTICLE, "-o", str(here / "o.jsonl")]) == 0
+    assert "tagged 1 document" in capsys.readouterr().err  # not quiet without the file
+
+
+def test_pyproject_tool_table_and_a_named_file(here, capsys):
+    (here / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.policytag.tag]\nformat = "csv"\nquiet = true\n')
+    assert main(["tag", ARTICLE]) == 0
+    assert capsys.readouterr().out.startswith("doc,")
+    (here / "other.toml").write_text('[tag]\nformat = "jsonl"\nquiet = true\n')
+    assert main(["--config", "other.toml", "tag", ARTICLE]) == 0
+    assert capsys.readouterr().out.startswith("{")
+
+
+@pytest.mark.parametrize("body, needle", [
+    ('[tag]\nmodle = "x"\n', "unknown setting 'modle'"),
+    ('[tag]\nformat = "docx"\n', "'docx' is not one of"),
+    ('[tag]\nchunk = "many"\n', "chunk"),
+    ('[tag]\nquiet = "yes"\n', "true or false"),
+    ('[tag\nformat = 1\n', "not valid TOML"),
+    ("tag = 3\n", "must be a table"),
+])
+def test_bad_settings_are_one_usage_line_naming_the_file(here, capsys, body, needle):
+    (here / "policytag.toml").write_text(body)
+    assert main(["tag", ARTICLE]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "policytag.toml" in err and needle in err
+
+
+def test_sub_command_tables(here, capsys):
+    (here / "policytag.toml").write_text('[annotate.export]\nforce = true\nto = "doccano"\n')
+    (here / "tasks.jsonl").write_text("old\n")
+    assert main(["annotate", "export", ARTICLE, "-o", "tasks.jsonl"]) == 0  # force from the file
+    assert json.loads((here / "tasks.jsonl").read_text().splitlines()[0])["text"]
+
+
+def test_the_global_config_option_and_annotate_exports_own_config_do_not_clash(here, capsys):
+    (here / "settings.toml").write_text('[annotate.export]\nconfig = "labeling.xml"\n')
+    assert main(["--config", "settings.toml", "annotate", "export", ARTICLE, "-o", "tasks.json"]) == 0
+    assert "<View" in (here / "labeling.xml").read_text()
