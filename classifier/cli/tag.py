@@ -28,7 +28,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
                    "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
-                   ".md: share of its paragraphs carrying each theme), written as documents finish")
+                   ".md: share of its paragraphs carrying each theme, and its metadata), written as documents "
+                   "finish; see --summary-by")
     p.add_argument("--summary-by", default=None, metavar="KEYS", help="write --summary per group of documents "
                    "instead of per document: outlet, month or outlet,month (documents, paragraphs and the share of "
                    "paragraphs carrying each theme; (unknown) for documents without an outlet or date)")

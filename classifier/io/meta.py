@@ -18,6 +18,8 @@ from classifier.errors import PolicytagError
 log = logging.getLogger(__name__)
 
 META_KEYS = ("title", "date", "outlet", "author", "url")
+MAX_DATE_CHARS = 200  # a longer value is not a date (and is not searched for one)
+MAX_FRONT_MATTER = 65_536  # characters: front matter is a few lines; a longer block is text between two rules
 DEFAULT_META_FIELDS: tuple[tuple[str, str], ...] = tuple((k, k) for k in META_KEYS)
 MetaFields = Sequence[tuple[str, str]]  # (meta key, feed column)
 
@@ -94,7 +96,7 @@ def parse_date(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, int) and not isinstance(value, bool):
         return _iso(value)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_DATE_CHARS:
         return None
     text = " ".join(value.split())
     m = _ISO.fullmatch(text)
@@ -176,7 +178,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
     """(front matter, the rest) of a Markdown text: YAML between ``---`` lines at the very top, when it reads
     as a mapping; otherwise (None, text), so a thematic break or a paragraph between rules stays text."""
     m = _FRONT_MATTER.match(text)
-    if m is None:
+    if m is None or len(m.group("yaml")) > MAX_FRONT_MATTER:
         return None, text
     import yaml
     try:
