@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
                                                        args.stdin_format, meta_fields),
                        output=args.output, fmt=fmt, summary=args.summary, summary_by=summary_by, html=args.html,
-                       force=args.force, resume=args.resume, engine=EngineOptions(args.engine, args.model, args.chunk, ray),
+                       force=args.force, resume=args.resume,
+                       engine=EngineOptions(args.engine, args.model, args.chunk, ray),
                        on_message=lambda msg: print(msg, file=sys.stderr), on_document=step, notes=not args.quiet)
     progress.close()
     if not args.quiet:
