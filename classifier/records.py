@@ -8,7 +8,9 @@ from typing import Any, TypedDict
 
 class Record(TypedDict, total=False):
     """One tagged paragraph. ``evidence`` (models that read sentences) maps each assigned theme to the sentence
-    that scored highest for it; ``doc``/``doc_sha`` are added by the batch engines."""
+    that scored highest for it; ``doc``/``doc_sha`` are added by the batch engines. ``meta`` (last, and only when
+    something is known) is the article's metadata: any of ``title``, ``date`` (ISO ``YYYY-MM-DD``, or ``YYYY-MM``
+    or ``YYYY``), ``outlet``, ``author`` and ``url`` (see :mod:`classifier.io.meta`)."""
 
     doc: str
     doc_sha: str
@@ -18,35 +20,38 @@ class Record(TypedDict, total=False):
     themes: list[str]
     scores: dict[str, float]
     evidence: dict[str, str]
+    meta: dict[str, str]
 
 
-RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "scores", "evidence")
+RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "scores", "evidence", "meta")
+OPTIONAL_FIELDS = ("evidence", "meta")  # absent from a record when there is nothing to say; JSON text in Arrow
 
 
 def record_schema(theme_ids: Sequence[str], extra: Sequence[Any] = ()) -> Any:
     """The Arrow schema of tagged rows (Ray Data): the record fields, ``error``, then kept input columns.
-    ``evidence`` travels as a JSON object in a string (null for models that name none): Arrow has no type for
-    "a mapping over some of these themes" that keeps an empty one apart from a missing one."""
+    ``evidence`` and ``meta`` travel as JSON objects in strings (null when there is none): Arrow has no type for
+    "a mapping over some of these keys" that keeps an empty one apart from a missing one."""
     import pyarrow as pa
 
     return pa.schema([("doc", pa.string()), ("doc_sha", pa.string()), ("paragraph", pa.int64()),
                       ("section", pa.string()), ("text", pa.string()), ("themes", pa.list_(pa.string())),
                       ("scores", pa.struct([(t, pa.float64()) for t in theme_ids])),
-                      ("evidence", pa.string()), ("error", pa.string()),
+                      ("evidence", pa.string()), ("meta", pa.string()), ("error", pa.string()),
                       *extra])
 
 
 def from_row(row: dict[str, Any]) -> Record:
     """A record from a tagged Arrow row, as the local engine writes it: ``evidence`` only for assigned themes,
-    and absent for models that name no evidence (their rows carry none)."""
-    rec: dict[str, Any] = {k: row[k] for k in RECORD_FIELDS[:-1]}
-    evidence = row.get("evidence")
-    if evidence is not None:
-        rec["evidence"] = json.loads(evidence) if isinstance(evidence, str) else dict(evidence)
+    and absent for models that name no evidence (their rows carry none); ``meta`` absent when none is known."""
+    rec: dict[str, Any] = {k: row[k] for k in RECORD_FIELDS if k not in OPTIONAL_FIELDS}
+    for key in OPTIONAL_FIELDS:
+        value = row.get(key)
+        if value is not None:
+            rec[key] = json.loads(value) if isinstance(value, str) else dict(value)
     return rec  # type: ignore[return-value]
 
 
 def to_row(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as an Arrow row of :func:`record_schema`: evidence as JSON text (None when there is none)."""
-    evidence = record.get("evidence")
-    return {**record, "evidence": None if evidence is None else json.dumps(evidence, ensure_ascii=False)}
+    """A record as an Arrow row of :func:`record_schema`: evidence and meta as JSON text (None when absent)."""
+    return {**record, **{k: None if record.get(k) is None else json.dumps(record[k], ensure_ascii=False)
+                         for k in OPTIONAL_FIELDS}}

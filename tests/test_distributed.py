@@ -18,9 +18,12 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip
 from classifier.engines import ray_engine as distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
 from classifier.records import from_row  # noqa: E402
 
-ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring."},
-        {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest."},
-        {"id": "three", "text": "<p>Envoys met in Geneva to trade ceasefire maps.</p><p>Prisoners come first.</p>"}]
+ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring.",
+         "title": "Escorts in the strait", "date": "Wed, 04 Mar 2026 10:00:00 +0000", "outlet": "The Harbour Gazette"},
+        {"id": "two", "text": "Germany will cover forty percent of the air-defence package; Norway pays the rest.",
+         "title": "", "date": "2026-04", "outlet": "Northern Courier"},
+        {"id": "three", "text": "<p>Envoys met in Geneva to trade ceasefire maps.</p><p>Prisoners come first.</p>",
+         "title": "Maps in Geneva", "date": "", "outlet": ""}]
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,9 @@ def test_ray_engine_writes_the_local_engines_records_and_errors(cluster, work, l
     assert "tagged 6 documents (10 paragraphs), skipped 1, failed 2" in err
     records = [json.loads(line) for line in local[1].splitlines()]
     assert {r["doc"] for r in records} >= {"one", "two", "three", str(work / "in" / "a.txt")}
+    meta = {r["doc"]: r.get("meta") for r in records}  # article metadata crosses Arrow as the local engine writes it
+    assert meta["one"] == {"title": "Escorts in the strait", "date": "2026-03-04", "outlet": "The Harbour Gazette"}
+    assert meta["three"] == {"title": "Maps in Geneva"} and meta[str(work / "in" / "c.html")] == {"title": "Page"}
 
 
 def test_ray_engine_resumes_and_refuses_to_overwrite(cluster, work, local):
@@ -97,7 +103,8 @@ def test_ray_data_documents_give_the_local_records(cluster, work, local):
     errors = sorted(r["error"] for r in files if r["error"] is not None)
     assert len(errors) == 2 and "bad.txt: binary file" in errors[0] and "empty.txt: empty file" in errors[1]
 
-    rows = distributed.tag_documents(ray.data.from_items(ROWS + [{"id": "blank", "text": "  "}]), keep=["id"],
+    blank = {**dict.fromkeys(ROWS[0], ""), "id": "blank", "text": "  "}
+    rows = distributed.tag_documents(ray.data.from_items(ROWS + [blank]), keep=["id"],
                                      cache=str(work / "cache")).take_all()
     good = sorted((r for r in rows if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
     assert [from_row(r) for r in good] == sorted(

@@ -28,7 +28,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
                    "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
-                   ".md: share of its paragraphs carrying each theme), written as documents finish")
+                   ".md: share of its paragraphs carrying each theme, and its metadata), written as documents "
+                   "finish; see --summary-by")
+    p.add_argument("--summary-by", default=None, metavar="KEYS", help="write --summary per group of documents "
+                   "instead of per document: outlet, month or outlet,month (documents, paragraphs and the share of "
+                   "paragraphs carrying each theme; (unknown) for documents without an outlet or date)")
+    p.add_argument("--meta-fields", default="title,date,outlet,author,url", metavar="FIELDS",
+                   help="article metadata carried into records (meta) and the summary: any of title,date,outlet,"
+                   "author,url (default: all five), read from JSONL/CSV columns of those names (map one with "
+                   "NAME=COLUMN, e.g. date=published), Markdown front matter and HTML <title>/<meta>/<time>/"
+                   "bylines; 'none' carries none")
     p.add_argument("--text-field", default="text", help="JSONL/CSV field with the article text (default: text)")
     p.add_argument("--id-field", default="id", help="JSONL/CSV field with the document id (default: id)")
     p.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text")
@@ -53,8 +62,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
+    from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_output, format_for
+    from classifier.io.writers import check_output, check_summary_by, format_for, parse_summary_by
 
     fmt = format_for(args.output, args.format)
     if args.resume and not args.output:
@@ -62,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for path in (args.output, args.summary, args.html):  # before the slow model load
         check_output(path, args.force, args.resume)
+    meta_fields = parse_meta_fields(args.meta_fields)
+    summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None else ()
+    check_summary_by(args.summary, summary_by, args.resume)
     if args.engine == "ray":
         from classifier.engines.ray_engine import require_ray
         require_ray()
@@ -79,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
         progress.set_postfix_str(f"{report.paragraphs} paragraphs", refresh=False)
 
     report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
-                                                       args.stdin_format),
-                       output=args.output, fmt=fmt, summary=args.summary, html=args.html, force=args.force,
-                       resume=args.resume, engine=EngineOptions(args.engine, args.model, args.chunk, ray),
+                                                       args.stdin_format, meta_fields),
+                       output=args.output, fmt=fmt, summary=args.summary, summary_by=summary_by, html=args.html,
+                       force=args.force, resume=args.resume,
+                       engine=EngineOptions(args.engine, args.model, args.chunk, ray),
                        on_message=lambda msg: print(msg, file=sys.stderr), on_document=step, notes=not args.quiet)
     progress.close()
     if not args.quiet:

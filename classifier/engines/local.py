@@ -26,7 +26,8 @@ class Result:
 
 
 def _records(model: Any, doc: Document, paragraphs: list[Paragraph], P, evidence=None) -> list[dict[str, Any]]:
-    return [{"doc": doc.id, "doc_sha": doc.sha, **rec} for rec in model.records(paragraphs, P, evidence)]
+    meta = {"meta": doc.meta} if doc.meta else {}  # last, and only when something is known
+    return [{"doc": doc.id, "doc_sha": doc.sha, **rec, **meta} for rec in model.records(paragraphs, P, evidence)]
 
 
 def score(model: Any, units: list) -> tuple[Any, list | None]:
@@ -104,11 +105,13 @@ def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]] | Result])
 
 
 def summarize(result: Result, theme_ids: list[str]) -> dict[str, Any]:
-    """Share of a document's paragraphs that carry each theme: its theme profile."""
+    """Share of a document's paragraphs that carry each theme: its theme profile, with the paragraph counts
+    (``counts``, what profiles of groups of documents add up) and the document's ``meta`` when it has some."""
     n = len(result.records)
     counts = {t: 0 for t in theme_ids}
     for rec in result.records:
         for t in rec["themes"]:
             counts[t] += 1
-    return {"doc": result.doc.id if result.doc else None, "paragraphs": n,
-            "shares": {t: round(c / n, 4) if n else 0.0 for t, c in counts.items()}}
+    meta = result.doc.meta if result.doc else None
+    return {"doc": result.doc.id if result.doc else None, "paragraphs": n, "counts": counts,
+            "shares": {t: round(c / n, 4) if n else 0.0 for t, c in counts.items()}, **({"meta": meta} if meta else {})}

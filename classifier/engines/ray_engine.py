@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from classifier.encoding.features import Unit, article_units
 from classifier.engines.local import DEFAULT_CHUNK, Result, score, tag_stream
 from classifier.errors import InputError, PolicytagError
+from classifier.io.meta import merge_meta, text_meta
 from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
 from classifier.io.segment import Paragraph, split
 from classifier.records import from_row, record_schema, to_row
@@ -117,9 +118,10 @@ class Tagger:
     """Tags paragraph rows; in Ray, an actor that loads the model once and then serves batch after batch.
 
     A paragraph row holds ``doc``, ``doc_sha``, ``paragraph``, ``section``, ``text``, ``context`` (the strings the
-    model reads around it) and ``error`` (set for a document that failed upstream; passed through). All rows of a
-    call are encoded together; when that fails, each document is retried alone and the one that still fails
-    becomes an error row, as in the local engine. Columns named in ``keep`` are copied to the output.
+    model reads around it), ``meta`` (the document's metadata as JSON text, passed through) and ``error`` (set
+    for a document that failed upstream; passed through). All rows of a call are encoded together; when that
+    fails, each document is retried alone and the one that still fails becomes an error row, as in the local
+    engine. Columns named in ``keep`` are copied to the output.
     """
 
     def __init__(self, model: ModelFiles | _Shared | str | Path | None = None, cache: Any = True,
@@ -151,7 +153,8 @@ class Tagger:
                 continue
             record = next(scored)
             if record is not None:
-                out.append({"doc": row["doc"], "doc_sha": row["doc_sha"], **to_row(record), "error": None, **kept})
+                out.append({"doc": row["doc"], "doc_sha": row["doc_sha"], **to_row(record), "meta": row.get("meta"),
+                            "error": None, **kept})
             elif _doc_key(row) not in failed:
                 failed.add(_doc_key(row))
                 out.append(self._error_row(row, f"{row['doc']}: {ENCODE_FAILED}", kept))
@@ -177,7 +180,7 @@ class Tagger:
     @staticmethod
     def _error_row(row: dict[str, Any], message: str, kept: dict[str, Any]) -> dict[str, Any]:
         return {"doc": row.get("doc"), "doc_sha": row.get("doc_sha"), "paragraph": None, "section": None,
-                "text": None, "themes": None, "scores": None, "evidence": None, "error": message, **kept}
+                "text": None, "themes": None, "scores": None, "evidence": None, "meta": None, "error": message, **kept}
 
 
 def _doc_key(row: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -198,8 +201,9 @@ def _groups(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 # -- documents and paragraphs into paragraph rows ---------------------------------------------------------
 def paragraph_rows(doc: Document, paragraphs: Sequence[Paragraph], **extra: Any) -> list[dict[str, Any]]:
     """A document's paragraphs as Tagger rows, each with the article context the local engine gives it."""
+    meta = to_row({"meta": doc.meta})["meta"]
     return [{"doc": doc.id, "doc_sha": doc.sha, "paragraph": p.index, "section": p.section, "text": p.text,
-             "context": list(u.context), "error": None, **extra}
+             "context": list(u.context), "meta": meta, "error": None, **extra}
             for p, u in zip(paragraphs, article_units(paragraphs))]
 
 
@@ -218,7 +222,8 @@ def row_document(row: dict[str, Any], opts: ReadOptions, fmt: str | None = None)
             text, note = decode(bytes(row["bytes"]), path)
         except InputError as exc:
             return exc
-        item = _document(path, text, TEXT_SUFFIXES.get(Path(path).suffix.lower(), "text"), path, note)
+        item = _document(path, text, TEXT_SUFFIXES.get(Path(path).suffix.lower(), "text"), path, note,
+                         opts.meta_fields)
     else:
         ident = row.get(opts.id_field)
         location = str(ident) if ident not in (None, "") else "<row>"
@@ -226,8 +231,9 @@ def row_document(row: dict[str, Any], opts: ReadOptions, fmt: str | None = None)
     if isinstance(item, Document):
         if not item.id:
             item = replace(item, id=item.sha)
-        if fmt:
-            item = replace(item, fmt=fmt)
+        if fmt and fmt != item.fmt:
+            keys = [k for k, _ in opts.meta_fields]
+            item = replace(item, fmt=fmt, meta=merge_meta(item.meta, text_meta(item.text, fmt, keys)))
     return item
 
 

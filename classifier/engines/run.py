@@ -46,14 +46,23 @@ class EngineOptions:
 
 def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | None = None, fmt: str = "jsonl",
               summary: str | None = None, html: str | None = None, force: bool = False, resume: bool = False,
+              summary_by: tuple[str, ...] = (),
               engine: EngineOptions | None = None, on_message: Callable[[str], None] = lambda msg: None,
               on_document: Callable[[RunReport], None] = lambda report: None, notes: bool = True) -> RunReport:
-    """Tag every document of ``inputs`` and write its records; one broken input never stops the run."""
+    """Tag every document of ``inputs`` and write its records; one broken input never stops the run.
+    ``summary_by`` (``outlet``, ``month``) writes the summary per group of documents instead of per document."""
     from classifier.engines.local import summarize, tag_stream
     from classifier.io.readers import read_inputs
     from classifier.io.views import DocView, model_view, source_of
-    from classifier.io.writers import RecordWriter, SummaryWriter, completed_documents
+    from classifier.io.writers import (
+        GroupedSummaryWriter,
+        RecordWriter,
+        SummaryWriter,
+        check_summary_by,
+        completed_documents,
+    )
 
+    check_summary_by(summary, summary_by, resume)
     engine = engine or EngineOptions()
     report = RunReport()
     done = completed_documents(output, fmt) if resume else set()
@@ -72,8 +81,13 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
         stream = tag_stream(model, items, chunk=engine.chunk, skip=skip)
     themes = list(model.classes_)
     views = []
-    with RecordWriter(output, fmt, themes, force=force, resume=resume) as out, \
-            (SummaryWriter(summary, model.classes_, resume) if summary else nullcontext()) as profile:
+    if summary and summary_by:
+        profiles: Any = GroupedSummaryWriter(summary, themes, summary_by)
+    elif summary:
+        profiles = SummaryWriter(summary, themes, resume, [k for k, _ in read_options.meta_fields])
+    else:
+        profiles = nullcontext()
+    with RecordWriter(output, fmt, themes, force=force, resume=resume) as out, profiles as profile:
         for res in stream:
             if res.error is not None:
                 if res.error.skipped:

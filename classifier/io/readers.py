@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from classifier.errors import InputError
+from classifier.io.meta import DEFAULT_META_FIELDS, MetaFields, column_meta, merge_meta, text_meta
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
                  ".html": "html", ".htm": "html"}
@@ -33,6 +34,7 @@ class Document:
     fmt: str = "text"
     source: str = ""
     note: str | None = None  # e.g. the fallback encoding used to decode it
+    meta: dict[str, str] | None = None  # title, date, outlet, author, url: those known (see classifier.io.meta)
 
     @property
     def sha(self) -> str:
@@ -45,6 +47,7 @@ class ReadOptions:
     id_field: str = "id"
     max_bytes: int = DEFAULT_MAX_BYTES
     stdin_format: str = "text"
+    meta_fields: MetaFields = DEFAULT_META_FIELDS  # (key, feed column); also which keys files' own metadata gives
 
 
 Item = Document | InputError
@@ -173,12 +176,15 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise InputError(location, f"cannot read ({exc.strerror or exc})") from None
 
 
-def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None) -> Item:
+def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None,
+              meta_fields: MetaFields = (), columns: dict[str, str] | None = None) -> Item:
+    """A document, its metadata from feed ``columns`` first, then from its own text (front matter, HTML)."""
     if not text:
         return InputError(location, "empty file, nothing to tag", skipped=True)
     if not text.strip():
         return InputError(location, "contains only whitespace, nothing to tag", skipped=True)
-    return Document(doc_id, text, fmt, location, note)
+    meta = merge_meta(columns, text_meta(text, fmt, [k for k, _ in meta_fields]))
+    return Document(doc_id, text, fmt, location, note, meta)
 
 
 def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
@@ -200,7 +206,7 @@ def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
     except InputError as exc:
         yield exc
         return
-    yield _document(str(path), text, TEXT_SUFFIXES.get(suffix, "text"), str(path), note)
+    yield _document(str(path), text, TEXT_SUFFIXES.get(suffix, "text"), str(path), note, opts.meta_fields)
 
 
 def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> Item:
@@ -215,7 +221,8 @@ def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> 
     doc_id = obj.get(opts.id_field)
     doc_id = str(doc_id) if doc_id not in (None, "") else fallback_id
     fmt = "html" if text.lstrip().startswith("<") and "</p>" in text.lower() else "text"
-    return _document(doc_id, text, fmt, location, None)
+    columns, notes = column_meta(obj, opts.meta_fields)
+    return _document(doc_id, text, fmt, location, "; ".join(notes) or None, opts.meta_fields, columns)
 
 
 def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = None) -> Iterator[Item]:
@@ -284,6 +291,6 @@ def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(),
                 except InputError as exc:
                     yield exc
                     continue
-                yield _document("<stdin>", text, opts.stdin_format, "<stdin>", note)
+                yield _document("<stdin>", text, opts.stdin_format, "<stdin>", note, opts.meta_fields)
         else:
             yield from read_file(target, opts)

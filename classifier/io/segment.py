@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from classifier.io.meta import split_front_matter
+
 HEADING_MAX_WORDS = 15
 _CLOSING = tuple('.!?:;"\'”’»)…。！？」』．؟۔')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -107,7 +109,9 @@ _MD_PREFIX = re.compile(r"^\s{0,3}(>\s?)+|^\s*([-*+]|\d+[.)])\s+")
 
 
 def split_markdown(text: str) -> list[Paragraph]:
-    """Markdown: ATX/Setext headings become sections; code fences, images and link targets are dropped."""
+    """Markdown: ATX/Setext headings become sections; code fences, images and link targets are dropped, and so is
+    YAML front matter (``---`` lines at the top: metadata, read by :func:`classifier.io.meta.front_matter_meta`)."""
+    _, text = split_front_matter(text)
     lines: list[str] = []
     headings: set[int] = set()
     fenced = False

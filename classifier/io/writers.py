@@ -126,29 +126,26 @@ class RecordWriter:
 
 class SummaryWriter:
     """Per-document theme profiles (``--summary``), written as each document finishes: memory stays flat however
-    many documents there are. ``.md`` writes a Markdown table, ``.csv`` a CSV, anything else JSONL. With
+    many documents there are. ``.md`` writes a Markdown table, ``.csv`` a CSV, anything else JSONL; the tables
+    have a column for each of ``meta_keys`` (the article metadata carried, empty where unknown). With
     ``resume`` an existing summary is continued, like the records of a resumed run."""
 
-    def __init__(self, path: str, theme_ids: Sequence[str], resume: bool = False):
+    def __init__(self, path: str, theme_ids: Sequence[str], resume: bool = False, meta_keys: Sequence[str] = ()):
         self.theme_ids = list(theme_ids)
+        self.meta_keys = list(meta_keys)
         self.kind = Path(path).suffix.lower().lstrip(".")
         exists = Path(path).exists() and Path(path).stat().st_size > 0
         self._fh = open(path, "a" if resume else "w", encoding="utf-8", newline="")
         if resume and exists:
             return
-        if self.kind == "md":
-            self._fh.write("| document | paragraphs | " + " | ".join(self.theme_ids) + " |\n"
-                           "|---|---:|" + "---:|" * len(self.theme_ids) + "\n")
-        elif self.kind == "csv":
-            csv.writer(self._fh).writerow(["doc", "paragraphs", *self.theme_ids])
+        _table_header(self._fh, self.kind, ["document" if self.kind == "md" else "doc", *self.meta_keys],
+                      ["paragraphs"], self.theme_ids)
 
     def write(self, summary: dict[str, Any]) -> None:
-        shares = [summary["shares"][t] for t in self.theme_ids]
-        if self.kind == "md":
-            doc = str(summary["doc"]).replace("|", "\\|")
-            self._fh.write(f"| {doc} | {summary['paragraphs']} | " + " | ".join(f"{v:.2f}" for v in shares) + " |\n")
-        elif self.kind == "csv":
-            csv.writer(self._fh).writerow([summary["doc"], summary["paragraphs"], *shares])
+        meta = summary.get("meta") or {}
+        if self.kind in ("md", "csv"):
+            _table_row(self._fh, self.kind, [summary["doc"], *[meta.get(k, "") for k in self.meta_keys]],
+                       [summary["paragraphs"]], [summary["shares"][t] for t in self.theme_ids])
         else:
             self._fh.write(json.dumps(summary, ensure_ascii=False) + "\n")
         self._fh.flush()
@@ -161,6 +158,109 @@ class SummaryWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+SUMMARY_GROUPS = ("outlet", "month")
+UNKNOWN_GROUP = "(unknown)"
+
+
+class SummaryGroupError(PolicytagError):
+    """A ``--summary-by`` value names no grouping policytag knows."""
+
+
+def parse_summary_by(spec: str) -> tuple[str, ...]:
+    """``outlet``, ``month`` or ``outlet,month`` -> the grouping keys, in the order given."""
+    keys = tuple(k.strip().lower() for k in spec.split(",") if k.strip())
+    bad = [k for k in keys if k not in SUMMARY_GROUPS]
+    if bad or not keys or len(set(keys)) != len(keys):
+        raise SummaryGroupError(f"--summary-by: {spec!r} is not one of outlet, month or outlet,month")
+    return keys
+
+
+def check_summary_by(summary: str | None, by: Sequence[str], resume: bool) -> None:
+    """A grouped summary needs a summary file, and covers one whole run (a resumed run would count only its
+    new documents)."""
+    if by and not summary:
+        raise SummaryGroupError("--summary-by needs --summary FILE")
+    if by and resume:
+        raise SummaryGroupError("--summary-by cannot continue a summary with --resume: a grouped profile covers one "
+                                "whole run; tag again without --resume (the embedding cache makes it fast)")
+
+
+def summary_group(meta: dict[str, str] | None, by: Sequence[str]) -> tuple[str, ...]:
+    """A document's group: its outlet and/or the month of its date, ``(unknown)`` where it has none."""
+    from classifier.io.meta import month_of
+    meta = meta or {}
+    values = {"outlet": meta.get("outlet"), "month": month_of(meta.get("date"))}
+    return tuple(values[k] or UNKNOWN_GROUP for k in by)
+
+
+class GroupedSummaryWriter:
+    """Theme profiles per group of documents (``--summary --summary-by outlet,month``): for each group, the number
+    of documents and paragraphs and the share of its paragraphs carrying each theme. Groups are counted as
+    documents finish and written, sorted with ``(unknown)`` last, when the run ends: one row per group."""
+
+    def __init__(self, path: str, theme_ids: Sequence[str], by: Sequence[str]):
+        self.path = path
+        self.theme_ids = list(theme_ids)
+        self.by = list(by)
+        self.kind = Path(path).suffix.lower().lstrip(".")
+        self.groups: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def write(self, summary: dict[str, Any]) -> None:
+        group = self.groups.setdefault(summary_group(summary.get("meta"), self.by),
+                                       {"documents": 0, "paragraphs": 0, "counts": dict.fromkeys(self.theme_ids, 0)})
+        group["documents"] += 1
+        group["paragraphs"] += summary["paragraphs"]
+        for t in self.theme_ids:
+            group["counts"][t] += summary["counts"][t]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The groups' profiles, in the order they are written."""
+        def order(key: tuple[str, ...]) -> tuple:
+            return tuple((v == UNKNOWN_GROUP, v) for v in key)
+        out = []
+        for key in sorted(self.groups, key=order):
+            g = self.groups[key]
+            n = g["paragraphs"]
+            out.append({**dict(zip(self.by, key)), "documents": g["documents"], "paragraphs": n,
+                        "shares": {t: round(c / n, 4) if n else 0.0 for t, c in g["counts"].items()}})
+        return out
+
+    def close(self) -> None:
+        with open(self.path, "w", encoding="utf-8", newline="") as fh:
+            if self.kind in ("md", "csv"):
+                _table_header(fh, self.kind, self.by, ["documents", "paragraphs"], self.theme_ids)
+            for row in self.rows():
+                if self.kind in ("md", "csv"):
+                    _table_row(fh, self.kind, [row[k] for k in self.by], [row["documents"], row["paragraphs"]],
+                               [row["shares"][t] for t in self.theme_ids])
+                else:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def __enter__(self) -> GroupedSummaryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _table_header(fh: IO[str], kind: str, labels: Sequence[str], counts: Sequence[str],
+                  theme_ids: Sequence[str]) -> None:
+    """The header of a summary table: label columns, count columns, one column per theme."""
+    if kind == "md":
+        fh.write("| " + " | ".join([*labels, *counts, *theme_ids]) + " |\n"
+                 "|" + "---|" * len(labels) + "---:|" * (len(counts) + len(theme_ids)) + "\n")
+    elif kind == "csv":
+        csv.writer(fh).writerow([*labels, *counts, *theme_ids])
+
+
+def _table_row(fh: IO[str], kind: str, labels: Sequence[Any], counts: Sequence[int], shares: Sequence[float]) -> None:
+    if kind == "md":
+        cells = [str(v).replace("|", "\\|") for v in labels] + [str(c) for c in counts] + [f"{v:.2f}" for v in shares]
+        fh.write("| " + " | ".join(cells) + " |\n")
+    else:
+        csv.writer(fh).writerow([*labels, *counts, *shares])
 
 
 def serialize_header(theme_ids: Sequence[str]) -> str:

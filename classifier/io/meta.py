@@ -1,0 +1,319 @@
+"""Article metadata (title, date, outlet, author, url): from feed columns, Markdown front matter and HTML.
+
+Records carry it as ``meta``, with only the keys that are known, in the order of :data:`META_KEYS`. Dates are
+ISO (``YYYY-MM-DD``, or ``YYYY-MM``/``YYYY`` when that is all the source says), read by one parser,
+:func:`parse_date`, that never guesses the order of day and month in a numeric date such as ``03/04/2026``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
+from typing import Any
+
+from classifier.errors import PolicytagError
+
+log = logging.getLogger(__name__)
+
+META_KEYS = ("title", "date", "outlet", "author", "url")
+MAX_DATE_CHARS = 200  # a longer value is not a date (and is not searched for one)
+MAX_FRONT_MATTER = 65_536  # characters: front matter is a few lines; a longer block is text between two rules
+DEFAULT_META_FIELDS: tuple[tuple[str, str], ...] = tuple((k, k) for k in META_KEYS)
+MetaFields = Sequence[tuple[str, str]]  # (meta key, feed column)
+
+
+class MetaFieldsError(PolicytagError):
+    """A ``--meta-fields`` value names a key policytag does not carry."""
+
+
+def parse_meta_fields(spec: str) -> tuple[tuple[str, str], ...]:
+    """``title,date=published`` -> (key, column) pairs; ``none`` (or empty) carries no metadata at all."""
+    spec = spec.strip()
+    if spec.lower() in ("", "none"):
+        return ()
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        key, _, column = part.partition("=")
+        key, column = key.strip().lower(), (column.strip() or key.strip())
+        if key not in META_KEYS:
+            raise MetaFieldsError(f"--meta-fields: unknown field {key!r} (fields: {', '.join(META_KEYS)}; "
+                                  "map a column with NAME=COLUMN, or 'none')")
+        out[key] = column
+    return tuple(out.items())
+
+
+# -- dates ---------------------------------------------------------------------------------------------------
+_MONTHS = {name: n for n, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), 1) for name in names}
+_MONTH = r"(?P<{}>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<{}>\d{{1,2}})(?:st|nd|rd|th)?"
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
+_ISO = re.compile(r"(?P<y>\d{4})(?:(?P<s>[-/.]?)(?P<m>\d{2})(?:(?P=s)(?P<d>\d{2}))?)?" + _TIME, re.I)
+_ISO_IN_TEXT = re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d-])")
+_TEXTUAL = re.compile(
+    r"(?<![\w])(?:" + _DAY.format("d1") + r"\s+" + _MONTH.format("m1") + r",?\s+(?P<y1>\d{4})"
+    r"|" + _MONTH.format("m2") + r"\s+" + _DAY.format("d2") + r",?\s+(?P<y2>\d{4})"
+    r"|" + _MONTH.format("m3") + r",?\s+(?P<y3>\d{4}))(?!\d)", re.I)
+_NUMERIC = re.compile(r"(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})" + _TIME, re.I)
+
+
+def _iso(year: str | int, month: str | int | None = None, day: str | int | None = None) -> str | None:
+    """The ISO text of a real calendar date (or month, or year), else None."""
+    try:
+        y = int(year)
+        if month is None:
+            return f"{y:04d}" if 1000 <= y <= 9999 else None
+        m = int(month) if str(month).isdigit() else _MONTHS[str(month).lower()]
+        if day is None:
+            dt.date(y, m, 1)
+            return f"{y:04d}-{m:02d}"
+        return dt.date(y, m, int(day)).isoformat()
+    except (ValueError, KeyError):
+        return None
+
+
+def _textual(m: re.Match[str]) -> str | None:
+    for i in "123":
+        if m.group(f"y{i}"):
+            return _iso(m.group(f"y{i}"), m.group(f"m{i}"), m.group(f"d{i}") if i != "3" else None)
+    return None  # pragma: no cover
+
+
+def parse_date(value: Any) -> str | None:
+    """A date as ISO text, or None when it cannot be read without guessing.
+
+    Reads ISO 8601 (``2026-03-04``, ``2026-03-04T10:00:00Z``, ``2026-03``, ``2026``), RFC 2822 feed dates
+    (``Wed, 04 Mar 2026 10:00:00 +0000``), dates with English month names (``12 March 2026``, ``March 12, 2026``,
+    ``Mar 2026``) and numeric day/month dates only where one number is over 12 (``25/03/2026``). The date is the
+    one written (no conversion to UTC: the publication's own day)."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _iso(value)
+    if not isinstance(value, str) or len(value) > MAX_DATE_CHARS:
+        return None
+    text = " ".join(value.split())
+    m = _ISO.fullmatch(text)
+    if m:
+        return _iso(m.group("y"), m.group("m"), m.group("d"))
+    m = _NUMERIC.fullmatch(text)
+    if m:
+        a, b = int(m.group("a")), int(m.group("b"))
+        if a == b or (a > 12) != (b > 12):  # one reading only: day and month are told apart
+            day, month = (a, b) if a > 12 or a == b else (b, a)
+            return _iso(m.group("y"), month, day)
+        return None
+    return find_date(text)
+
+
+def find_date(text: str) -> str | None:
+    """The first unambiguous date written inside running text (a byline, a dateline): ISO or with a month name."""
+    found = [(m.start(), _textual(m)) for m in _TEXTUAL.finditer(text)]
+    found += [(m.start(), _iso(m.group("y"), m.group("m"), m.group("d"))) for m in _ISO_IN_TEXT.finditer(text)]
+    for _, iso in sorted(found, key=lambda f: f[0]):
+        if iso:
+            return iso
+    return None
+
+
+def month_of(date: str | None) -> str | None:
+    """``YYYY-MM`` of an ISO date, None when only the year (or nothing) is known."""
+    return date[:7] if date and len(date) >= 7 else None
+
+
+# -- values ------------------------------------------------------------------------------------------------
+def _text_value(value: Any) -> str | None:
+    """A metadata value as one line of text; lists (several authors) joined; anything else left out."""
+    if isinstance(value, (list, tuple)):
+        parts = [_text_value(v) for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        return ", ".join(p for p in parts if p) or None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def build_meta(values: Mapping[str, Any], keys: Sequence[str]) -> dict[str, str]:
+    """The ``meta`` of a record: the known ``keys`` in :data:`META_KEYS` order, dates as ISO."""
+    out: dict[str, str] = {}
+    for key in META_KEYS:
+        if key not in keys or values.get(key) is None:
+            continue
+        value = parse_date(values[key]) if key == "date" else _text_value(values[key])
+        if value:
+            out[key] = value
+    return out
+
+
+def merge_meta(first: Mapping[str, str] | None, then: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``first``'s values, with keys it lacks taken from ``then``; None when neither knows anything."""
+    merged = {k: v for k in META_KEYS for v in [(first or {}).get(k) or (then or {}).get(k)] if v}
+    return merged or None
+
+
+def column_meta(row: Mapping[str, Any], fields: MetaFields) -> tuple[dict[str, str], list[str]]:
+    """Metadata from a feed row's columns, and a note for each date column that could not be read."""
+    values = {key: row[column] for key, column in fields if row.get(column) not in (None, "")}
+    meta = build_meta(values, [k for k, _ in fields])
+    if "date" in values and "date" not in meta:
+        return meta, [f"{dict(fields)['date']} {values['date']!r} is not a date policytag reads (ISO, RFC 2822, "
+                      "'12 March 2026'; day and month must be told apart); left out"]
+    return meta, []
+
+
+# -- Markdown front matter ---------------------------------------------------------------------------------
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+_FRONT_KEYS = {"title": ("title",), "date": ("date", "published", "pubdate", "published_at"),
+               "outlet": ("outlet", "publisher", "source", "site_name"), "author": ("author", "authors", "byline"),
+               "url": ("url", "canonical_url", "canonical", "link")}
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
+    """(front matter, the rest) of a Markdown text: YAML between ``---`` lines at the very top, when it reads
+    as a mapping; otherwise (None, text), so a thematic break or a paragraph between rules stays text."""
+    m = _FRONT_MATTER.match(text)
+    if m is None or len(m.group("yaml")) > MAX_FRONT_MATTER:
+        return None, text
+    import yaml
+    try:
+        data = yaml.safe_load(m.group("yaml"))
+    except yaml.YAMLError:
+        return None, text
+    if not isinstance(data, dict):
+        return None, text
+    return data, text[m.end():]
+
+
+def front_matter_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
+    """Metadata from a Markdown text's front matter (the first of each key's usual names that is set)."""
+    data, _ = split_front_matter(text)
+    if not data:
+        return {}
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    values = {key: next((lowered[n] for n in names if lowered.get(n) not in (None, "")), None)
+              for key, names in _FRONT_KEYS.items()}
+    return build_meta(values, keys)
+
+
+# -- HTML --------------------------------------------------------------------------------------------------
+_BYLINE_NAME = re.compile(r"[\s_\-]+")
+_BYLINE_PREFIX = re.compile(r"^(?:written\s+)?by\s+", re.I)
+_BYLINE_CUT = re.compile(r"\s*(?:[,·|•/\u2013\u2014;(]|\s-\s|\bupdated\b|\bpublished\b)\s*", re.I)
+MAX_AUTHOR_WORDS = 8
+_META_PROPERTY = {"og:title": "title", "og:site_name": "outlet", "article:published_time": "date", "og:url": "url"}
+_META_NAME = {"author": "author", "date": "date", "twitter:title": "title"}
+
+
+def _is_byline(attrs: dict[str, str | None]) -> bool:
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    return any(t.startswith(("byline", "author")) for t in _BYLINE_NAME.split(names) if t)
+
+
+def byline_author(text: str) -> str | None:
+    """The author's name in a byline ("By Jane Doe, Defence Correspondent · 12 March 2026" -> "Jane Doe")."""
+    text = _BYLINE_PREFIX.sub("", " ".join(text.split()))
+    name = _BYLINE_CUT.split(text, maxsplit=1)[0].strip(" .:")
+    if not name or any(ch.isdigit() for ch in name) or len(name.split()) > MAX_AUTHOR_WORDS:
+        return None
+    return name
+
+
+class _HTMLMeta(HTMLParser):
+    """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical> and the
+    text of the first byline element (class or id naming a byline or an author)."""
+
+    MAX_BYLINE = 500
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] = {}  # source -> first value ("og:title", "<title>", "byline", ...)
+        self._title: list[str] | None = None
+        self._byline: list[str] | None = None
+        self._byline_depth = 0
+        self._quiet = 0  # inside <script>/<style>
+
+    def _first(self, source: str, value: str | None) -> None:
+        if value and value.strip() and source not in self.found:
+            self.found[source] = " ".join(value.split())
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k.lower(): v for k, v in attrs}
+        if tag == "meta":
+            prop, name = (a.get("property") or "").lower(), (a.get("name") or "").lower()
+            if prop in _META_PROPERTY:
+                self._first(prop, a.get("content"))
+            if name in _META_NAME:
+                self._first(f"name:{name}", a.get("content"))
+        elif tag == "link" and "canonical" in (a.get("rel") or "").lower().split():
+            self._first("canonical", a.get("href"))
+        elif tag == "time":
+            self._first("time", a.get("datetime"))
+        elif tag == "title" and "<title>" not in self.found and self._title is None:
+            self._title = []
+        if tag in ("script", "style"):
+            self._quiet += 1
+        if tag in ("meta", "link", "br", "img", "hr", "input", "wbr", "source"):
+            return
+        if self._byline is not None:
+            self._byline_depth += 1
+        elif "byline" not in self.found and _is_byline(a):
+            self._byline, self._byline_depth = [], 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._quiet:
+            self._quiet -= 1
+        if tag == "title" and self._title is not None:
+            self._first("<title>", "".join(self._title))
+            self._title = None
+        if self._byline is not None:
+            self._byline_depth -= 1
+            if self._byline_depth <= 0:
+                self._first("byline", " ".join(self._byline))
+                self._byline = None
+
+    def handle_data(self, data: str) -> None:
+        if self._quiet:
+            return
+        if self._title is not None:
+            self._title.append(data)
+        if self._byline is not None and sum(map(len, self._byline)) < self.MAX_BYLINE:
+            self._byline.append(data)
+
+
+def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
+    """Metadata of an HTML page. Title: og:title, else <title> (less an " | Outlet" ending when the outlet is
+    known); date: article:published_time, <meta name=date>, the first <time datetime>, else a date in the
+    byline; author: <meta name=author>, else the byline's name; url: <link rel=canonical>, else og:url."""
+    parser = _HTMLMeta()
+    parser.feed(text)
+    parser.close()
+    f = parser.found
+    outlet = f.get("og:site_name")
+    title = f.get("og:title") or f.get("name:twitter:title") or f.get("<title>")
+    if title and outlet and title != f.get("og:title"):
+        title = re.sub(r"\s*[|\u2013\u2014:-]\s*" + re.escape(outlet) + r"\s*$", "", title) or title
+    dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "time") if s in f]
+    byline = f.get("byline")
+    date = next((d for d in dates if d), None) or (find_date(byline) if byline else None)
+    author = f.get("name:author") or (byline_author(byline) if byline else None)
+    values = {"title": title, "date": date, "outlet": outlet, "author": author,
+              "url": f.get("canonical") or f.get("og:url")}
+    return build_meta(values, keys)
+
+
+def text_meta(text: str, fmt: str, keys: Sequence[str]) -> dict[str, str]:
+    """Metadata a document's own text carries (front matter, HTML head and byline); {} for plain text. Never
+    fails: metadata that cannot be read costs the metadata, not the document."""
+    if not keys or fmt not in ("html", "markdown"):
+        return {}
+    try:
+        return html_meta(text, keys) if fmt == "html" else front_matter_meta(text, keys)
+    except Exception:  # noqa: BLE001 - a parser bug must not sink the document
+        log.debug("metadata of a %s document could not be read", fmt, exc_info=True)
+        return {}
