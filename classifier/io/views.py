@@ -142,10 +142,14 @@ position:sticky;left:0;background:#fff;z-index:1}
 table.cmp td.zero{color:#c3c8cf}
 table.cmp thead th{font-weight:600}
 table.cmp td.name a{color:#1d4f91;text-decoration:none}
-.chart svg{display:block;width:100%;min-width:560px;height:auto} .chart text{font-size:11px;fill:#555}
-.chart .grid{stroke:#e3e6ea} .chart .tl{fill:none;stroke-width:2.5} .chart .dim{opacity:.12}
-.chart .keys{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12.5px;margin-top:6px}
-.chart .keys span{border-left:12px solid var(--c);padding-left:5px} .chart p{font-size:12.5px;color:#555;margin:4px 0 0}
+.chart p{font-size:12.5px;color:#555;margin:0 0 8px}
+.sms{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px 18px}
+.sm{border-top:3px solid var(--c);padding-top:4px} .sm svg{display:block;width:100%;height:auto}
+.smh{display:flex;justify-content:space-between;gap:8px;font-size:12.5px} .smh b{font-weight:600;color:#555}
+.smh span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.ax{display:flex;justify-content:space-between;font-size:11px;color:#8a94a0}
+.chart .grid{stroke:#dde1e7} .chart .top{stroke-dasharray:3 3} .chart .tl{fill:none;stroke-width:2}
+.chart .area{opacity:.15} .chart .dim{opacity:.25}
 article.doc{background:#fff;border:1px solid #dde1e7;border-radius:8px;margin-bottom:18px;overflow:hidden}
 article.doc>h2{margin:0;padding:12px 18px;font-size:18px;background:#eef1f5;border-bottom:1px solid #dde1e7;\
 overflow-wrap:anywhere}
@@ -270,15 +274,16 @@ def _compare_table(title: str, rows: list[tuple[str, str, str | None, int, int, 
 def _legend(themes: list[ThemeInfo], colors: list[str], thresholds: dict[str, float] | None,
             counts: dict[str, int]) -> str:
     """What the chips mean, and each theme's threshold (themes no paragraph carries are greyed)."""
-    solid = f'<span class="chip" style="--c:{PALETTE[0]}">Theme<b>0.72</b></span>'
-    dashed = f'<span class="chip near" style="--c:{PALETTE[0]}">Theme<b>0.41</b></span>'
+    solid = f'<span class="chip sample" style="--c:{PALETTE[0]}">Theme<b>0.72</b></span>'
+    dashed = f'<span class="chip near sample" style="--c:{PALETTE[0]}">Theme<b>0.41</b></span>'
     keys = [f"<span>{solid} assigned: its score is at or above the theme's threshold</span>" if thresholds else
             f"<span>{solid} assigned theme, with its score</span>"]
     if thresholds:
         keys.append(f"<span>{dashed} near: scored just below the theme's threshold (within {NEAR_MARGIN:.2f}), "
                     f"not assigned</span>")
-    keys.append('<span><span class="chip none">no theme</span> no theme reached its threshold</span>' if thresholds
-                else '<span><span class="chip none">no theme</span> no theme assigned</span>')
+    none = '<span class="chip none sample">no theme</span>'
+    keys.append(f"<span>{none} no theme reached its threshold</span>" if thresholds else
+                f"<span>{none} no theme assigned</span>")
     keys.append('<span><span class="evkey">underlined text</span> the sentence that scored highest for a theme'
                 '</span>')
     out = [f'<section class="panel legend" aria-label="legend"><div class="keys">{"".join(keys)}</div>']
@@ -301,72 +306,63 @@ def _months_between(first: str, last: str) -> list[str]:
 
 def _time_chart(docs: Sequence[DocView], metas: list[dict[str, str]], themes: list[ThemeInfo], keys: list[str],
                 colors: list[str]) -> str:
-    """Share of paragraphs per theme, month by month, as an inline SVG line chart (no script, no network).
-    Empty when fewer than two documents carry a date with a month; months without documents break the lines."""
+    """Share of paragraphs per theme, month by month: one small inline SVG chart per theme on a shared scale
+    (overlaid lines hide each other; panels also reflow on a phone). No script, no network. Empty unless at
+    least two documents carry a date with a month; months without documents break the lines."""
     by_month: dict[str, list[dict[str, Any]]] = {}
     docs_in: dict[str, int] = {}
-    dated = 0
     for d, meta in zip(docs, metas):
         month = month_of(meta.get("date"))
         if month is not None:
-            dated += 1
             by_month.setdefault(month, []).extend(d.records)
             docs_in[month] = docs_in.get(month, 0) + 1
+    dated = sum(docs_in.values())
     if dated < 2:
         return ""
     months = _months_between(min(by_month), max(by_month))
     shares = {m: profile(recs, [t.id for t in themes]) for m, recs in by_month.items()}
     top = max((s for p in shares.values() for s in p.values()), default=0.0)
     ymax = min(1.0, max(0.25, -(-top * 4 // 1) / 4))  # the next quarter above the highest share
-    w, h, left, right, up, down = 720, 260, 44, 14, 12, 40
-    step = (w - left - right) / max(len(months) - 1, 1)
+    w, h, pad = 240, 64, 5
 
     def x(i: int) -> float:
-        return left + (i * step if len(months) > 1 else (w - left - right) / 2)
+        return pad + (i * (w - 2 * pad) / (len(months) - 1) if len(months) > 1 else (w - 2 * pad) / 2)
 
     def y(v: float) -> float:
-        return up + (h - up - down) * (1 - v / ymax)
+        return pad + (h - 2 * pad) * (1 - v / ymax)
 
-    svg = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="share of paragraphs per theme by month">']
-    for k in range(5):
-        v = ymax * k / 4
-        svg.append(f'<line class="grid" x1="{left}" x2="{w - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
-                   f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0%}</text>')
-    every = max(1, -(-len(months) // 12))  # at most 12 month labels
-    for i, m in enumerate(months):
-        if i % every == 0 or i == len(months) - 1:
-            tip = f"{m}: {plural(docs_in[m], 'document')}, {plural(len(by_month[m]), 'paragraph')}" \
-                if m in by_month else f"{m}: no document"
-            svg.append(f'<text x="{x(i):.1f}" y="{h - down + 16}" text-anchor="middle"><title>{_e(tip)}</title>'
-                       f"{m}</text>")
     index = {m: i for i, m in enumerate(months)}
-    shown = []
+    runs: list[list[str]] = [[]]
+    for m in months:  # a line per run of consecutive months with documents
+        if m in by_month:
+            runs[-1].append(m)
+        elif runs[-1]:
+            runs.append([])
+    panels = []
     for t, key, c in zip(themes, keys, colors):
-        if not any(shares[m][t.id] for m in by_month):
-            continue
-        shown.append(f'<span data-theme="{key}" style="--c:{c}">{_e(t.name)}</span>')
-        runs: list[list[str]] = [[]]
-        for m in months:  # a polyline per run of consecutive months with documents
-            if m in by_month:
-                runs[-1].append(m)
-            elif runs[-1]:
-                runs.append([])
-        g = [f'<g data-theme="{key}">']
+        svg = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{_e(t.name)}: share of paragraphs by month">',
+               f'<line class="grid" x1="{pad}" x2="{w - pad}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>'
+               f'<line class="grid top" x1="{pad}" x2="{w - pad}" y1="{y(ymax):.1f}" y2="{y(ymax):.1f}"/>']
         for run in runs:
             if len(run) > 1:
                 pts = " ".join(f"{x(index[m]):.1f},{y(shares[m][t.id]):.1f}" for m in run)
-                g.append(f'<polyline class="tl" stroke="{c}" points="{pts}"/>')
+                first, last = x(index[run[0]]), x(index[run[-1]])
+                svg.append(f'<polygon class="area" fill="{c}" points="{first:.1f},{y(0):.1f} {pts} '
+                           f'{last:.1f},{y(0):.1f}"/><polyline class="tl" stroke="{c}" points="{pts}"/>')
         for m in by_month:
-            g.append(f'<circle cx="{x(index[m]):.1f}" cy="{y(shares[m][t.id]):.1f}" r="3.5" fill="{c}">'
-                     f"<title>{_e(t.name)}, {m}: {shares[m][t.id]:.0%} of "
-                     f"{plural(len(by_month[m]), 'paragraph')}</title></circle>")
-        g.append("</g>")
-        svg.extend(g)
-    svg.append("</svg>")
-    note = f"<p>{plural(len(docs) - dated, 'document')} without a month in its date not shown.</p>" \
+            svg.append(f'<circle cx="{x(index[m]):.1f}" cy="{y(shares[m][t.id]):.1f}" r="3.5" fill="{c}"><title>'
+                       f"{_e(t.name)}, {m}: {shares[m][t.id]:.0%} of {plural(len(by_month[m]), 'paragraph')} in "
+                       f"{plural(docs_in[m], 'document')}</title></circle>")
+        svg.append("</svg>")
+        peak = max(shares[m][t.id] for m in by_month)
+        panels.append(f'<div class="sm" data-theme="{key}" style="--c:{c}"><div class="smh"><span>{_e(t.name)}</span>'
+                      f'<b>peak {peak:.0%}</b></div>{"".join(svg)}<div class="ax"><span>{months[0]}</span>'
+                      f"<span>{months[-1]}</span></div></div>")
+    note = f" {plural(len(docs) - dated, 'document')} without a month in its date not shown." \
         if dated < len(docs) else ""
-    return (f'<section class="panel chart" id="timechart"><h2>Themes over time (% of paragraphs per month)</h2>'
-            f'<div class="scroll">{"".join(svg)}</div><div class="keys">{"".join(shown)}</div>{note}</section>')
+    return (f'<section class="panel chart" id="timechart"><h2>Themes over time</h2><p>Share of paragraphs per month, '
+            f"{months[0]} to {months[-1]}, from {plural(dated, 'dated document')}; every panel runs from 0 to "
+            f'{ymax:.0%}.{note}</p><div class="sms">{"".join(panels)}</div></section>')
 
 
 def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[str, float] | None = None,
