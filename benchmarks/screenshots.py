@@ -1,8 +1,8 @@
 """The HTML view in a real headless browser: screenshots at phone and desktop widths, and measured geometry.
 
-    python benchmarks/screenshots.py                       # tags the examples; PNGs and geometry.json in screenshots/
-    python benchmarks/screenshots.py -o docs/screenshots   # where the committed screenshots come from
-    python benchmarks/screenshots.py --inputs feed.jsonl   # any inputs `policytag tag` reads (dated ones add a chart)
+    python benchmarks/screenshots.py                       # tags the examples; refreshes docs/screenshots/
+    python benchmarks/screenshots.py -o /tmp/shots         # anywhere else
+    python benchmarks/screenshots.py --inputs feed.jsonl   # any inputs `tag` reads (dated ones add a time chart)
 
 It runs ``policytag tag INPUTS --html view.html`` with the shipped model (or ``--model``), then opens the page in
 chromium (``--chromium``, else ``chromium``/``chromium-browser`` on the PATH) once per width: one PNG of the first
@@ -15,8 +15,10 @@ probe script measures what a person would notice and writes it into the DOM for 
 - ``text_width``: the narrowest paragraph column of any article (the profile column must not squeeze it);
 - ``profile_beside``: whether the theme profile sits beside the text (desktop) or under/over it (phone).
 
-Everything goes into ``-o`` (default ``screenshots/``): ``view.html``, ``records.jsonl``, the PNGs and
-``geometry.json`` (one object per width). Nothing is fetched from the network: the page is self-contained.
+The PNGs and ``geometry.json`` (one object per width) go into ``-o`` (default ``docs/screenshots/``, the
+committed ones); with ``--keep``
+the page and its records too (``view.html``, ``records.jsonl``). Nothing is fetched from the network: the page
+is self-contained.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ function probe(win, doc){  // measures the page inside the frame, whose viewport
   var W = win.innerWidth, H = win.innerHeight, g = {width: W, height: H};
   var f = doc.querySelector('.filters'), fs = win.getComputedStyle(f);
   g.filter_height = Math.round(f.getBoundingClientRect().height);
-  g.filter_cover = fs.position === 'sticky' || fs.position === 'fixed' ? g.filter_height / H : 0;
+  g.filter_cover = fs.position === 'sticky' || fs.position === 'fixed' ? +(g.filter_height / H).toFixed(3) : 0;
   g.page_overflow = Math.max(0, doc.documentElement.scrollWidth - W);
   var over = [];
   doc.querySelectorAll('table.cmp td:not(.name), table.cmp th.n, table.cmp th.np').forEach(function(td){
@@ -152,7 +154,10 @@ def tag(inputs: list[str], out: Path, model: str | None = None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-o", "--out", default="screenshots", help="folder for the page, PNGs and geometry.json")
+    ap.add_argument("-o", "--out", default=str(ROOT / "docs" / "screenshots"),
+                    help="folder for the PNGs and geometry.json (default: docs/screenshots)")
+    ap.add_argument("--keep", action="store_true", help="also keep the page and its records (view.html, "
+                    "records.jsonl) in the folder")
     ap.add_argument("--inputs", nargs="+", default=INPUTS, help="what to tag (default: the examples)")
     ap.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     ap.add_argument("--chromium", default=None, help="the browser to drive (default: chromium on the PATH)")
@@ -164,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    found = shoot(chromium, tag(args.inputs, out, args.model), out)
+    with tempfile.TemporaryDirectory() as tmp:
+        found = shoot(chromium, tag(args.inputs, out if args.keep else Path(tmp), args.model), out)
     for width, g in found.items():
         print(f"{width}px: {out / f'view-{width}.png'}  filter bar covers {g['filter_cover']:.0%}, "
               f"text column {g['text_width']} px, profile {'beside' if g['profile_beside'] else 'stacked'}, "

@@ -290,7 +290,8 @@ def _legend(themes: list[ThemeInfo], colors: list[str], thresholds: dict[str, fl
     if thresholds:
         rows = "".join(f'<span class="{"" if counts.get(t.id) else "absent"}"><i style="--c:{c}">{_e(t.name)}</i>'
                        f'{thresholds[t.id]:.2f}</span>' for t, c in zip(themes, colors) if t.id in thresholds)
-        out.append(f"<details><summary>Each theme's threshold</summary><div class=\"thr\">{rows}</div></details>")
+        out.append(f"<details open><summary>Each theme's threshold (greyed: on no paragraph here)</summary>"
+                   f'<div class="thr">{rows}</div></details>')
     out.append("</section>")
     return "".join(out)
 
