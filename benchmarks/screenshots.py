@@ -14,6 +14,7 @@ probe script measures what a person would notice and writes it into the DOM for 
 - ``overprinted``: heat-map and chart cells whose text does not fit in them;
 - ``text_width``: the narrowest paragraph column of any article (the profile column must not squeeze it);
 - ``profile_beside``: whether the theme profile sits beside the text (desktop) or under/over it (phone).
+- ``jump_clear``: whether a jump to an article (the heat map's links) leaves its heading below the filter bar.
 
 The PNGs and ``geometry.json`` (one object per width) go into ``-o`` (default ``docs/screenshots/``, the
 committed ones); with ``--keep``
@@ -70,6 +71,12 @@ function probe(win, doc){  // measures the page inside the frame, whose viewport
   g.text_width = widths.length ? Math.min.apply(null, widths) : null;
   g.profile_beside = beside.length ? beside.every(Boolean) : null;
   g.chart = !!doc.querySelector('#timechart svg');
+  var first = doc.querySelector('article.doc');  // a link from the heat map jumps to its article:
+  if (first) {                                    // the heading must land below the sticky filter bar
+    first.scrollIntoView();
+    g.jump_clear = first.getBoundingClientRect().top >= f.getBoundingClientRect().bottom - 1;
+    win.scrollTo(0, 0);
+  }
   var pre = document.createElement('pre');
   pre.id = 'geometry';
   pre.textContent = JSON.stringify(g);

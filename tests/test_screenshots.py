@@ -22,11 +22,13 @@ def check_phone(g: dict) -> None:
     assert g["filter_cover"] < 0.12  # the sticky filter bar is one line of chips (43% of the screen before)
     assert g["overprinted"] == [] and g["page_overflow"] == 0  # heat maps scroll in their box; nothing overprints
     assert g["text_width"] >= 340 and g["profile_beside"] is False  # the profile goes above the text
+    assert g["jump_clear"] is True
 
 
 def check_desktop(g: dict) -> None:
     assert g["width"] == 1400 and g["overprinted"] == [] and g["page_overflow"] == 0
     assert g["profile_beside"] is True and g["text_width"] >= 800
+    assert g["jump_clear"] is True
 
 
 def test_screenshot_script_on_the_examples(tmp_path):

@@ -286,11 +286,12 @@ def test_theme_over_time_chart_shares_by_month():
             dated("b", "2026-01-28", [["deterrence", "burden_sharing"], ["burden_sharing"]]),
             dated("c", "2026-03", [["burden_sharing"]]),
             dated("d", "2025", [["deterrence"]]),  # a year alone has no month: left out, and said so
-            dated("e", None, [["deterrence"]])]
+            dated("e", None, [["maritime_security"]])]  # on no dated paragraph: no panel
     page = render_html(docs, CODEBOOK, THRESHOLDS)
     chart = page.split('<section class="panel chart" id="timechart">', 1)[1].split("</section>", 1)[0]
     p = Page(chart)
     assert [a["data-theme"] for a in p.having("div", "sm")] == ["t0", "t2"]  # deterrence, burden-sharing
+    assert "Maritime security" in page and "Maritime security" not in chart
     assert "Deterrence, 2026-01: 50% of 4 paragraphs in 2 documents" in chart
     assert "Burden-sharing, 2026-01: 50% of 4 paragraphs in 2 documents" in chart
     assert "Burden-sharing, 2026-03: 100% of 1 paragraph in 1 document" in chart

@@ -143,10 +143,10 @@ table.cmp td.zero{color:#c3c8cf}
 table.cmp thead th{font-weight:600}
 table.cmp td.name a{color:#1d4f91;text-decoration:none}
 .chart p{font-size:12.5px;color:#555;margin:0 0 8px}
-.sms{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px 18px}
+.sms{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px 18px}
 .sm{border-top:3px solid var(--c);padding-top:4px} .sm svg{display:block;width:100%;height:auto}
-.smh{display:flex;justify-content:space-between;gap:8px;font-size:12.5px} .smh b{font-weight:600;color:#555}
-.smh span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.smh{display:flex;justify-content:space-between;gap:8px;font-size:12.5px}
+.smh b{font-weight:600;color:#555;white-space:nowrap} .smh span{min-width:0;overflow-wrap:anywhere}
 .ax{display:flex;justify-content:space-between;font-size:11px;color:#8a94a0}
 .chart .grid{stroke:#dde1e7} .chart .top{stroke-dasharray:3 3} .chart .tl{fill:none;stroke-width:2}
 .chart .area{opacity:.15} .chart .dim{opacity:.25}
@@ -170,6 +170,7 @@ article.doc>h2 small{font-weight:400;color:#555;font-size:13px;margin-left:8px;d
 .chip.near{background:#fff;color:#444;border:1px dashed var(--c)}
 .chip.none{background:#e9ecef;color:#666}
 .hidden{display:none!important}
+article.doc,section.panel{scroll-margin-top:var(--bar,110px)}  /* a jump to #doc-3 lands below the filter bar */
 @media (max-width:%(narrow)dpx){
 header{padding:12px 14px} header h1{font-size:18px} main{padding:10px 8px}
 .panel{padding:10px 12px;margin-bottom:12px}
@@ -187,7 +188,12 @@ article.doc>h2{padding:10px 12px;font-size:16px} article.doc>h2 small{margin-lef
 SCRIPT = """
 (function(){
   var on = new Set();
-  var buttons = document.querySelectorAll('button.f');
+  var buttons = document.querySelectorAll('button.f'), bar = document.querySelector('.filters');
+  function margin(){  // jumps to an article (#doc-3) stop below the sticky filter bar, however tall it wraps
+    document.documentElement.style.setProperty('--bar', (bar.offsetHeight + 12) + 'px');
+  }
+  window.addEventListener('resize', margin);
+  margin();
   function plural(n, word){ return n + ' ' + word + (n === 1 ? '' : 's'); }
   function apply(){
     var shown = 0, total = 0, docsShown = 0;
@@ -341,6 +347,8 @@ def _time_chart(docs: Sequence[DocView], metas: list[dict[str, str]], themes: li
             runs.append([])
     panels = []
     for t, key, c in zip(themes, keys, colors):
+        if not any(shares[m][t.id] for m in by_month):
+            continue  # on no dated paragraph: a flat line at zero says nothing
         svg = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{_e(t.name)}: share of paragraphs by month">',
                f'<line class="grid" x1="{pad}" x2="{w - pad}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>'
                f'<line class="grid top" x1="{pad}" x2="{w - pad}" y1="{y(ymax):.1f}" y2="{y(ymax):.1f}"/>']
@@ -357,8 +365,8 @@ def _time_chart(docs: Sequence[DocView], metas: list[dict[str, str]], themes: li
         svg.append("</svg>")
         peak = max(shares[m][t.id] for m in by_month)
         panels.append(f'<div class="sm" data-theme="{key}" style="--c:{c}"><div class="smh"><span>{_e(t.name)}</span>'
-                      f'<b>peak {peak:.0%}</b></div>{"".join(svg)}<div class="ax"><span>{months[0]}</span>'
-                      f"<span>{months[-1]}</span></div></div>")
+                      f'<b title="highest share in a month">{peak:.0%}</b></div>{"".join(svg)}<div class="ax">'
+                      f"<span>{months[0]}</span><span>{months[-1]}</span></div></div>")
     note = f" {plural(len(docs) - dated, 'document')} without a month in its date not shown." \
         if dated < len(docs) else ""
     return (f'<section class="panel chart" id="timechart"><h2>Themes over time</h2><p>Share of paragraphs per month, '
