@@ -4,7 +4,7 @@ dates) the themes' share of paragraphs month by month.
 
 Everything is rendered on the server side with escaped text; the page's small script only shows and
 hides elements, so no article text ever reaches JavaScript or the DOM as markup. The layout reads on a
-390 px phone as on a desktop: below ``NARROW`` pixels the columns stack and the filter bar shrinks to one line.
+390 px phone as on a desktop: below ``NARROW`` pixels the columns stack and the filter chips scroll in one row.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ PALETTE = ("#3b6ea5", "#d9711c", "#c63d3f", "#2f8f89", "#3f8a3a", "#a8820a", "#8
 NEAR_MARGIN = 0.15  # a theme this close below its threshold shows as a faint "near" chip,
 NEAR_SHARE = 0.6    # if its score is also at least this share of the threshold (low thresholds stay quiet)
 MAX_NEAR = 3        # at most this many per paragraph, closest first
-NARROW = 800        # px: below this width the profile goes under the text and the filter bar is one line
+NARROW = 800        # px: below this width the profile stacks over the text and the filter chips scroll in one row
 CELL = 34           # px: the least width of a heat-map column, so two-digit shares never overprint
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")
 
