@@ -133,6 +133,7 @@ def test_model_view_uses_the_model_thresholds(saved_model):
     records = model.tag_article("Envoys met for a second round of talks on a ceasefire line.")
     html = model_view(model, [DocView("one", records)])
     assert "Negotiation and diplomacy<b>" in html and "1 document, 1 paragraph, " in html
+    assert "<title>policytag: 1 document</title>" in html  # the default title counts the documents
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

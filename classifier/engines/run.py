@@ -51,7 +51,7 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
     """Tag every document of ``inputs`` and write its records; one broken input never stops the run."""
     from classifier.engines.local import summarize, tag_stream
     from classifier.io.readers import read_inputs
-    from classifier.io.views import DocView, model_view, plural, source_of
+    from classifier.io.views import DocView, model_view, source_of
     from classifier.io.writers import RecordWriter, SummaryWriter, completed_documents
 
     engine = engine or EngineOptions()
@@ -94,7 +94,6 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
                     profile.write(summarize(res, themes))
             on_document(report)
     if html:
-        page = model_view(model, views, title=f"policytag: {plural(len(views), 'document')}")
-        Path(html).write_text(page, encoding="utf-8")
+        Path(html).write_text(model_view(model, views), encoding="utf-8")
         log.info("wrote %s", html)
     return report

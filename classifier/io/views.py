@@ -503,8 +503,10 @@ def _article(i: int, doc: DocView, meta: dict[str, str], ids: list[str],
             f'{bars or "<p>no theme in any paragraph</p>"}</aside></div></article>')
 
 
-def model_view(model: Any, docs: Sequence[DocView], title: str = "policytag") -> str:
-    """The page for documents tagged by ``model``: its codebook order, names and thresholds."""
+def model_view(model: Any, docs: Sequence[DocView], title: str | None = None) -> str:
+    """The page for documents tagged by ``model``: its codebook order, names and thresholds. The title says
+    how many documents (``policytag: 1 document``) unless one is given."""
     thresholds = ({str(t): float(v) for t, v in zip(model.classes_, model.thresholds_)}
                   if model.head_.multi_label else None)
-    return render_html(docs, getattr(model, "codebook_", None), thresholds, title)
+    return render_html(docs, getattr(model, "codebook_", None), thresholds,
+                       title or f"policytag: {plural(len(docs), 'document')}")
