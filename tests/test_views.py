@@ -300,3 +300,24 @@ def test_theme_over_time_chart_shares_by_month():
     assert not p.having("polyline") and len(p.having("circle")) == 2 * 2
     assert "from 3 dated documents" in chart and "2 documents without a month in its date not shown" in chart
     assert "every panel runs from 0 to 100%" in chart
+
+
+def test_tag_a_dated_feed_shows_titles_and_the_time_chart(saved_model, tmp_path):
+    """End to end: feed columns -> records' meta -> the page (needs the metadata readers, classifier.io.meta)."""
+    pytest.importorskip("classifier.io.meta")
+    import json
+
+    rows = [("Ministers split the radar bill", "2026-03-04", "Harbour Gazette",
+             "Germany agreed to fund a third of the new air-defence battery while the Dutch cover crews."),
+            ("Cutters shadow the survey ship", "2026-04-11", "Northern Courier",
+             "Coast-guard cutters shadowed the survey ship for three days inside the disputed waters.")]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"n{i}", "title": t, "date": d, "outlet": o, "text": x}) + "\n"
+                            for i, (t, d, o, x) in enumerate(rows)))
+    page = tmp_path / "page.html"
+    assert main(["tag", str(feed), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--html", str(page),
+                 "-q"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert ">Ministers split the radar bill<small>Harbour Gazette · 2026-03-04 · " in text
+    assert '<a href="#doc-1">Cutters shadow the survey ship</a>' in text
+    assert 'id="timechart"' in text and "2026-03 to 2026-04, from 2 dated documents" in text
