@@ -59,10 +59,11 @@ def test_page_structure(page):
     p = Page(page)
     assert len(p.having("article", "doc")) == 2
     assert len(p.having("div", "par")) == 4
-    assert [a["data-id"] for a in p.having("button", "f")] == CODEBOOK.ids  # one filter per theme, codebook order
+    present = ["deterrence", "burden_sharing", "negotiation_diplomacy", "maritime_security"]
+    assert [a["data-id"] for a in p.having("button", "f")] == [t for t in CODEBOOK.ids if t in present]
     assert len(p.having("table", "cmp")) == 2  # by source (two sources) and by document
     assert len(p.having("aside", "profile")) == 2
-    chips = p.having("span", "chip")
+    chips = [a for a in p.having("span", "chip") if "sample" not in a["class"]]  # not the legend's samples
     assert sum("near" in a["class"] for a in chips) == 1  # deterrence 0.40 is within 0.15 below its threshold
     assert sum("none" in a["class"] for a in chips) == 1
     assert 'data-themes="t2"' in page and "Burden-sharing<b>0.91</b>" in page
@@ -131,7 +132,8 @@ def test_model_view_uses_the_model_thresholds(saved_model):
     model = saved_model[0]
     records = model.tag_article("Envoys met for a second round of talks on a ceasefire line.")
     html = model_view(model, [DocView("one", records)])
-    assert "Negotiation and diplomacy<b>" in html and "1 documents, 1 paragraphs, 12 themes" in html
+    assert "Negotiation and diplomacy<b>" in html and "1 document, 1 paragraph, " in html
+    assert "<title>policytag: 1 document</title>" in html  # the default title counts the documents
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -203,3 +205,119 @@ def test_verbose_logs_to_stderr_and_no_progress_bar_off_a_terminal(saved_model, 
     assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--force",
                  "-q"]) == 0
     assert "INFO" not in capsys.readouterr().err  # a later run without --verbose logs nothing
+
+
+def test_filters_count_paragraphs_and_absent_themes_are_left_out(page):
+    p = Page(page)
+    counts = {a["data-id"]: page.split(f'data-id="{a["data-id"]}"', 1)[1].split('<span class="n">', 1)[1]
+              .split("<", 1)[0] for a in p.having("button", "f")}
+    assert counts == {"deterrence": "1", "burden_sharing": "1", "negotiation_diplomacy": "1", "maritime_security": "1"}
+    assert len(p.having("th", "t")) == 2 * 4  # both heat maps: a column per present theme only
+    assert "Strategic autonomy" not in page.split('<section class="panel legend"')[0]  # absent until the legend
+    assert "4 of 12 themes (geopolitics) present" in page
+
+
+def test_chips_go_strongest_first():
+    rec = record(0, "Envoys met; the navy patrolled; the allies paid.", ["burden_sharing", "maritime_security",
+                 "negotiation_diplomacy"], burden_sharing=0.55, maritime_security=0.93, negotiation_diplomacy=0.71)
+    page = render_html([DocView("d", [rec])], CODEBOOK, THRESHOLDS)
+    chips = page.split('<div class="chips">', 1)[1]
+    assert chips.index("Maritime security<b>0.93") < chips.index("Negotiation and diplomacy<b>0.71") \
+        < chips.index("Burden-sharing<b>0.55")
+
+
+def test_paragraphs_are_numbered_as_in_the_pretty_output():
+    from classifier.io.writers import pretty
+
+    recs = [dict(record(i, f"Paragraph {i} of the talks.", ["deterrence"], deterrence=0.8), doc="d")
+            for i in range(3)]
+    page = render_html([DocView("d", recs)], CODEBOOK, THRESHOLDS)
+    shown = [chunk.split("<", 1)[0] for chunk in page.split('<span class="pn">')[1:]]
+    assert shown == ["¶0", "¶1", "¶2"]
+    assert [line.split(":", 1)[0].strip() for line in pretty(recs).splitlines() if "¶" in line] == shown
+
+
+def test_one_document_is_not_documents(saved_model, tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text("Envoys met for a second round of talks on a ceasefire line.\n")
+    page = tmp_path / "page.html"
+    assert main(["tag", str(article), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--html", str(page),
+                 "-q"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "<title>policytag: 1 document</title>" in text and "<p>1 document, 1 paragraph, " in text
+    assert "1 paragraph</small>" in text
+
+
+def test_legend_explains_chips_and_lists_each_threshold(page):
+    legend = page.split('<section class="panel legend"', 1)[1].split("</section>", 1)[0]
+    assert "chip sample" in legend and "chip near sample" in legend and "at or above the theme's threshold" in legend
+    thr = Page(legend.split('<div class="thr">', 1)[1])
+    assert len(thr.having("i")) == len(CODEBOOK.ids)  # every theme's threshold, present or not
+    assert legend.count("0.50</span>") == len(CODEBOOK.ids)
+    assert len([a for a in thr.having("span") if a.get("class") == "absent"]) == len(CODEBOOK.ids) - 4
+    assert 'title="Deterrence: 0.66 at or above its threshold 0.50"' in page
+    single = render_html(DOCS[:1], CODEBOOK, None)  # no thresholds (single-label): no dashed chip to explain
+    legend = single.split('<section class="panel legend"', 1)[1]
+    assert "near sample" not in legend and "<details" not in legend
+
+
+def dated(doc_id, date, themes_per_paragraph, **meta):
+    meta = {"date": date, **meta} if date else meta
+    return DocView(doc_id, [dict(record(i, f"Paragraph {i}.", themes, **{t: 0.9 for t in themes}), meta=meta)
+                            for i, themes in enumerate(themes_per_paragraph)], source="wire.jsonl")
+
+
+def test_titles_from_meta_with_the_full_source_on_hover():
+    url = "https://example.org/2026/03/a-long-slug-about-air-defence-burden-sharing"
+    doc = dated("feeds/wire.jsonl:7", "2026-03-04", [["burden_sharing"]], title="Allies split the bill",
+                outlet="Example Wire", author="A. Writer", url=url)
+    page = render_html([doc, DocView("plain.txt", [record(0, "Text.", [])])], CODEBOOK, THRESHOLDS)
+    p = Page(page)
+    heads = p.having("h2")
+    assert {"title": f"feeds/wire.jsonl:7 · {url}"} in heads  # hover: where it came from, in full
+    assert ">Allies split the bill<small>Example Wire · 2026-03-04 · A. Writer · wire.jsonl · 1 paragraph</small>" \
+        in page
+    assert '<a href="#doc-0">Allies split the bill</a>' in page and '<a href="#doc-1">plain.txt</a>' in page
+    assert not [a for a in p.having("a") if a.get("href", "").startswith("http")]  # no link leaves the page
+    assert 'id="timechart"' not in page  # one dated document: no chart
+
+
+def test_theme_over_time_chart_shares_by_month():
+    docs = [dated("a", "2026-01-10", [["deterrence"], []]),
+            dated("b", "2026-01-28", [["deterrence", "burden_sharing"], ["burden_sharing"]]),
+            dated("c", "2026-03", [["burden_sharing"]]),
+            dated("d", "2025", [["deterrence"]]),  # a year alone has no month: left out, and said so
+            dated("e", None, [["maritime_security"]])]  # on no dated paragraph: no panel
+    page = render_html(docs, CODEBOOK, THRESHOLDS)
+    chart = page.split('<section class="panel chart" id="timechart">', 1)[1].split("</section>", 1)[0]
+    p = Page(chart)
+    assert [a["data-theme"] for a in p.having("div", "sm")] == ["t0", "t2"]  # deterrence, burden-sharing
+    assert "Maritime security" in page and "Maritime security" not in chart
+    assert "Deterrence, 2026-01: 50% of 4 paragraphs in 2 documents" in chart
+    assert "Burden-sharing, 2026-01: 50% of 4 paragraphs in 2 documents" in chart
+    assert "Burden-sharing, 2026-03: 100% of 1 paragraph in 1 document" in chart
+    assert "2026-02" not in chart.split("</p>", 1)[1]  # February had no document: no point, the line breaks
+    assert not p.having("polyline") and len(p.having("circle")) == 2 * 2
+    assert "from 3 dated documents" in chart and "2 documents without a month in its date not shown" in chart
+    assert "every panel runs from 0 to 100%" in chart
+
+
+def test_tag_a_dated_feed_shows_titles_and_the_time_chart(saved_model, tmp_path):
+    """End to end: feed columns -> records' meta -> the page (needs the metadata readers, classifier.io.meta)."""
+    pytest.importorskip("classifier.io.meta")
+    import json
+
+    rows = [("Ministers split the radar bill", "2026-03-04", "Harbour Gazette",
+             "Germany agreed to fund a third of the new air-defence battery while the Dutch cover crews."),
+            ("Cutters shadow the survey ship", "2026-04-11", "Northern Courier",
+             "Coast-guard cutters shadowed the survey ship for three days inside the disputed waters.")]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": f"n{i}", "title": t, "date": d, "outlet": o, "text": x}) + "\n"
+                            for i, (t, d, o, x) in enumerate(rows)))
+    page = tmp_path / "page.html"
+    assert main(["tag", str(feed), "--model", saved_model[1], "-o", str(tmp_path / "o.jsonl"), "--html", str(page),
+                 "-q"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert ">Ministers split the radar bill<small>Harbour Gazette · 2026-03-04 · " in text
+    assert '<a href="#doc-1">Cutters shadow the survey ship</a>' in text
+    assert 'id="timechart"' in text and "2026-03 to 2026-04, from 2 dated documents" in text

@@ -108,6 +108,6 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
                     profile.write(summarize(res, themes))
             on_document(report)
     if html:
-        Path(html).write_text(model_view(model, views, title=f"policytag: {len(views)} documents"), encoding="utf-8")
+        Path(html).write_text(model_view(model, views), encoding="utf-8")
         log.info("wrote %s", html)
     return report

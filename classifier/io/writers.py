@@ -33,6 +33,12 @@ def csv_columns(theme_ids: Sequence[str]) -> list[str]:
     return ["doc", "doc_sha", "paragraph", "section", "text", "themes", *[f"score_{t}" for t in theme_ids]]
 
 
+def paragraph_label(record: dict[str, Any]) -> str:
+    """How a paragraph is numbered wherever a person reads it (``--format pretty``, the HTML view): its record's
+    ``paragraph`` as stored (0-based), so the number seen matches the JSONL/CSV row it came from."""
+    return f"¶{record.get('paragraph', '')}"
+
+
 def pretty(records: Iterable[dict[str, Any]], width: int = 100) -> str:
     """A readable report: each paragraph's opening words under its themes, strongest first."""
     import textwrap
@@ -45,7 +51,7 @@ def pretty(records: Iterable[dict[str, Any]], width: int = 100) -> str:
         themes = ", ".join(f"{t} {r['scores'][t]:.2f}" for t in ranked) or "(no theme)"
         snippet = textwrap.shorten(r["text"], width=width - 6, placeholder=" ...")
         where = f" [{r['section']}]" if r.get("section") else ""
-        out.append(f"  ¶{r['paragraph']}{where}: {themes}\n      {snippet}")
+        out.append(f"  {paragraph_label(r)}{where}: {themes}\n      {snippet}")
     return "\n".join(out) + "\n" if out else ""
 
 
