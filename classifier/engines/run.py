@@ -52,7 +52,7 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
     from classifier.engines.local import summarize, tag_stream
     from classifier.io.readers import read_inputs
     from classifier.io.views import DocView, model_view, source_of
-    from classifier.io.writers import RecordWriter, SummaryWriter, completed_documents
+    from classifier.io.writers import RecordWriter, SummaryWriter, completed_documents, legend
 
     engine = engine or EngineOptions()
     report = RunReport()
@@ -72,7 +72,9 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
         stream = tag_stream(model, items, chunk=engine.chunk, skip=skip)
     themes = list(model.classes_)
     views = []
-    with RecordWriter(output, fmt, themes, force=force, resume=resume) as out, \
+    head = legend(themes, model.thresholds_, model.codebook_.multi_label,
+                  getattr(model, "decision_rule", None)) if fmt == "pretty" else None
+    with RecordWriter(output, fmt, themes, force=force, resume=resume, head=head) as out, \
             (SummaryWriter(summary, model.classes_, resume) if summary else nullcontext()) as profile:
         for res in stream:
             if res.error is not None:

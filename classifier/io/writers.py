@@ -49,6 +49,25 @@ def pretty(records: Iterable[dict[str, Any]], width: int = 100) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
+def legend(classes: Sequence[Any], learned: Sequence[float], multi_label: bool, rule: Any = None,
+           width: int = 100) -> str:
+    """The head of a pretty report: the score at which each theme is assigned (learned thresholds with a
+    decision rule's overrides and minimum), so a reader can tell a near miss from a clear no."""
+    import textwrap
+
+    from classifier.decision import DecisionRule, effective_thresholds
+    rule = rule or DecisionRule()
+    if multi_label:
+        cut = effective_thresholds(classes, list(learned), rule)
+        head = "a theme is assigned when its score reaches its threshold"
+    else:
+        cut = [max(float(rule.thresholds.get(str(c), 0.0)), float(rule.min_score or 0.0)) for c in classes]
+        head = "each paragraph gets its highest-scoring theme, if it reaches the score shown"
+    cap = f"; at most {rule.top_k} per paragraph" if rule.top_k and multi_label else ""
+    body = ", ".join(f"{c} {t:.2f}" for c, t in zip(classes, cut))
+    return textwrap.fill(f"thresholds ({head}{cap}): {body}", width=width, subsequent_indent="  ") + "\n"
+
+
 def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[str]) -> str:
     if fmt == "pretty":
         return pretty(records)
@@ -79,7 +98,8 @@ class RecordWriter:
     """Appends serialized documents with one write() and a flush each, so a kill leaves whole records only."""
 
     def __init__(self, path: str | None, fmt: str, theme_ids: Sequence[str], force: bool = False,
-                 resume: bool = False, stream: IO[str] | None = None):
+                 resume: bool = False, stream: IO[str] | None = None, head: str | None = None):
+        """``head``: the pretty report's legend, written once at the top (not when a resume appends)."""
         self.path = path
         self.fmt = fmt
         self.theme_ids = list(theme_ids)
@@ -89,12 +109,16 @@ class RecordWriter:
             self._stream = stream or sys.stdout
             if fmt == "csv":
                 self._emit(serialize_header(self.theme_ids))
+            elif fmt == "pretty" and head:
+                self._emit(head)
             return
         exists = check_output(path, force, resume)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
         self._fd = os.open(path, flags, 0o644)
         if fmt == "csv" and not (resume and exists):
             self._emit(serialize_header(self.theme_ids))
+        elif fmt == "pretty" and head and not (resume and exists):
+            self._emit(head)
 
     def _emit(self, text: str) -> None:
         if self._fd is not None:
