@@ -201,3 +201,19 @@ def test_decision_rule_refuses_out_of_range_values():
         DecisionRule(min_score=1.5)
     with pytest.raises(ValueError, match="the threshold of 'deterrence' takes a number from 0 to 1"):
         DecisionRule(thresholds={"deterrence": -0.1})
+
+
+def test_a_kept_rule_reaches_dataset_tagging_and_its_cache_key(shipped_model):
+    from datasets import Dataset
+
+    from classifier.integrations import _fingerprint
+    ds = Dataset.from_dict({"text": TEXTS})
+    before = shipped_model.tag_dataset(ds, article_column=None)["themes"]
+    key = _fingerprint(ds, shipped_model, "text")
+    shipped_model.set_decision(min_score=0.0, thresholds={t: 0.01 for t in shipped_model.classes_}, top_k=2)
+    try:
+        after = shipped_model.tag_dataset(ds, article_column=None)["themes"]
+        assert _fingerprint(ds, shipped_model, "text") != key  # a cached map from before is not reused
+    finally:
+        shipped_model.set_decision()
+    assert all(len(t) == 2 for t in after) and after != before
