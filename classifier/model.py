@@ -130,6 +130,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                 for w in weights]
         folds = make_folds(len(units), groups, self.cv, self.random_state)
         tune = self.threshold == "tune" and codebook.multi_label
+        if objective.kind != "f1" and not tune:
+            warnings.warn(f"threshold_objective {objective} has no effect here: "
+                          + ("a single-label model assigns each paragraph its best-scoring theme"
+                             if not codebook.multi_label else f"the threshold is fixed at {self.threshold}"),
+                          UserWarning, stacklevel=2)
         texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
             lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)

@@ -217,3 +217,12 @@ def test_a_kept_rule_reaches_dataset_tagging_and_its_cache_key(shipped_model):
     finally:
         shipped_model.set_decision()
     assert all(len(t) == 2 for t in after) and after != before
+
+
+def test_an_objective_without_thresholds_to_tune_is_flagged(tmp_path, capsys):
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
+                 "--group-column", "doc", "--out", str(tmp_path / "m"), "--C", "4", "--class-weight", "none",
+                 "--context", "off", "--lexical", "0", "--sentence-weight", "none",
+                 "--threshold-objective", "recall@0.9"]) == 0
+    assert ("warning: threshold_objective recall@0.9 has no effect here: a single-label model assigns each "
+            "paragraph its best-scoring theme") in capsys.readouterr().err
