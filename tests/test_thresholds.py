@@ -226,3 +226,16 @@ def test_an_objective_without_thresholds_to_tune_is_flagged(tmp_path, capsys):
                  "--threshold-objective", "recall@0.9"]) == 0
     assert ("warning: threshold_objective recall@0.9 has no effect here: a single-label model assigns each "
             "paragraph its best-scoring theme") in capsys.readouterr().err
+    report = tmp_path / "report.txt"
+    assert main(["tag", str(ROOT / "examples" / "article.md"), "--model", str(tmp_path / "m"), "-o", str(report),
+                 "--format", "pretty", "-q"]) == 0
+    assert report.read_text().startswith("thresholds: none (a single-label model gives each paragraph its "
+                                         "highest-scoring theme)\n== ")
+    assert main(["tag", str(ROOT / "examples" / "article.md"), "--model", str(tmp_path / "m"), "-o", str(report),
+                 "--format", "pretty", "-q", "--force", "--min-score", "0.9"]) == 0
+    head, _, body = report.read_text().partition("== ")
+    assert " ".join(head.split()) == ("thresholds (each paragraph gets its highest-scoring theme, if it reaches the "
+                                      "score shown): burden_sharing 0.90, maritime_security 0.90, "
+                                      "negotiation_diplomacy 0.90")
+    tagged = [line for line in body.splitlines() if line.startswith("  ¶") and "(no theme)" not in line]
+    assert all(float(line.split()[-1]) >= 0.9 for line in tagged)

@@ -53,19 +53,25 @@ def legend(classes: Sequence[Any], learned: Sequence[float], multi_label: bool, 
            width: int = 100) -> str:
     """The head of a pretty report: the score at which each theme is assigned (learned thresholds with a
     decision rule's overrides and minimum), so a reader can tell a near miss from a clear no."""
-    import textwrap
-
     from classifier.decision import DecisionRule, effective_thresholds
     rule = rule or DecisionRule()
     if multi_label:
         cut = effective_thresholds(classes, list(learned), rule)
         head = "a theme is assigned when its score reaches its threshold"
+    elif rule.min_score is None and not rule.thresholds:
+        return "thresholds: none (a single-label model gives each paragraph its highest-scoring theme)\n"
     else:
         cut = [max(float(rule.thresholds.get(str(c), 0.0)), float(rule.min_score or 0.0)) for c in classes]
         head = "each paragraph gets its highest-scoring theme, if it reaches the score shown"
     cap = f"; at most {rule.top_k} per paragraph" if rule.top_k and multi_label else ""
-    body = ", ".join(f"{c} {t:.2f}" for c, t in zip(classes, cut))
-    return textwrap.fill(f"thresholds ({head}{cap}): {body}", width=width, subsequent_indent="  ") + "\n"
+    lines, line = [], f"thresholds ({head}{cap}):"
+    for c, t in zip(classes, cut):  # wrapped between themes, never inside "theme 0.42"
+        item = f" {c} {t:.2f},"
+        if len(line) + len(item) > width:
+            lines.append(line)
+            line = " "
+        line += item
+    return "\n".join([*lines, line.rstrip(",")]) + "\n"
 
 
 def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[str]) -> str:
