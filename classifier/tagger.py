@@ -55,7 +55,7 @@ class TaggerMixin(TextInputTags):
         return self
 
     def resolve_rule(self, min_score: float | None = None, top_k: int | None = None,
-             thresholds: Mapping[str, float] | None = None) -> DecisionRule:
+                     thresholds: Mapping[str, float] | None = None) -> DecisionRule:
         """The rule a call applies: its own arguments over the kept one, checked against this model's themes."""
         kept = self.decision_rule or DecisionRule()
         if min_score is None and top_k is None and not thresholds:
