@@ -1,4 +1,9 @@
-"""Exception types: every failure a user can hit has its own type and an actionable message."""
+"""Exception types: every failure a user can hit has its own type and an actionable message.
+
+Errors about what the caller passed in (inputs, training data, corpora, codebooks) are also ``ValueError``s, as
+scikit-learn raises for bad input, so ``except ValueError`` around ``fit``/``predict`` catches them too; errors
+about the environment (a model folder, an encoder) are ``PolicytagError`` only.
+"""
 from __future__ import annotations
 
 
@@ -10,11 +15,11 @@ class ConfigError(PolicytagError):
     """A settings file (``policytag.toml``) cannot be read or names a setting a command does not have."""
 
 
-class CodebookError(PolicytagError):
+class CodebookError(PolicytagError, ValueError):
     """A codebook file is missing, malformed or inconsistent."""
 
 
-class InputError(PolicytagError):
+class InputError(PolicytagError, ValueError):
     """One input (file, line or record) cannot be read or tagged.
 
     ``location`` is ``PATH`` or ``PATH:LINE`` so the CLI can print one line per failure.
@@ -31,11 +36,11 @@ class ModelError(PolicytagError):
     """A saved model cannot be used: missing files, checksum or version mismatch."""
 
 
-class CorpusError(PolicytagError):
+class CorpusError(PolicytagError, ValueError):
     """A labeled corpus violates its schema or its codebook."""
 
 
-class TrainingDataError(PolicytagError):
+class TrainingDataError(PolicytagError, ValueError):
     """Training data cannot produce a sound model (unknown labels, empty texts, too few positives)."""
 
 

@@ -140,7 +140,7 @@ def _fingerprint(dataset: Dataset, model: Tagger, *options: Any) -> str:
     """A map fingerprint from what decides the output, so datasets need not hash the model by pickling it."""
     import hashlib
     key = repr((dataset._fingerprint, model.training_hash_, model.encoder_identity_.get("fingerprint"),
-                [float(t) for t in model.thresholds_], options))
+                [float(t) for t in model.thresholds_], getattr(model, "decision_rule", None), options))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

@@ -24,8 +24,8 @@ from classifier.heads.linear import (
     per_theme_blend,
     select,
     sentence_head_oof,
-    tune_thresholds,
 )
+from classifier.heads.select import ThresholdObjective, choose_thresholds
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
 from classifier.scorer import ThemeScorer, open_folder
@@ -54,6 +54,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     sentence's, so a point made in one clause of a long paragraph counts, and every assigned theme can name the
     sentence that carries it (``evidence`` in records). ``None`` reads whole paragraphs (no evidence).
 
+    ``threshold_objective`` says what the multi-label thresholds are tuned for on out-of-fold scores: ``"f1"``
+    (default), ``"precision@0.8"`` (the lowest threshold reaching that precision) or ``"recall@0.9"`` (the highest
+    reaching that recall); a theme that cannot reach its target keeps its F1-best threshold, listed in
+    ``threshold_notes_`` (see :mod:`classifier.heads.select`).
+
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
     0/1 matrix, or a list of label lists (multi-label), or a list of labels (single-label).
@@ -64,8 +69,10 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
-                 backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True):
+                 backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True,
+                 threshold_objective: str = "f1"):
         self.encoder = encoder
+        self.threshold_objective = threshold_objective
         self.per_theme = per_theme
         self.sentence_weight = sentence_weight
         self.backend = backend
@@ -90,12 +97,14 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         return make_encoder(self.encoder, self.batch_size, self.cache, self.backend)
 
     def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> ThemeClassifier:
+        objective = ThresholdObjective.parse(self.threshold_objective)  # refused before any slow work
         units = as_units(X)
         codebook, Y = self._targets(y, len(units))
         empty = [i for i, u in enumerate(units) if not u.text.strip()]
         if empty:
             raise TrainingDataError(f"{len(empty)} training texts are empty (first at row {empty[0] + 1}); "
                                     "drop them before training")
+        _check_classes(codebook, Y)
         self._warn_rare(codebook, Y)
         self.encoder_ = self.make_encoder()
         tuned = None
@@ -121,6 +130,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                 for w in weights]
         folds = make_folds(len(units), groups, self.cv, self.random_state)
         tune = self.threshold == "tune" and codebook.multi_label
+        if objective.kind != "f1" and not tune:
+            warnings.warn(f"threshold_objective {objective} has no effect here: "
+                          + ("a single-label model assigns each paragraph its best-scoring theme"
+                             if not codebook.multi_label else f"the threshold is fixed at {self.threshold}"),
+                          UserWarning, stacklevel=2)
         texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
             lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)
@@ -156,8 +170,12 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         self.sentence_weight_ = _compact(sentence_w) if sentence_mode else None
         self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
                                          k) if lexical_w.any() else None
+        self.threshold_notes_ = []
         if tune and oof is not None:
-            self.thresholds_ = tune_thresholds(oof, Y, self.min_positives)
+            self.thresholds_, self.threshold_notes_ = choose_thresholds(oof, Y, objective, self.min_positives,
+                                                                        codebook.ids)
+            for note in self.threshold_notes_:
+                log.info("fit: %s", note)
         else:
             fixed = 0.5 if self.threshold == "tune" else float(self.threshold)
             self.thresholds_ = np.full(k, fixed)
@@ -245,6 +263,17 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if encoder.path is not None and root in encoder.path.parents:
             state["encoder"]["path"] = str(encoder.path.relative_to(root))
         return write_folder(directory, state, arrays, metrics)
+
+
+def _check_classes(codebook: Codebook, Y: np.ndarray) -> None:
+    """A single-label model learns to choose between labels: one label alone would tag everything with it."""
+    if codebook.multi_label or len(Y) == 0:
+        return
+    present = np.unique(Y)
+    if len(present) < 2:
+        raise TrainingDataError(f"single-label training needs at least two different labels, but every row is "
+                                f"labeled {codebook.ids[int(present[0])]!r}; add rows with other labels, or train a "
+                                "multi-label model, which learns each theme's presence on its own")
 
 
 def _compact(weights: np.ndarray) -> float | list[float]:

@@ -92,12 +92,14 @@ class ThemeScorer(TaggerMixin):
         return self._proba(as_units(X))
 
     def decision_function(self, X: Iterable[Any]) -> np.ndarray:
-        """(n, k) margins: log-odds above each theme's threshold (multi-label), so positive exactly where
-        ``predict`` assigns the theme; log-probabilities for single-label codebooks."""
+        """(n, k) margins: log-odds above each theme's threshold (multi-label; overrides and ``min_score`` of a
+        kept decision rule included, ``top_k`` not), so positive exactly where ``predict`` assigns the theme
+        without a ``top_k``; log-probabilities for single-label codebooks."""
+        from classifier.decision import effective_thresholds
         P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
         if not self.head_.multi_label:
             return np.log(P)
-        t = np.clip(self.thresholds_, 1e-6, 1 - 1e-6)
+        t = np.clip(effective_thresholds(self.classes_, self.thresholds_, self.resolve_rule()), 1e-6, 1 - 1e-6)
         return np.log(P / (1 - P)) - np.log(t / (1 - t))
 
 

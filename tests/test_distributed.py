@@ -78,6 +78,16 @@ def test_ray_engine_writes_the_local_engines_records_and_errors(cluster, work, l
     assert meta["three"] == {"title": "Maps in Geneva"} and meta[str(work / "in" / "c.html")] == {"title": "Page"}
 
 
+def test_ray_actors_apply_the_decision_rule_like_the_local_engine(cluster, work, local):
+    rule = ["--top-k", 1, "--min-score", 0.6, "--threshold", "burden_sharing=0.3"]
+    mine, theirs = work / "rule-local.jsonl", work / "rule-ray.jsonl"
+    assert run("tag", work / "in", "-o", mine, "--chunk", 4, "--cache-dir", work / "cache", *rule)[0] == 1
+    assert run("tag", work / "in", "-o", theirs, "--chunk", 4, "--engine", "ray", "--actors", 2, "--no-cache",
+               *rule)[0] == 1
+    assert theirs.read_bytes() == mine.read_bytes() != local[1]
+    assert all(len(json.loads(line)["themes"]) <= 1 for line in mine.read_text().splitlines())
+
+
 def test_ray_engine_resumes_and_refuses_to_overwrite(cluster, work, local):
     lines = local[1].splitlines(keepends=True)
     first = json.loads(lines[0])["doc"]

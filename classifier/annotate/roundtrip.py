@@ -227,8 +227,8 @@ def guess_format(path: str | Path) -> str:
         return "label-studio"
     if suffix in (".jsonl", ".ndjson"):
         return "doccano"
-    raise AnnotationError(f"{path}: cannot tell the annotation tool from the extension; pass --format "
-                          f"{' or '.join(FORMATS)}")
+    raise AnnotationError(f"{path}: cannot tell the annotation tool from the extension (.json: Label Studio, "
+                          f".jsonl: doccano); name it with {' or '.join('--from ' + f for f in FORMATS)}")
 
 
 # -- import ------------------------------------------------------------------------------------------

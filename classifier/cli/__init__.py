@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err("interrupted; whole records written so far are kept (use --resume to complete)")
+        err("interrupted; whole records written so far are kept (use --resume to complete)" if args.command == "tag"
+            else "interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK

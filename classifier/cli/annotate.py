@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PARTIAL if got.problems else EXIT_OK
     if not writable(args.output, args.force):
         return EXIT_USAGE
-    rows = read_pool_rows(args.inputs, args.text_column)
+    problems: list[str] = []
+    rows = read_pool_rows(args.inputs, args.text_column, problems)
     pre, codebook = None, load_codebook(args.codebook) if args.config and not args.prelabel else None
     if args.prelabel:
         from classifier import load_model
@@ -82,5 +83,6 @@ def run(args: argparse.Namespace) -> int:
     emit_tasks(args, rows, pre, codebook)
     if not args.quiet:
         print(f"policytag: exported {len(rows)} paragraphs for {tool_of(args)}"
-              f"{' with pre-annotations' if pre is not None else ''}", file=sys.stderr)
-    return EXIT_OK
+              f"{' with pre-annotations' if pre is not None else ''}"
+              f"{f'; {len(problems)} problem(s), listed above' if problems else ''}", file=sys.stderr)
+    return EXIT_PARTIAL if problems else EXIT_OK

@@ -54,6 +54,38 @@ def verbose_arg(p: argparse.ArgumentParser) -> None:
                    help="log what happens (python logging, on stderr)")
 
 
+def min_score(text: str) -> float:
+    """``--min-score X``, checked by the decision rule itself (one rule for the library and the command)."""
+    return _rule_field("min_score", float, text)
+
+
+def top_k(text: str) -> int:
+    """``--top-k K``, checked by the decision rule itself."""
+    return _rule_field("top_k", int, text)
+
+
+def theme_threshold(text: str) -> tuple[str, float]:
+    """``--threshold THEME=X`` as (theme, X); whether THEME exists is checked against the model once loaded."""
+    theme, sep, value = text.partition("=")
+    if not (sep and theme.strip()):
+        raise argparse.ArgumentTypeError(f"expected THEME=X, e.g. alliance_cohesion=0.4, not {text!r}")
+    return theme.strip(), _rule_field("thresholds", float, value, lambda x: {theme.strip(): x})
+
+
+def _rule_field(name: str, kind: type, text: str, shape: Any = lambda x: x) -> Any:
+    """``text`` as ``kind``, accepted only if a DecisionRule accepts it for ``name`` (one place checks ranges)."""
+    from classifier.decision import DecisionRule, DecisionRuleError
+    try:
+        value = kind(text)
+        DecisionRule(**{name: shape(value)})
+    except DecisionRuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
+                                         f"not {text!r}") from None
+    return value
+
+
 def err(msg: str) -> None:
     print(f"policytag: {msg}", file=sys.stderr)
 
@@ -137,13 +169,17 @@ def emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, c
         Path(args.config).write_text(label_studio_config(codebook, with_scores=pre is not None), encoding="utf-8")
 
 
-def read_pool_rows(paths: Sequence[str], text_column: str) -> list[dict[str, Any]]:
+def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Paragraph rows of every input; one line on stderr per input (or row) that could not be read, also added to
+    ``problems`` when given, so the command can exit 1 as ``tag`` does."""
     from classifier.annotate.roundtrip import read_pool
     from classifier.errors import InputError
 
-    rows, problems = read_pool(paths, text_column)
-    for line in problems:
+    rows, found = read_pool(paths, text_column)
+    for line in found:
         print(line, file=sys.stderr)
+    if problems is not None:
+        problems.extend(found)
     if not rows:
         raise InputError(", ".join(paths), "no paragraphs to read")
     return rows

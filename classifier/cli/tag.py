@@ -15,7 +15,10 @@ from classifier.cli.options import (
     engine_args,
     err,
     log,
+    min_score,
     progress_bar,
+    theme_threshold,
+    top_k,
     verbose_arg,
 )
 
@@ -40,7 +43,16 @@ def add_parser(sub: Any) -> None:
                    "bylines; 'none' carries none")
     p.add_argument("--text-field", default="text", help="JSONL/CSV field with the article text (default: text)")
     p.add_argument("--id-field", default="id", help="JSONL/CSV field with the document id (default: id)")
-    p.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text")
+    p.add_argument("--input-format", "--stdin-format", dest="stdin_format", default=None,
+                   choices=("text", "markdown", "html", "jsonl"), help="how to read stdin (-): text, markdown, html "
+                   "or jsonl; default: html when it starts with markup, else text")
+    g = p.add_argument_group("when a theme is assigned (default: its score reaches the threshold the model learned)")
+    g.add_argument("--min-score", type=min_score, default=None, metavar="X",
+                   help="a theme's score must also reach X (0..1)")
+    g.add_argument("--top-k", type=top_k, default=None, metavar="K",
+                   help="at most K themes per paragraph, highest scores first")
+    g.add_argument("--threshold", action="append", type=theme_threshold, default=[], metavar="THEME=X",
+                   help="use threshold X for THEME instead of the learned one (repeatable)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it")
@@ -75,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     meta_fields = parse_meta_fields(args.meta_fields)
     summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None else ()
     check_summary_by(args.summary, summary_by, args.resume)
+    from classifier.decision import DecisionRule, DecisionRuleError
+    rule = DecisionRule(args.min_score, args.top_k, dict(args.threshold))
     if args.engine == "ray":
         from classifier.engines.ray_engine import require_ray
         require_ray()
@@ -83,8 +97,15 @@ def run(args: argparse.Namespace) -> int:
                         backend=args.backend)
     log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
              model.use_context_)
+    if not rule.is_default:
+        try:
+            model.decision_rule = rule.check(model.classes_)
+        except DecisionRuleError as exc:
+            err(f"--threshold: {exc}")
+            return EXIT_USAGE
     ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,
-           "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend}
+           "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend,
+           "decision": model.decision_rule}
     progress = progress_bar(args, "doc")
 
     def step(report: Any) -> None:

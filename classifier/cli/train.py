@@ -35,6 +35,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lexical", default="auto", help="weight of the TF-IDF head in the blend, 0..1, or auto (CV)")
     p.add_argument("--sentence-weight", default="auto", help="weight of a paragraph's best sentence next to the "
                    "whole paragraph, 0..1, auto (CV), or none (read whole paragraphs: no evidence)")
+    p.add_argument("--threshold-objective", default="f1", metavar="OBJECTIVE",
+                   help="what each theme's threshold is tuned for on out-of-fold predictions: f1 (default), "
+                   "precision@P (the lowest threshold reaching precision P, e.g. precision@0.8) or recall@R (the "
+                   "highest reaching recall R); a theme that cannot reach the target keeps its F1-best threshold")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("--finetune", nargs="?", const="pairs", default=None, choices=("pairs", "labels"),
@@ -86,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
+    from classifier.heads.select import ThresholdObjective
+    ThresholdObjective.parse(args.threshold_objective)  # a typo stops here, before the data is read
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
     report_skipped(data)
     codebook = data.codebook
@@ -100,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
                             else _weight(args.sentence_weight, "--sentence-weight"),
                             random_state=args.seed, cache=cache_option(args),
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
-                            finetune_budget=args.finetune_budget, backend=args.backend)
+                            finetune_budget=args.finetune_budget, backend=args.backend,
+                            threshold_objective=args.threshold_objective)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings
@@ -110,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     for w in caught:
         if issubclass(w.category, UserWarning):
             err(f"warning: {w.message}")
+    for note in getattr(model, "threshold_notes_", []):
+        err(f"thresholds for {args.threshold_objective}: {note}")
     model.save(out)
     print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
           f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}, "

@@ -251,7 +251,7 @@ def runner_for(encoder: Any, backend: str, cache_dir: Path) -> OnnxRunner:
     """
     if encoder.path is None:
         raise EncoderError(f"the ONNX backends need a local model folder, not the hub name {encoder.name!r}; "
-                           "pass a folder with --encoder, or use --backend torch")
+                           "train on a local copy ('policytag train --encoder FOLDER'), or use --backend torch")
     graph = graph_files(cache_dir, encoder.fingerprint, backend)
     key = str(graph)
     if key in _SESSIONS:

@@ -138,9 +138,9 @@ class Encoder:
         try:
             return SentenceTransformer(target, device=self.device or "cpu", local_files_only=True)
         except Exception as exc:  # sentence-transformers raises many kinds; all mean "cannot load"
-            raise EncoderError(f"cannot load encoder {self.name!r} without the network: {exc}. Pass a local "
-                               "folder with --encoder, or pre-download the model into the Hugging Face "
-                               "cache.") from None
+            raise EncoderError(f"cannot load encoder {self.name!r} without the network: {exc}. Give the path "
+                               "of a local copy instead of its name, or pre-download the model into the Hugging "
+                               "Face cache.") from None
 
     @property
     def fingerprint(self) -> str:

@@ -21,7 +21,12 @@ class Unit:
 
 
 def as_units(X: Iterable[Any]) -> list[Unit]:
-    """Accept strings, Units, or mappings with ``text`` and optional ``context`` (a list of strings)."""
+    """Accept strings, Units, or mappings with ``text`` and optional ``context`` (a list of strings).
+
+    One bare string is refused (as scikit-learn refuses it), not read one character at a time."""
+    if isinstance(X, (str, bytes)):
+        from classifier.errors import InputError
+        raise InputError("X", f"expected a list of texts, got one {type(X).__name__}; wrap it in a list: [text]")
     if hasattr(X, "to_dict") and hasattr(X, "columns"):  # a pandas DataFrame
         X = X.to_dict("records")
     units = []

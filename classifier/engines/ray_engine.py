@@ -125,11 +125,14 @@ class Tagger:
     """
 
     def __init__(self, model: ModelFiles | _Shared | str | Path | None = None, cache: Any = True,
-                 batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = ()):
+                 batch_size: int = 64, backend: str = "torch", device: str | None = None, keep: Sequence[str] = (),
+                 decision: Any = None):
         from classifier.encoding.backends import check_backend
         from classifier.model import load_model
 
         self.model = load_model(_model_files(model).materialize(), cache=cache, batch_size=batch_size)
+        if decision is not None:  # a DecisionRule: --min-score, --top-k, --threshold
+            self.model.decision_rule = decision.check(self.model.classes_)
         self.model.encoder_.backend = check_backend(backend)
         self.model.encoder_.device = device
         self.keep = tuple(keep)
@@ -459,8 +462,9 @@ class RaySession:
 
     def __init__(self, model: ModelFiles | str | Path | None = None, *, address: str | None = None,
                  actors: int | None = None, cpus_per_actor: float = 1, gpus_per_actor: float = 0,
-                 cache: Any = True, batch_size: int = 64, backend: str = "torch"):
+                 cache: Any = True, batch_size: int = 64, backend: str = "torch", decision: Any = None):
         self.model = model
+        self.decision = decision  # a DecisionRule the actors apply, as the local engine's model does
         self.address = address
         self.actors = actors
         self.cpus_per_actor = cpus_per_actor
@@ -491,7 +495,8 @@ class RaySession:
         files = ray.put(_model_files(self.model))
         actor = ray.remote(Tagger).options(num_cpus=self.cpus_per_actor, num_gpus=self.gpus_per_actor)
         device = "cuda" if self.gpus_per_actor else None
-        self._pool = [actor.remote(files, self.cache, self.batch_size, self.backend, device, keep=("seq",))
+        self._pool = [actor.remote(files, self.cache, self.batch_size, self.backend, device, keep=("seq",),
+                                   decision=self.decision)
                       for _ in range(n)]
         log.info("ray: %d Tagger actors (%s CPU, %s GPU each)", n, self.cpus_per_actor, self.gpus_per_actor)
         return self

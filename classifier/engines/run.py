@@ -60,6 +60,7 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
         SummaryWriter,
         check_summary_by,
         completed_documents,
+        legend,
     )
 
     check_summary_by(summary, summary_by, resume)
@@ -81,13 +82,15 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
         stream = tag_stream(model, items, chunk=engine.chunk, skip=skip)
     themes = list(model.classes_)
     views = []
+    head = legend(themes, model.thresholds_, model.codebook_.multi_label,
+                  getattr(model, "decision_rule", None)) if fmt == "pretty" else None
     if summary and summary_by:
         profiles: Any = GroupedSummaryWriter(summary, themes, summary_by)
     elif summary:
         profiles = SummaryWriter(summary, themes, resume, [k for k, _ in read_options.meta_fields])
     else:
         profiles = nullcontext()
-    with RecordWriter(output, fmt, themes, force=force, resume=resume) as out, profiles as profile:
+    with RecordWriter(output, fmt, themes, force=force, resume=resume, head=head) as out, profiles as profile:
         for res in stream:
             if res.error is not None:
                 if res.error.skipped:

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -46,7 +47,7 @@ class ReadOptions:
     text_field: str = "text"
     id_field: str = "id"
     max_bytes: int = DEFAULT_MAX_BYTES
-    stdin_format: str = "text"
+    stdin_format: str | None = None  # text, markdown, html or jsonl; None: html when it looks like markup, else text
     meta_fields: MetaFields = DEFAULT_META_FIELDS  # (key, feed column); also which keys files' own metadata gives
 
 
@@ -275,6 +276,21 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
         yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
 
 
+_MARKUP_START = re.compile(r"\A\ufeff?\s*<(!doctype\s+html|html|head|body|[a-z][a-z0-9]*)[\s>/]", re.IGNORECASE)
+_CLOSING_TAG = re.compile(r"</[a-z][a-z0-9]*\s*>", re.IGNORECASE)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether piped text is a web page rather than prose: it opens with a doctype, ``<html>``/``<head>``/
+    ``<body>``, or with any tag when closing tags follow (tag soup). Plain text that merely mentions ``<b>`` later
+    on does not count: only the first non-space characters decide."""
+    found = _MARKUP_START.match(text)
+    if not found:
+        return False
+    return found.group(1).lower().startswith(("!doctype", "html", "head", "body")) or bool(
+        _CLOSING_TAG.search(text, 0, 65536))
+
+
 def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(),
                 stdin: IO[bytes] | None = None) -> Iterator[Item]:
     """Every document of every input, lazily; a bad input yields an InputError and reading goes on."""
@@ -291,6 +307,12 @@ def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(),
                 except InputError as exc:
                     yield exc
                     continue
-                yield _document("<stdin>", text, opts.stdin_format, "<stdin>", note, opts.meta_fields)
+                fmt = opts.stdin_format
+                if fmt is None:
+                    fmt = "html" if looks_like_html(text) else "text"
+                    if fmt == "html":
+                        note = "; ".join(filter(None, [note, "read as HTML (it starts with markup; pass "
+                                                       "--input-format text to read it as plain text)"]))
+                yield _document("<stdin>", text, fmt, "<stdin>", note, opts.meta_fields)
         else:
             yield from read_file(target, opts)

@@ -55,6 +55,31 @@ def pretty(records: Iterable[dict[str, Any]], width: int = 100) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
+def legend(classes: Sequence[Any], learned: Sequence[float], multi_label: bool, rule: Any = None,
+           width: int = 100) -> str:
+    """The head of a pretty report: the score at which each theme is assigned (learned thresholds with a
+    decision rule's overrides and minimum), so a reader can tell a near miss from a clear no."""
+    from classifier.decision import DecisionRule, effective_thresholds
+    rule = rule or DecisionRule()
+    if multi_label:
+        cut = effective_thresholds(classes, list(learned), rule)
+        head = "a theme is assigned when its score reaches its threshold"
+    elif rule.min_score is None and not rule.thresholds:
+        return "thresholds: none (a single-label model gives each paragraph its highest-scoring theme)\n"
+    else:
+        cut = [max(float(rule.thresholds.get(str(c), 0.0)), float(rule.min_score or 0.0)) for c in classes]
+        head = "each paragraph gets its highest-scoring theme, if it reaches the score shown"
+    cap = f"; at most {rule.top_k} per paragraph" if rule.top_k and multi_label else ""
+    lines, line = [], f"thresholds ({head}{cap}):"
+    for c, t in zip(classes, cut):  # wrapped between themes, never inside "theme 0.42"
+        item = f" {c} {t:.2f},"
+        if len(line) + len(item) > width:
+            lines.append(line)
+            line = " "
+        line += item
+    return "\n".join([*lines, line.rstrip(",")]) + "\n"
+
+
 def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[str]) -> str:
     if fmt == "pretty":
         return pretty(records)
@@ -85,7 +110,8 @@ class RecordWriter:
     """Appends serialized documents with one write() and a flush each, so a kill leaves whole records only."""
 
     def __init__(self, path: str | None, fmt: str, theme_ids: Sequence[str], force: bool = False,
-                 resume: bool = False, stream: IO[str] | None = None):
+                 resume: bool = False, stream: IO[str] | None = None, head: str | None = None):
+        """``head``: the pretty report's legend, written once at the top (not when a resume appends)."""
         self.path = path
         self.fmt = fmt
         self.theme_ids = list(theme_ids)
@@ -95,12 +121,16 @@ class RecordWriter:
             self._stream = stream or sys.stdout
             if fmt == "csv":
                 self._emit(serialize_header(self.theme_ids))
+            elif fmt == "pretty" and head:
+                self._emit(head)
             return
         exists = check_output(path, force, resume)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
         self._fd = os.open(path, flags, 0o644)
         if fmt == "csv" and not (resume and exists):
             self._emit(serialize_header(self.theme_ids))
+        elif fmt == "pretty" and head and not (resume and exists):
+            self._emit(head)
 
     def _emit(self, text: str) -> None:
         if self._fd is not None:
