@@ -33,6 +33,8 @@ TO_NAME = "text"
 SCORES_FIELD = "policytag_scores"
 INTERNAL_PREFIX = "policytag_"
 GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the point is a fresh judgement
+DEFINITIONS_STYLE = ('    <View style="flex: 2; max-height: 80vh; overflow-y: auto; padding: 0 1em; '
+                     'border-left: 1px solid #ddd">')
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 
 
@@ -157,17 +159,26 @@ def _task_data(row: dict[str, Any]) -> dict[str, Any]:
 
 # -- export ------------------------------------------------------------------------------------------
 def label_studio_config(codebook: Codebook, with_scores: bool = False) -> str:
-    """The labeling interface: the paragraph and one choice per theme, whose hint is its codebook definition."""
+    """The labeling interface: the paragraph and one choice per theme on the left, the codebook's definitions
+    on the right. Label Studio shows a Choice's ``hint`` only behind a feature flag, so each definition is also
+    a Header in a side column, which every Label Studio renders without one (and scrolls on its own)."""
     choice = "multiple" if codebook.multi_label else "single"
-    lines = ["<View>", f'  <Text name="{TO_NAME}" value="$text"/>',
-             f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="{choice}" showInLine="false">']
+    lines = ["<View>", '  <View style="display: flex; gap: 2em; align-items: flex-start">',
+             '    <View style="flex: 3; min-width: 0">',
+             f'      <Text name="{TO_NAME}" value="$text"/>',
+             f'      <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="{choice}" showInLine="false">']
     for theme in codebook.themes:
-        lines.append(f"    <Choice value={quoteattr(theme.id)} "
+        lines.append(f"        <Choice value={quoteattr(theme.id)} "
                      f"hint={quoteattr(theme.name + ': ' + theme.description)}/>")
-    lines.append("  </Choices>")
+    lines.append("      </Choices>")
     if with_scores:
-        lines.append(f'  <Text name="scores" value="${SCORES_FIELD}" />')
-    lines.append("</View>")
+        lines.append(f'      <Text name="scores" value="${SCORES_FIELD}"/>')
+    lines += ["    </View>", DEFINITIONS_STYLE,
+              f"      <Header value={quoteattr(f'Codebook {codebook.name} {codebook.version}'.strip())} size=\"4\"/>"]
+    for theme in codebook.themes:
+        lines.append(f"      <Header value={quoteattr(f'{theme.id}: {theme.name}')} size=\"5\"/>")
+        lines.append(f"      <Header value={quoteattr(theme.description)} size=\"6\"/>")
+    lines += ["    </View>", "  </View>", "</View>"]
     return "\n".join(lines) + "\n"
 
 
