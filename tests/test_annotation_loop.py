@@ -1,11 +1,21 @@
 """The annotation loop out of the box: definitions annotators can see, feeds read as `tag` reads them,
 and one command that retrains with the imported rows and says what they changed."""
+import json
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from classifier import load_codebook
-from classifier.annotate.roundtrip import label_studio_config
+from classifier.annotate.roundtrip import label_studio_config, read_pool
+from classifier.cli import main
 from classifier.codebook import Codebook, Theme
 
+PARAGRAPHS = ["Envoys met in Geneva for a third round of talks on the ceasefire map.",
+              "The navy escorted grain ships through the strait past mines laid in spring.",
+              "Two coast-guard cutters fired water cannon at a resupply boat near the reef.",
+              "Germany will pay forty percent of the air-defence belt; Norway pays the rest."]
+FEED = [{"id": "a1", "title": "Talks resume", "url": "https://example.org/a1", "text": "\n\n".join(PARAGRAPHS[:2])},
+        {"id": "a2", "title": "Shoal", "text": "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:])}]
 HIDING = {"Collapse", "Panel"}  # containers a user must open first
 
 
@@ -42,3 +52,42 @@ def test_definitions_with_markup_characters_stay_valid_escaped_xml():
     assert "Who pays <more> & who pays less; 'fair' shares." in _visible_headers(root)
     assert root.find(".//Choices").get("choice") == "single"
     assert "<more>" not in text  # escaped in the file, intact once parsed
+
+
+# -- feeds are read as `tag` reads them -------------------------------------------------------------
+@pytest.fixture()
+def feed(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in FEED), encoding="utf-8")
+    return path
+
+
+def _jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_annotate_export_splits_a_feed_row_into_the_paragraphs_tag_scores(feed, tmp_path):
+    tags, tasks = tmp_path / "tags.jsonl", tmp_path / "tasks.jsonl"
+    assert main(["tag", str(feed), "-o", str(tags), "-q"]) == 0
+    assert main(["annotate", "export", str(feed), "--to", "doccano", "-o", str(tasks), "-q"]) == 0
+    tagged = [(r["doc"], r["paragraph"], r["text"]) for r in _jsonl(tags)]
+    exported = _jsonl(tasks)
+    assert [t for _, _, t in tagged] == PARAGRAPHS  # the HTML row split on its <p> elements, markup gone
+    assert [(t["article_id"], t["paragraph"], t["text"]) for t in exported] == tagged
+    assert [t["title"] for t in exported] == ["Talks resume"] * 2 + ["Shoal"] * 2  # the feed's columns travel
+    assert exported[0]["url"] == "https://example.org/a1"
+
+
+def test_suggest_picks_paragraphs_of_feed_articles_not_whole_articles(feed, tmp_path):
+    out = tmp_path / "suggest.jsonl"
+    assert main(["suggest", "--pool", str(feed), "-n", "3", "-o", str(out), "-q"]) == 0
+    picked = _jsonl(out)
+    assert len(picked) == 3 and {t["text"] for t in picked} <= set(PARAGRAPHS)
+
+
+def test_a_paragraph_table_keeps_each_row_whole(tmp_path):
+    table = tmp_path / "paragraphs.jsonl"
+    row = {"id": "p1", "article_id": "a1", "paragraph": 3, "text": "First line of one paragraph.\n\nStill it."}
+    table.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    rows, problems = read_pool([table])
+    assert not problems and [(r["id"], r["paragraph"], r["text"]) for r in rows] == [("p1", 3, row["text"])]
