@@ -16,6 +16,7 @@ from classifier.cli.options import (
     data_args,
     err,
     report_skipped,
+    stage_bars,
     verbose_arg,
 )
 
@@ -37,6 +38,7 @@ def add_parser(sub: Any) -> None:
                    "whole paragraph, 0..1, auto (CV), or none (read whole paragraphs: no evidence)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")
     p.add_argument("--finetune", nargs="?", const="pairs", default=None, choices=("pairs", "labels"),
                    help="first tune the encoder on the training labels: 'pairs' (the default when given alone: "
                    "SetFit-style, paragraphs pulled together by shared themes) or 'labels' (end to end with a "
@@ -104,9 +106,14 @@ def run(args: argparse.Namespace) -> int:
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings
+    bars = stage_bars(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        model.fit(data.units, data.labels, groups=data.groups)
+        try:
+            model.fit(data.units, data.labels, groups=data.groups, progress=bars)
+        finally:
+            if bars is not None:
+                bars.close()
     for w in caught:
         if issubclass(w.category, UserWarning):
             err(f"warning: {w.message}")
