@@ -1,6 +1,7 @@
 """The annotation loop out of the box: definitions annotators can see, feeds read as `tag` reads them,
 and one command that retrains with the imported rows and says what they changed."""
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -91,3 +92,59 @@ def test_a_paragraph_table_keeps_each_row_whole(tmp_path):
     table.write_text(json.dumps(row) + "\n", encoding="utf-8")
     rows, problems = read_pool([table])
     assert not problems and [(r["id"], r["paragraph"], r["text"]) for r in rows] == [("p1", 3, row["text"])]
+
+
+# -- retrain with the imported rows and see what they changed ----------------------------------------
+NEW = {  # paragraphs annotators labeled: two articles' worth per theme of the mini corpus
+    "burden_sharing": ["Finland and Sweden will split the cost of the joint radar chain, with Oslo paying a third.",
+                       "Smaller members asked that the bill for the new depot be shared by the size of each economy."],
+    "maritime_security": ["A destroyer shadowed the survey ship through the strait for three days.",
+                          "Coast-guard cutters now escort fishing fleets past the disputed reef each night."],
+    "negotiation_diplomacy": ["The mediators carried a fresh draft between the two delegations until dawn.",
+                              "Both foreign ministers agreed to meet again in Oslo to settle the prisoner list."],
+}
+MACRO = re.compile(r"macro-F1 (\d\.\d{3}) -> (\d\.\d{3}) with 6 added rows \(([+-]\d\.\d{3}), 95% interval "
+                   r"\[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\], p=(\d\.\d{3}); paired bootstrap over 3 documents\) on "
+                   r"the test split \(6 paragraphs\)")
+FIXED = ["--C", "4", "--class-weight", "none", "--lexical", "0", "--context", "off", "--sentence-weight", "none"]
+
+
+def test_annotate_import_then_train_add_compare_reports_the_change_with_its_interval(tmp_path, capsys):
+    from ecosystem_data import mini_corpus
+
+    from classifier import load_model
+    from classifier.io.tables import Columns, read_labeled
+    from classifier.scoring import macro_f1
+
+    corpus = mini_corpus(tmp_path / "corpus")  # 18 train rows, 6 test rows (3 documents)
+    feed = tmp_path / "new.jsonl"
+    feed.write_text("".join(json.dumps({"id": theme, "text": "\n\n".join(texts)}) + "\n"
+                            for theme, texts in NEW.items()), encoding="utf-8")
+    tasks, imported = tmp_path / "tasks.jsonl", tmp_path / "imported.jsonl"
+    assert main(["annotate", "export", str(feed), "-o", str(tasks), "-q"]) == 0
+    done = [{**task, "label": [task["article_id"]]} for task in _jsonl(tasks)]  # what the annotators decided
+    tasks.write_text("".join(json.dumps(t) + "\n" for t in done), encoding="utf-8")
+    assert main(["annotate", "import", str(tasks), "-o", str(imported)]) == 0
+    assert len(_jsonl(imported)) == 6
+
+    assert main(["train", "--data", str(corpus), "--out", str(tmp_path / "base"), *FIXED]) == 0
+    capsys.readouterr()
+    assert main(["train", "--data", str(corpus), "--add", str(imported), "--compare", "--out",
+                 str(tmp_path / "mine"), *FIXED]) == 0
+    err = capsys.readouterr().err
+    found = MACRO.search(err)
+    assert found, err
+    before, after, diff, lo, hi, p = map(float, found.groups())
+    assert diff == pytest.approx(after - before, abs=0.0015) and lo <= diff <= hi and 0 < p <= 1
+    assert "trained on 18 units from" in err and "and 6 added rows" in err
+    # "before" is the plain model's score on the test split, measured here apart from the comparison
+    base = load_model(tmp_path / "base")
+    test = read_labeled(corpus, Columns(split="test"))
+    Y = base._targets(test.labels, len(test))[1]
+    assert round(macro_f1(Y.astype(bool), base.predict(test.units).astype(bool)), 3) == before
+    assert load_model(tmp_path / "mine").n_train_ == 24  # the saved model learned from the added rows too
+
+
+def test_compare_without_add_is_a_usage_error(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--compare"]) == 2
+    assert "--compare needs --add FILE" in capsys.readouterr().err
