@@ -148,3 +148,26 @@ def test_annotate_import_then_train_add_compare_reports_the_change_with_its_inte
 def test_compare_without_add_is_a_usage_error(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m"), "--compare"]) == 2
     assert "--compare needs --add FILE" in capsys.readouterr().err
+
+
+def test_compare_without_a_test_split_uses_the_same_grouped_folds_for_both_models():
+    from helpers import DATA
+
+    from classifier import ThemeClassifier
+    from classifier.encoding.features import Unit
+    from classifier.harness.retrain import compare_added
+    from classifier.io.tables import Columns, LabeledData, read_labeled
+
+    base = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))  # no split
+    texts = [(t, theme) for theme, pair in NEW.items() for t in pair] + [(base.texts[0], base.labels[0])]
+    added = LabeledData([Unit(t) for t, _ in texts], [y for _, y in texts], [f"new{i // 2}" for i in range(7)],
+                        [f"n{i}" for i in range(7)], None, "new rows")
+    estimator = ThemeClassifier(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
+    stages = []
+    got = compare_added(estimator, base, added, cv=3, resamples=200, progress=lambda s, d, t: stages.append(s))
+    assert got.protocol == "3-fold grouped CV (24 paragraphs)" and got.n_documents == 12  # every base row, once
+    assert got.n_added == 6 and got.n_left_out == 1  # a copy of a scored paragraph never trains
+    assert got.model.n_train_ == 30 and got.paired["resamples"] == 200
+    assert 0 <= got.before <= 1 and 0 <= got.after <= 1
+    assert got.paired["difference"] == pytest.approx(got.after - got.before)
+    assert any(s.startswith("with the added rows (fold 3/3)") for s in stages) and stages[-1].startswith("final")
