@@ -41,6 +41,7 @@ def test_every_definition_is_in_a_visible_element_not_only_a_hint():
     for theme in codebook.themes:
         assert theme.description in shown, theme.id
         assert any(theme.name in value and theme.id in value for value in shown), theme.id
+    assert {h.get("size") for h in root.iter("Header")} <= {"1", "2", "3", "4", "5"}  # Label Studio's header sizes
 
 
 def test_definitions_with_markup_characters_stay_valid_escaped_xml():

@@ -35,6 +35,7 @@ INTERNAL_PREFIX = "policytag_"
 GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the point is a fresh judgement
 DEFINITIONS_STYLE = ('    <View style="flex: 2; max-height: 80vh; overflow-y: auto; padding: 0 1em; '
                      'border-left: 1px solid #ddd">')
+DEFINITION_STYLE = 'style="font-weight: normal; margin-top: 0"'  # Header sizes run 1-5 in Label Studio
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 
 
@@ -208,7 +209,7 @@ def label_studio_config(codebook: Codebook, with_scores: bool = False) -> str:
               f"      <Header value={quoteattr(f'Codebook {codebook.name} {codebook.version}'.strip())} size=\"4\"/>"]
     for theme in codebook.themes:
         lines.append(f"      <Header value={quoteattr(f'{theme.id}: {theme.name}')} size=\"5\"/>")
-        lines.append(f"      <Header value={quoteattr(theme.description)} size=\"6\"/>")
+        lines.append(f"      <Header value={quoteattr(theme.description)} size=\"5\" {DEFINITION_STYLE}/>")
     lines += ["    </View>", "  </View>", "</View>"]
     return "\n".join(lines) + "\n"
 
