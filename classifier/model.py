@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,11 @@ LEXICAL_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # 1.0: the TF-IDF head alone, when C
 SENTENCE_GRID = (0.0, 0.25, 0.5)  # weight of the best sentence's score next to the whole paragraph's
 THEME_SENTENCE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # per-theme refinement (per_theme=True)
 log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], Any]  # (stage, done, total): what a slow fit is doing, for progress displays
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: nothing to show."""
 
 
 class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
@@ -96,7 +101,14 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         """The encoder this estimator's parameters name, with the embedding cache and backend they ask for."""
         return make_encoder(self.encoder, self.batch_size, self.cache, self.backend)
 
-    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None) -> ThemeClassifier:
+    def fit(self, X: Iterable[Any], y: Any, groups: Sequence | None = None,
+            progress: Progress | None = None) -> ThemeClassifier:
+        """Fit on paragraphs ``X`` and labels ``y`` (``groups``: document ids, kept together in CV folds).
+
+        ``progress(stage, done, total)``, when given, is called as the fit moves through its slow stages
+        (``"encoding"``, ``"lexical head"`` folds, ``"model selection"`` heads, ``"final fit"``): a fit with
+        model selection takes minutes, and the library never prints, so a caller shows it as it likes."""
+        step = progress if progress is not None else _no_progress
         objective = ThresholdObjective.parse(self.threshold_objective)  # refused before any slow work
         units = as_units(X)
         codebook, Y = self._targets(y, len(units))
@@ -110,15 +122,18 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         tuned = None
         if self.finetune:  # tune the encoder on these labels first (see classifier.encoding.finetune)
             from classifier.encoding.finetune import tune_for_fit
-            objective = "labels" if self.finetune == "labels" else "pairs"
+            tuning = "labels" if self.finetune == "labels" else "pairs"
+            step("fine-tuning the encoder", 0, 1)
             self.encoder_, tuned = tune_for_fit(self.encoder_, [u.text for u in units], Y, self.finetune_pairs,
-                                                self.finetune_budget, self.random_state, objective, groups)
+                                                self.finetune_budget, self.random_state, tuning, groups)
         contexts = [False, True] if self.context == "auto" else [bool(self.context)]
         if not any(u.context for u in units):
             contexts = [False]
         log.info("fit: encoding %d training texts%s", len(units), " with context" if True in contexts else "")
         sentence_mode = self.sentence_weight is not None
+        step("encoding", 0, len(units))
         emb = embed(self.encoder_, units, use_context=True in contexts, sentences=sentence_mode)
+        step("encoding", len(units), len(units))
         designs = {c: design(emb.units, emb.context, c) for c in contexts}
         pieces = {c: design(emb.windows, emb.context[emb.owner], c) for c in contexts} if sentence_mode else None
         weights = ((SENTENCE_GRID if self.sentence_weight == "auto" else (float(self.sentence_weight),))
@@ -137,9 +152,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                           UserWarning, stacklevel=2)
         texts = [u.text for u in units]
         if folds and (len(grid) > 1 or tune):
-            lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid)
+            lexical_oof = self._lexical_oof(texts, Y, folds, codebook.multi_label, len(codebook), grid, step)
+            step("model selection", 0, 1)
             selection = select(designs, Y, folds, codebook.multi_label, grid, self.random_state, lexical_oof,
-                               len(codebook), pieces=pieces, owner=emb.owner)
+                               len(codebook), pieces=pieces, owner=emb.owner,
+                               on_step=lambda done, total: step("model selection", done, total))
             best, oof, self.selection_ = selection.best, selection.oof, selection.table
             log.info("fit: %d configurations by %d-fold CV; best %s (macro-F1 %.3f)", len(grid), len(folds), best,
                      max(row["macro_f1"] for row in selection.table))
@@ -164,6 +181,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                 LEXICAL_GRID if self.lexical == "auto" else (best.lexical,),
                 (best.sentences, best.lexical), self.min_positives)
             log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
+        step("final fit", 0, 1)
         self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
                               self.random_state, k)
         self.lexical_ = _compact(lexical_w)
@@ -187,18 +205,20 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         self.encoder_identity_ = tuned or self.encoder_.identity()
         self.training_hash_ = _training_hash(units, Y)
         self.n_train_ = len(units)
+        step("final fit", 1, 1)
         return self
 
     def _lexical_oof(self, texts: list[str], Y: np.ndarray, folds, multi_label: bool, k: int,
-                     grid: Sequence[Config]) -> np.ndarray | None:
+                     grid: Sequence[Config], step: Progress = _no_progress) -> np.ndarray | None:
         """Out-of-fold probabilities of the lexical head, once, shared by every configuration that blends it."""
         if not any(c.lexical for c in grid):
             return None
         P = np.zeros((len(texts), k))
-        for train, test in folds:
+        for n, (train, test) in enumerate(folds, 1):
             head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state, k)
             p = head.proba([texts[i] for i in test])
             P[test, :p.shape[1]] = p
+            step("lexical head", n, len(folds))
         return P
 
     def _targets(self, y: Any, n: int, codebook: Codebook | None = None) -> tuple[Codebook, np.ndarray]:

@@ -1,6 +1,7 @@
 """The one real article at hand: the shipped model against two blind coders, paragraph by paragraph.
 
     python -m evaluation.real_article            # needs ../shared/seeds (the team lead's material)
+    python -m evaluation.real_article --article PATH   # the same article, kept elsewhere
 
 The article itself is outside text, so it stays in ``../shared`` and only its labels live here
 (``evaluation/real/seed_article_labels.jsonl``: paragraph number and each coder's themes). Two helpers who
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +48,28 @@ def compare(model: Any = None, article: Path = ARTICLE, labels: Path = LABELS) -
                      for row, p in zip(rows, pred)]}
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    if not ARTICLE.exists():
-        raise SystemExit(f"{ARTICLE}: not here (it comes with ../shared, beside a team checkout)")
-    result = compare()
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--article", type=Path, default=ARTICLE, help="the seed article's text (default: %(default)s)")
+    article = p.parse_args(argv).article
+    if not article.is_file():  # outside text, not shipped: only a team checkout has it
+        print(f"evaluation.real_article: {article}: not here; the seed article is the team's, not shipped with "
+              "policytag (it lives in ../shared beside a team checkout; pass --article PATH if you have a copy)",
+              file=sys.stderr)
+        return 2
+    try:
+        result = compare(article=article)
+    except ValueError as exc:  # another article than the one coded: the paragraph counts differ
+        print(f"evaluation.real_article: {exc}", file=sys.stderr)
+        return 2
     print(f"micro-F1 of the shipped model against coder A {result['model_vs']['coder_a']:.3f}, coder B "
           f"{result['model_vs']['coder_b']:.3f}; the coders against each other {result['coders']:.3f} "
           f"({result['paragraphs']} paragraphs)")
     for row in result["rows"]:
         print(f"¶{row['paragraph']}: model {', '.join(row['model']) or '-'} | A {', '.join(row['coder_a']) or '-'} "
               f"| B {', '.join(row['coder_b']) or '-'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

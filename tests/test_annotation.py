@@ -59,11 +59,11 @@ def _annotate_ls(tasks, choices):
 
 def test_label_studio_config_is_xml_with_one_choice_per_theme():
     root = ET.fromstring(label_studio_config(CODEBOOK, with_scores=True))
-    choices = root.find("Choices")
+    choices = root.find(".//Choices")
     assert choices.get("choice") == "multiple" and choices.get("toName") == "text"
     assert [c.get("value") for c in choices.findall("Choice")] == CODEBOOK.ids
     assert "Article 5" in choices.findall("Choice")[1].get("hint")
-    assert any(t.get("value") == f"${SCORES_FIELD}" for t in root.findall("Text"))
+    assert any(t.get("value") == f"${SCORES_FIELD}" for t in root.iter("Text"))
 
 
 def test_unlabeled_export_hides_gold_labels(rows):
@@ -176,7 +176,7 @@ def test_cli_export_then_import(saved_model, tmp_path):
                  "--model", saved_model, "--config", str(config), "-q"]) == 0
     exported = json.loads(tasks.read_text())
     assert len(exported) == 24 and all(len(t["predictions"]) == 1 for t in exported)
-    assert ET.fromstring(config.read_text()).find("Choices") is not None
+    assert ET.fromstring(config.read_text()).find(".//Choices") is not None
     assert main(["annotate", "export", str(corpus / "paragraphs.jsonl"), "-o", str(tasks)]) == 2  # no clobbering
     annotated = tmp_path / "export.json"
     annotated.write_text(json.dumps(_annotate_ls(exported, [["maritime_security"]] * 24)))

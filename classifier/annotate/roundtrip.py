@@ -33,6 +33,9 @@ TO_NAME = "text"
 SCORES_FIELD = "policytag_scores"
 INTERNAL_PREFIX = "policytag_"
 GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the point is a fresh judgement
+DEFINITIONS_STYLE = ('    <View style="flex: 2; max-height: 80vh; overflow-y: auto; padding: 0 1em; '
+                     'border-left: 1px solid #ddd">')
+DEFINITION_STYLE = 'style="font-weight: normal; margin-top: 0"'  # Header sizes run 1-5 in Label Studio
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 
 
@@ -50,12 +53,19 @@ class Imported:
 
 
 # -- the pool: paragraphs to annotate ---------------------------------------------------------------
+PARAGRAPH_COLUMNS = ("article_id", "paragraph", "labels", "label")  # a table with one of these holds paragraphs
+
+
 def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[list[dict[str, Any]], list[str]]:
-    """Paragraph rows from tables (JSONL/CSV/Parquet, one paragraph a row, e.g. a corpus file) or from
-    articles (.txt/.md/.html files or folders, split into paragraphs); plus one problem line per bad input."""
+    """Paragraph rows from inputs read the way ``policytag tag`` reads them, plus one problem line per bad input.
+
+    Articles (.txt/.md/.html files or folders) are split into paragraphs. A table (JSONL/CSV/Parquet) whose rows
+    carry a paragraph column (``article_id``, ``paragraph``, ``labels`` or ``label``: a corpus or labeled table)
+    holds paragraphs already: each row is one, kept whole. Any other table is a feed of articles, one a row
+    (``id`` and ``text_column``, as ``tag`` reads JSONL/CSV): each row is split into its paragraphs, which keep
+    the row's other columns (title, url, ...) for the annotators."""
     from classifier.io.readers import ReadOptions, read_inputs
-    from classifier.io.segment import split
-    from classifier.io.tables import read_table
+    from classifier.io.tables import numbered_rows
 
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -66,30 +76,54 @@ def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[l
             articles.append(str(raw))
             continue
         try:
-            table = read_table(path)
+            table = numbered_rows(path)
         except PolicytagError as exc:
             problems.append(str(exc))
             continue
-        first = 2 if path.suffix.lower() == ".csv" else 1
-        for n, row in enumerate(table, first):
+        whole = any(column in row for _, row in table for column in PARAGRAPH_COLUMNS)
+        for n, row in table:
             text = row.get(text_column)
             if not isinstance(text, str) or not text.strip():
                 problems.append(f"{path}:{n}: no text in column {text_column!r}")
-                continue
-            row = {k: _plain(v) for k, v in row.items()}
-            row["text"] = text
-            if isinstance(row.get("paragraph"), str) and row["paragraph"].strip().isdigit():  # CSV cells are text
-                row["paragraph"] = int(row["paragraph"])
-            row.setdefault("id", f"{path.stem}:{n}")
-            rows.append(row)
+            elif whole:
+                rows.append(_paragraph_row(row, text, f"{path.stem}:{n}"))
+            else:
+                rows.extend(_feed_rows(row, text_column, f"{path}:{n}", problems))
     for item in read_inputs(articles, ReadOptions()) if articles else ():
         if isinstance(item, InputError):
             problems.append(str(item))
             continue
-        for par in split(item.text, item.fmt):
-            rows.append({"id": f"{item.id}#{par.index}", "article_id": item.id, "paragraph": par.index,
-                         "section": par.section, "text": par.text})
+        rows.extend(_article_rows(item, {}))
     return rows, problems
+
+
+def _paragraph_row(row: dict[str, Any], text: str, fallback_id: str) -> dict[str, Any]:
+    """A table row that is one paragraph, as it is (JSON-ready, its paragraph number an int)."""
+    row = {k: _plain(v) for k, v in row.items()}
+    row["text"] = text
+    if isinstance(row.get("paragraph"), str) and row["paragraph"].strip().isdigit():  # CSV cells are text
+        row["paragraph"] = int(row["paragraph"])
+    row.setdefault("id", fallback_id)
+    return row
+
+
+def _feed_rows(row: dict[str, Any], text_column: str, location: str, problems: list[str]) -> list[dict[str, Any]]:
+    """A feed row (one article) as its paragraphs: the row read by ``tag``'s reader (id, format) and split by
+    its segmenter, so a paragraph here is the paragraph ``tag`` scores."""
+    from classifier.io.readers import ReadOptions, _record
+
+    doc = _record(row, location, ReadOptions(text_field=text_column), location)
+    if isinstance(doc, InputError):
+        problems.append(str(doc))
+        return []
+    return _article_rows(doc, {k: _plain(v) for k, v in row.items() if k not in (text_column, "id")})
+
+
+def _article_rows(doc: Any, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    from classifier.io.segment import split
+
+    return [{**extra, "id": f"{doc.id}#{par.index}", "article_id": doc.id, "paragraph": par.index,
+             "section": par.section, "text": par.text} for par in split(doc.text, doc.fmt)]
 
 
 def _plain(value: Any) -> Any:
@@ -157,17 +191,26 @@ def _task_data(row: dict[str, Any]) -> dict[str, Any]:
 
 # -- export ------------------------------------------------------------------------------------------
 def label_studio_config(codebook: Codebook, with_scores: bool = False) -> str:
-    """The labeling interface: the paragraph and one choice per theme, whose hint is its codebook definition."""
+    """The labeling interface: the paragraph and one choice per theme on the left, the codebook's definitions
+    on the right. Label Studio shows a Choice's ``hint`` only behind a feature flag, so each definition is also
+    a Header in a side column, which every Label Studio renders without one (and scrolls on its own)."""
     choice = "multiple" if codebook.multi_label else "single"
-    lines = ["<View>", f'  <Text name="{TO_NAME}" value="$text"/>',
-             f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="{choice}" showInLine="false">']
+    lines = ["<View>", '  <View style="display: flex; gap: 2em; align-items: flex-start">',
+             '    <View style="flex: 3; min-width: 0">',
+             f'      <Text name="{TO_NAME}" value="$text"/>',
+             f'      <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="{choice}" showInLine="false">']
     for theme in codebook.themes:
-        lines.append(f"    <Choice value={quoteattr(theme.id)} "
+        lines.append(f"        <Choice value={quoteattr(theme.id)} "
                      f"hint={quoteattr(theme.name + ': ' + theme.description)}/>")
-    lines.append("  </Choices>")
+    lines.append("      </Choices>")
     if with_scores:
-        lines.append(f'  <Text name="scores" value="${SCORES_FIELD}" />')
-    lines.append("</View>")
+        lines.append(f'      <Text name="scores" value="${SCORES_FIELD}"/>')
+    lines += ["    </View>", DEFINITIONS_STYLE,
+              f"      <Header value={quoteattr(f'Codebook {codebook.name} {codebook.version}'.strip())} size=\"4\"/>"]
+    for theme in codebook.themes:
+        lines.append(f"      <Header value={quoteattr(f'{theme.id}: {theme.name}')} size=\"5\"/>")
+        lines.append(f"      <Header value={quoteattr(theme.description)} size=\"5\" {DEFINITION_STYLE}/>")
+    lines += ["    </View>", "  </View>", "</View>"]
     return "\n".join(lines) + "\n"
 
 

@@ -27,12 +27,14 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("annotate", help="exchange paragraphs with Label Studio or doccano")
     act = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     e = act.add_parser("export", help="write paragraphs as annotation tasks, optionally pre-labeled by a model")
-    e.add_argument("inputs", nargs="+", metavar="PATH", help="JSONL/CSV/Parquet paragraph tables, or articles")
+    e.add_argument("inputs", nargs="+", metavar="PATH", help="articles (.txt/.md/.html files or folders) or "
+                   "JSONL/CSV/Parquet feeds (one article a row), split into paragraphs as 'tag' does; tables whose "
+                   "rows carry article_id, paragraph or labels are paragraphs already, one a row")
     annotation_out_args(e)
     e.add_argument("--prelabel", action="store_true", help="add the model's themes and scores as pre-annotations")
     e.add_argument("--model", default=None, help="model for --prelabel (default: the shipped geopolitics model)")
     e.add_argument("--codebook", default=None, help="codebook for --config when not pre-labeling")
-    e.add_argument("--text-column", default="text", help="column with the paragraph text in tables")
+    e.add_argument("--text-column", default="text", help="column with the text in tables (default: text)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     verbose_arg(e)
     cache_args(e)

@@ -132,6 +132,39 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None = None) 
                 dynamic_ncols=True)
 
 
+class StageBars:
+    """Progress of a library call that moves through stages (``progress(stage, done, total)``): one tqdm bar per
+    stage on stderr, left as a line when the stage ends, so a slow ``train`` shows what it is doing."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=f"policytag: {stage}", file=sys.stderr, dynamic_ncols=True,
+                            bar_format="{desc}: {n}/{total} [{elapsed}]")
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def stage_bars(args: argparse.Namespace) -> StageBars | None:
+    """Stage progress for a terminal; None (nothing shown, nothing asked of the library) when stderr is not a
+    terminal or --quiet is given, so logs and pipes stay clean."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+    return StageBars()
+
+
 def annotation_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="-", help="tasks file (default: stdout)")
     p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,

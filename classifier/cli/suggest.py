@@ -24,9 +24,10 @@ from classifier.cli.options import (
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("suggest", help="choose the pool paragraphs whose labels would teach the model most, "
                        "exported for annotation")
-    p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled paragraphs: JSONL/CSV/"
-                   "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders "
-                   "(split into paragraphs)")
+    p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled articles: .txt/.md/.html "
+                   "files or folders, or JSONL/CSV/Parquet feeds (one article a row), split into paragraphs as "
+                   "'tag' does; tables whose rows carry article_id, paragraph or labels are paragraphs already, "
+                   "one a row")
     p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
     p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
                    "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
@@ -34,7 +35,7 @@ def add_parser(sub: Any) -> None:
                    "corpus): never suggested again, and picks avoid their near-copies")
     annotation_out_args(p)
     p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
-    p.add_argument("--text-column", default="text", help="column with the paragraph text in tables")
+    p.add_argument("--text-column", default="text", help="column with the text in tables (default: text)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     verbose_arg(p)
     cache_args(p)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from classifier.cli.options import (
     data_args,
     err,
     report_skipped,
+    stage_bars,
     verbose_arg,
 )
 
@@ -41,6 +43,13 @@ def add_parser(sub: Any) -> None:
                    "highest reaching recall R); a theme that cannot reach the target keeps its F1-best threshold")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")
+    p.add_argument("--add", nargs="+", default=(), metavar="FILE", help="labeled rows to train on besides --data, "
+                   "e.g. what 'policytag annotate import' wrote (JSONL/CSV/Parquet with text and labels)")
+    p.add_argument("--compare", action="store_true", help="with --add: train without and with the added rows on "
+                   "the same rows, score both on the same test split (a corpus's test rows, or a table's rows with "
+                   "split=test; else grouped 3-fold CV of --data) and print macro-F1 before -> after with the paired "
+                   "bootstrap interval of the difference; the model saved is the one with the added rows")
     p.add_argument("--finetune", nargs="?", const="pairs", default=None, choices=("pairs", "labels"),
                    help="first tune the encoder on the training labels: 'pairs' (the default when given alone: "
                    "SetFit-style, paragraphs pulled together by shared themes) or 'labels' (end to end with a "
@@ -85,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
     if (out / "manifest.json").exists() and not args.force:
         err(f"{out}: a model is already there; pass --force to replace it")
         return EXIT_USAGE
+    if args.compare and not args.add:
+        err("--compare needs --add FILE: the rows whose effect to measure")
+        return EXIT_USAGE
     if args.zero_shot:
+        if args.add:
+            err("--add trains a model on labeled rows; it does not combine with --zero-shot")
+            return EXIT_USAGE
         return _train_zero_shot(args, out)
     if args.data is None:
         err("train needs --data (or --zero-shot to start from the codebook alone)")
@@ -94,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     ThresholdObjective.parse(args.threshold_objective)  # a typo stops here, before the data is read
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
     report_skipped(data)
+    test = _test_split(args) if args.compare else None
+    if test is not None and args.split is None and columns(args, "train").split is None:
+        data = read_labeled(args.data, replace(columns(args, "train"), split="train"), args.codebook)  # not test
     codebook = data.codebook
     if codebook is not None and args.single_label and codebook.multi_label:
         codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
@@ -111,17 +129,31 @@ def run(args: argparse.Namespace) -> int:
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings
+    added = [_read_added(path, codebook or data.codebook, args) for path in args.add]
+    bars = stage_bars(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        model.fit(data.units, data.labels, groups=data.groups)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            err(f"warning: {w.message}")
+        try:
+            if args.compare:
+                from classifier.harness.retrain import compare_added
+                result = compare_added(model, data, _joined(added), test, model.cv, seed=args.seed, progress=bars)
+                model = result.model
+            else:
+                model.fit(*_training_rows(data, added), progress=bars)
+        finally:
+            if bars is not None:
+                bars.close()
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
+        err(f"warning: {message}")  # once, though --compare fits several models
+    if args.compare:
+        if result.n_left_out:
+            err(f"left out {result.n_left_out} added rows whose text is among the scored paragraphs")
+        print(f"policytag: {result.line()}", file=sys.stderr)
     for note in getattr(model, "threshold_notes_", []):
         err(f"thresholds for {args.threshold_objective}: {note}")
     model.save(out)
-    print(f"policytag: trained on {len(data)} units from {data.source}; context={model.use_context_}, "
-          f"C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}, "
+    print(f"policytag: trained on {len(data)} units from {data.source}{_also(added, model.n_train_ - len(data))}; "
+          f"context={model.use_context_}, C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}, "
           f"sentence_weight={model.sentence_weight_}; saved to {out}", file=sys.stderr)
     tuned = model.encoder_identity_.get("finetune")
     if tuned:
@@ -129,6 +161,51 @@ def run(args: argparse.Namespace) -> int:
               f"{tuned['seconds']:.0f} s{' (time budget spent)' if tuned['stopped_by_budget'] else ''}; "
               f"saved in {out / 'encoder'}", file=sys.stderr)
     return EXIT_OK
+
+
+def _test_split(args: argparse.Namespace) -> Any:
+    """The test rows of --data (a corpus's test split, or a table's rows with split=test), or None without any."""
+    from classifier.errors import CorpusError, TrainingDataError
+    from classifier.io.tables import read_labeled
+    try:
+        return read_labeled(args.data, replace(columns(args, "train"), split="test"), args.codebook)
+    except (CorpusError, TrainingDataError):
+        return None
+
+
+def _read_added(path: str, codebook: Any, args: argparse.Namespace) -> Any:
+    """Rows of an --add file: corpus-schema rows (text, labels; article_id keeps a document's rows together)."""
+    from classifier.io.tables import Columns, numbered_rows, read_labeled
+    rows = numbered_rows(path)
+    first = rows[0][1] if rows else {}
+    single = args.single_label or (codebook is not None and not codebook.multi_label)
+    data = read_labeled(path, Columns(args.text_column, args.label_column if args.label_column in first else "labels",
+                                      args.label_sep, single, "article_id" if "article_id" in first else None),
+                        codebook)
+    report_skipped(data)
+    return data
+
+
+def _joined(parts: list[Any]) -> Any:
+    """Several --add files as one set of rows."""
+    first = parts[0]
+    grouped = all(p.groups is not None for p in parts)
+    return replace(first, units=[u for p in parts for u in p.units], labels=[y for p in parts for y in p.labels],
+                   groups=[g for p in parts for g in p.groups] if grouped else None,
+                   ids=[i for p in parts for i in p.ids], source=", ".join(p.source for p in parts), skipped=[])
+
+
+def _training_rows(data: Any, added: list[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
+    """(units, labels, groups) of --data and every --add file; groups only when every part has them."""
+    if not added:
+        return data.units, data.labels, data.groups
+    extra = _joined(added)
+    groups = [*data.groups, *extra.groups] if data.groups is not None and extra.groups is not None else None
+    return [*data.units, *extra.units], [*data.labels, *extra.labels], groups
+
+
+def _also(added: list[Any], n: int) -> str:
+    return f" and {n} added rows from {', '.join(a.source for a in added)}" if added else ""
 
 
 def _weight(value: str, flag: str) -> float | str:

@@ -276,7 +276,7 @@ def _compute(concurrency: int | tuple[int, int]) -> Any:
 def _tag(rows: Dataset, model: Any, keep: Sequence[str], concurrency: int | tuple[int, int], batch_size: int,
          num_cpus: float, num_gpus: float, cache: Any, encoder_batch_size: int, backend: str) -> Dataset:
     import ray
-    _check_cpus(ray, concurrency, num_cpus)
+    check_resources(ray, concurrency, num_cpus, num_gpus)
     files = _Shared(ray.put(_model_files(model)))
     return rows.map_batches(
         Tagger, batch_format="pyarrow", batch_size=batch_size, compute=_compute(concurrency),
@@ -285,12 +285,21 @@ def _tag(rows: Dataset, model: Any, keep: Sequence[str], concurrency: int | tupl
                                "device": "cuda" if num_gpus else None, "keep": tuple(keep)})
 
 
-def _check_cpus(ray: Any, concurrency: int | tuple[int, int], num_cpus: float) -> None:
-    """Actors that hold every CPU leave none for the read and split tasks, and Ray Data then waits forever."""
+def check_resources(ray: Any, concurrency: int | tuple[int, int], num_cpus: float, num_gpus: float) -> None:
+    """Refuse, before anything is submitted, actors the running cluster cannot place: Ray Data would wait for
+    them forever (e.g. ``num_gpus=1`` on a machine without a GPU). Actors that hold every CPU leave none for
+    the read and split tasks, which also stalls unless the cluster grows: a warning."""
     if not ray.is_initialized():
         return
     least = concurrency[0] if isinstance(concurrency, tuple) else concurrency
-    have = ray.cluster_resources().get("CPU", 0)
+    total = ray.cluster_resources()
+    for key, each in (("GPU", num_gpus), ("CPU", num_cpus)):
+        need, have = least * each, total.get(key, 0)
+        if need > have:
+            raise PolicytagError(f"{least} Tagger actor(s) x {each:g} {key}s ask for {need:g} {key}s, the Ray "
+                                 f"cluster has {have:g}: lower concurrency or num_{key.lower()}s (Ray Data would "
+                                 "wait for them forever)")
+    have = total.get("CPU", 0)
     if least * num_cpus >= have:
         log.warning("%s Tagger actors x %g CPUs take all %g CPUs of the Ray cluster, leaving none to read and "
                     "split documents: unless the cluster grows, the job will not progress (lower concurrency or "

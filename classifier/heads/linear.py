@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -162,20 +163,25 @@ def score(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
 
 def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: bool, grid: Sequence[Config],
            random_state: int, lexical_oof: np.ndarray | None = None, n_classes: int | None = None,
-           pieces: dict[bool, np.ndarray] | None = None, owner: np.ndarray | None = None) -> Selection:
+           pieces: dict[bool, np.ndarray] | None = None, owner: np.ndarray | None = None,
+           on_step: Callable[[int, int], Any] | None = None) -> Selection:
     """Try every configuration on the same folds; the first best wins, so earlier (simpler) ones break ties.
 
     Configurations differing only in ``lexical`` or ``sentences`` share one embedding-head fit: both blends are
-    computed from out-of-fold probabilities, so their weights cost no extra training.
+    computed from out-of-fold probabilities, so their weights cost no extra training. ``on_step(done, total)``
+    is called after each such head's cross-validation (the slow part), for progress displays.
     """
     best: tuple[float, Config, np.ndarray] | None = None
     table = []
     fitted: dict[tuple, np.ndarray] = {}
+    n_heads = len({(c.context, c.C, c.class_weight) for c in grid})
     for config in grid:
         key = (config.context, config.C, config.class_weight)
         if key not in fitted:
             fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state, n_classes,
                                       None if pieces is None else pieces[config.context], owner)
+            if on_step is not None:
+                on_step(len(fitted), n_heads)
         P, B = fitted[key]
         if config.sentences and B is not None:
             P = (1 - config.sentences) * P + config.sentences * B
