@@ -216,11 +216,15 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     # -- articles ------------------------------------------------------------------------------
     # -- tables --------------------------------------------------------------------------------
     def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
-                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "") -> Any:
+                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "",
+                    num_proc: int | None = None, load_from_cache_file: bool | None = None,
+                    remove_columns: str | list[str] | None = None) -> Any:
         """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
-        through ``Dataset.map(batched=True)``; see :func:`classifier.integrations.tag_dataset`."""
+        through ``Dataset.map(batched=True)`` (``num_proc``, ``load_from_cache_file`` and ``remove_columns``
+        passed through); see :func:`classifier.integrations.tag_dataset`."""
         from classifier.integrations import tag_dataset
-        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix)
+        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix,
+                           num_proc, load_from_cache_file, remove_columns)
 
     def tag_dataframe(self, frame: Any, text_column: str = "text", context_column: str | None = None,
                       article_column: str | None = "article_id", prefix: str = "") -> Any:
@@ -245,6 +249,22 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if encoder.path is not None and root in encoder.path.parents:
             state["encoder"]["path"] = str(encoder.path.relative_to(root))
         return write_folder(directory, state, arrays, metrics)
+
+    def save_pretrained(self, folder: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Save in the Hugging Face Hub layout: the model folder of :meth:`save` (``head.npz``, ``manifest.json``;
+        no pickle) plus a generated model card ``README.md`` (front matter, themes, ``metrics``), so the folder
+        can be pushed with the hub's own client and read back with :meth:`from_pretrained`."""
+        from classifier.persist import write_model_card
+        path = self.save(folder, metrics)
+        write_model_card(path)
+        return path
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, **kwargs: Any) -> ThemeClassifier:
+        """Load a folder written by :meth:`save_pretrained` (or :meth:`save`, or ``policytag train``), with every
+        check of :func:`load_model`; ``kwargs`` as there. A hub repository is downloaded first: this never
+        reaches the network."""
+        return load_model(folder, **kwargs)
 
 
 def _compact(weights: np.ndarray) -> float | list[float]:

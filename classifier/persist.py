@@ -348,3 +348,65 @@ def _check_libraries(manifest: dict[str, Any], directory: Path) -> None:
         if want and have and _minor(want) != _minor(have) and not (name == "numpy" and want[0] == have[0]):
             raise ModelError(f"{directory}: saved with {name} {want}, this environment has {have}; "
                              f"install {name}=={want} or retrain the model with 'policytag train'")
+
+
+# -- the model card (Hugging Face Hub layout) -------------------------------------------------------------
+def _cell(text: Any) -> str:
+    """Text for one cell of a Markdown table: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _metric(value: Any) -> str:
+    return f"{value:.4f}" if _is_number(value) and not isinstance(value, int) else _cell(json.dumps(value))
+
+
+def model_card(manifest: dict[str, Any]) -> str:
+    """A ``README.md`` for a model folder, as the Hugging Face Hub reads one: YAML front matter (library,
+    tags, metrics), then the codebook's themes with their definitions and thresholds, the evaluation
+    metrics the manifest holds, and how to load the folder. Everything comes from the manifest, so the card
+    cannot disagree with the model; it is outside the fingerprint (edit it freely)."""
+    from classifier.codebook import Codebook
+
+    codebook = Codebook.from_dict(manifest["codebook"], "codebook")
+    metrics = manifest.get("metrics") or {}
+    kind = "multi-label-classification" if manifest["multi_label"] else "single-label-classification"
+    front = ["---", "library_name: policytag", "pipeline_tag: text-classification", "tags:",
+             *[f"- {t}" for t in ("policytag", "text-classification", kind, "sentence-transformers")]]
+    if metrics:
+        front += ["metrics:", *[f"- {json.dumps(str(name))}" for name in metrics]]
+    front.append("---")
+    encoder = manifest["encoder"]
+    lines = [*front, "", f"# {codebook.name} themes (policytag model)", "",
+             f"Tags paragraphs of policy articles with the {len(codebook)} themes of the codebook "
+             f"**{codebook.name}** (version {codebook.version}): a `{encoder['name']}` sentence encoder "
+             f"(weights {encoder['fingerprint']}) and scikit-learn heads, trained on {manifest['training']['n']} "
+             "paragraphs. "
+             + ("A paragraph gets every theme whose score reaches the theme's threshold."
+                if manifest["multi_label"] else "A paragraph gets the one theme that scores highest."),
+             "", "## Use", "", "```python", "import policytag", "",
+             'model = policytag.ThemeClassifier.from_pretrained("path/to/this/folder")',
+             'model.tag_article(open("article.md").read(), fmt="markdown")', "```", "",
+             "From the shell: `policytag tag article.md --model path/to/this/folder`. A copy from a hub is "
+             "downloaded first (for instance with `huggingface_hub.snapshot_download`).", "",
+             "## Themes", "", "| theme | name | threshold | definition |", "|---|---|---|---|"]
+    for theme in codebook.themes:
+        lines.append(f"| `{_cell(theme.id)}` | {_cell(theme.name)} | {manifest['thresholds'][theme.id]:.2f} | "
+                     f"{_cell(theme.description) or '-'} |")
+    lines += ["", "## Evaluation", ""]
+    if metrics:
+        lines += ["| metric | value |", "|---|---|", *[f"| {_cell(k)} | {_metric(v)} |" for k, v in metrics.items()]]
+    else:
+        lines.append("No evaluation metrics were saved with this model (`policytag evaluate` measures them).")
+    lines += ["", "## Files", "",
+              f"`{HEAD_FILE}` holds the heads as plain arrays and `{MANIFEST}` everything else; nothing is pickled. "
+              "The manifest's fingerprint covers every file but this card: a model whose files were edited "
+              "after saving refuses to load.", ""]
+    return "\n".join(lines)
+
+
+def write_model_card(directory: str | Path) -> Path:
+    """Write (or replace) the folder's ``README.md`` from its manifest."""
+    directory = Path(directory)
+    path = directory / MODEL_CARD
+    path.write_text(model_card(read_manifest(directory)), encoding="utf-8")
+    return path

@@ -13,7 +13,7 @@ import numpy as np
 from classifier.encoding.features import article_units
 from classifier.io.segment import Paragraph, split
 from classifier.labels import encode_labels
-from classifier.records import Record
+from classifier.records import Record, Records
 from classifier.scoring import macro_f1, one_hot
 
 
@@ -67,12 +67,13 @@ class TaggerMixin(TextInputTags):
         return macro_f1(one_hot(Y, k), one_hot(P.argmax(1), k))
 
     # -- articles ------------------------------------------------------------------------------
-    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> list[dict[str, Any]]:
-        """Records for the paragraphs of one article, each read with its article context."""
+    def tag_paragraphs(self, paragraphs: Sequence[Paragraph]) -> Records:
+        """Records for the paragraphs of one article, each read with its article context (a list that
+        Jupyter shows as a table)."""
         units = article_units(paragraphs)
         if hasattr(self, "score_units"):
-            return self.records(paragraphs, *self.score_units(units))
-        return self.records(paragraphs, self.predict_proba(units))
+            return Records(self.records(paragraphs, *self.score_units(units)))
+        return Records(self.records(paragraphs, self.predict_proba(units)))
 
     def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray,
                 evidence: list[list[str]] | None = None) -> list[Record]:
@@ -89,6 +90,6 @@ class TaggerMixin(TextInputTags):
             out.append(rec)
         return out
 
-    def tag_article(self, text: str, fmt: str = "text") -> list[dict[str, Any]]:
+    def tag_article(self, text: str, fmt: str = "text") -> Records:
         """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one."""
         return self.tag_paragraphs(split(text, fmt))
