@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
-from classifier.errors import TrainingDataError
+from classifier.errors import ModelError, TrainingDataError
 from classifier.heads.lexical import fit_lexical
 from classifier.heads.linear import (
     Config,
@@ -288,6 +288,10 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
     manifest, arrays, built = open_folder(directory, cache, encoder, batch_size, backend)
     ident = manifest["encoder"]
     params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    unknown = sorted(set(params) - set(ThemeClassifier._get_param_names()))
+    if unknown:  # the manifest passed its checks, so it was saved so (by another version) or forged
+        raise ModelError(f"{directory}: manifest.json: 'params' names {', '.join(unknown)}, which this policytag's "
+                         "ThemeClassifier does not take; retrain the model with 'policytag train'")
     if backend is not None:
         params["backend"] = backend
     source = encoder or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import platform
 import zipfile
 from collections.abc import Callable
@@ -171,9 +172,12 @@ def validate_manifest(manifest: Any, where: str | Path) -> None:
     try:
         _check_keys(manifest, SCHEMA, "", skip)
         try:
-            ids = Codebook.from_dict(manifest["codebook"], "codebook").ids
+            codebook = Codebook.from_dict(manifest["codebook"], "codebook")
         except CodebookError as exc:
             raise ValueError(str(exc)) from None
+        ids = codebook.ids
+        if manifest["multi_label"] != codebook.multi_label:
+            raise ValueError("'multi_label' must agree with the codebook's 'multi_label'")
         thresholds = manifest["thresholds"]
         if sorted(thresholds) != sorted(ids):
             raise ValueError(f"'thresholds' must name each theme of the codebook once ({', '.join(ids)})")
@@ -194,12 +198,12 @@ def folder_files(directory: Path) -> list[str]:
     """The files the fingerprint covers: every file under the folder but the manifest, the model card and
     hidden entries (a hub clone's ``.git``, ``.gitattributes``), as sorted POSIX paths."""
     out = []
-    for path in directory.rglob("*"):
-        rel = path.relative_to(directory)
-        if any(part.startswith(".") for part in rel.parts) or str(rel) in (MANIFEST, MODEL_CARD):
-            continue
-        if path.is_file():
-            out.append(rel.as_posix())
+    for root, dirs, files in os.walk(directory):  # hidden folders pruned, not walked (a clone's .git is large)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            rel = (Path(root) / name).relative_to(directory)
+            if not name.startswith(".") and rel.as_posix() not in (MANIFEST, MODEL_CARD):
+                out.append(rel.as_posix())
     return sorted(out)
 
 
@@ -213,7 +217,17 @@ def manifest_fingerprint(manifest: dict[str, Any]) -> str:
 def check_fingerprint(manifest: dict[str, Any], directory: Path) -> None:
     """Refuse a folder edited after saving: a file changed, added or deleted, or the manifest's content."""
     advice = f"restore the original folder or {RETRAIN.format(folder=directory)}"
-    saved = manifest["files"]
+    try:
+        _compare_files(manifest["files"], directory, advice)
+    except OSError as exc:
+        raise ModelError(f"{exc.filename or directory}: cannot read this file of the model folder "
+                         f"({exc.strerror or exc})") from None
+    if manifest_fingerprint(manifest) != manifest["fingerprint"]:
+        raise ModelError(f"{directory}: manifest.json was edited after saving (its fingerprint does not match); "
+                         f"refusing to load it ({advice})")
+
+
+def _compare_files(saved: dict[str, str], directory: Path, advice: str) -> None:
     present = folder_files(directory)
     missing = [f for f in saved if f not in present]
     if missing:
@@ -226,9 +240,6 @@ def check_fingerprint(manifest: dict[str, Any], directory: Path) -> None:
     if changed:
         raise ModelError(f"{directory / changed[0]}: checksum mismatch, the file was modified or corrupted after "
                          f"saving; refusing to load it ({advice})")
-    if manifest_fingerprint(manifest) != manifest["fingerprint"]:
-        raise ModelError(f"{directory}: manifest.json was edited after saving (its fingerprint does not match); "
-                         f"refusing to load it ({advice})")
 
 
 # -- writing and reading -----------------------------------------------------------------------------------
@@ -277,6 +288,8 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the manifest ({exc.strerror or exc})") from None
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if type(version) is not int:  # true == 1 in Python, but not a format
+        version = None if version is None else str(version)
     if version == 1 or (directory / LEGACY_HEAD_FILE).exists():
         raise ModelError(f"{directory}: an older policytag model with a pickled head ({LEGACY_HEAD_FILE}), which "
                          "this version never loads because unpickling can run code; "

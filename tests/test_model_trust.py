@@ -96,6 +96,8 @@ def test_a_head_that_is_not_a_zip_is_one_line_and_exit_2(folder, tmp_path, capsy
     (lambda m: m["encoder"].update(path="../../elsewhere"), "relative path inside the model folder"),
     (lambda m: m["selected"].update(lexical=2.0), "'selected.lexical' must be a weight"),
     (lambda m: m.update(codebook={"themes": "x"}), "codebook"),
+    (lambda m: m.update(multi_label=not m["multi_label"]), "'multi_label' must agree with the codebook"),
+    (lambda m: m.update(format_version=True), "format"),
 ])
 def test_manifest_values_are_checked_against_the_schema(folder, tmp_path, capsys, edit, words):
     """Checked even when the editor updated every checksum: thresholds of 0 load silently no more, and a
@@ -119,6 +121,21 @@ def test_a_file_added_to_or_removed_from_the_folder_is_caught(folder, tmp_path, 
     load_model(folder)  # back as saved: loads again
     (folder / "head.npz").unlink()
     assert_refused(folder, tmp_path, capsys, "head.npz is missing")
+
+
+def test_parameters_this_version_does_not_take_are_refused(folder):
+    edit_manifest(folder, lambda m: m["params"].update(surprise=1), restamp=True)
+    with pytest.raises(ModelError, match="'params' names surprise"):
+        load_model(folder)
+
+
+def test_a_file_of_the_folder_that_cannot_be_read_is_one_line(folder, tmp_path, capsys):
+    (folder / "head.npz").unlink()
+    (folder / "head.npz").symlink_to(tmp_path / "nowhere.npz")
+    assert_refused(folder, tmp_path, capsys, "head.npz is missing")
+    (folder / "head.npz").unlink()
+    (folder / "head.npz").mkdir()
+    assert_refused(folder, tmp_path, capsys, "head.npz")
 
 
 def test_the_model_card_and_hidden_files_are_outside_the_fingerprint(folder):
