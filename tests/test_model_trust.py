@@ -251,3 +251,11 @@ def test_a_linked_sub_folder_of_an_input_folder_is_named_in_one_line(tmp_path, c
     assert len(lines) == 1 and "not followed" in lines[0], err
     docs = {json.loads(line)["doc"] for line in (tmp_path / "out.jsonl").read_text().splitlines()}
     assert len(docs) == 1
+
+
+def test_evaluation_reports_name_the_head_and_the_fingerprint(folder):
+    from classifier.harness.harness import model_identity
+    manifest = json.loads((folder / "manifest.json").read_text())
+    identity = model_identity(load_model(folder), str(folder))
+    assert identity["head_sha256"] == file_sha256(folder / "head.npz") and identity["fingerprint"] == \
+        manifest["fingerprint"]
