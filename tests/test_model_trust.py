@@ -147,6 +147,24 @@ def test_the_model_card_and_hidden_files_are_outside_the_fingerprint(folder):
     load_model(folder)
 
 
+def test_a_folder_saved_before_fingerprints_still_loads_with_its_head_checked(folder, mini_model, tmp_path, capsys):
+    """Format 2 (no fingerprint; the head's sha256 in the manifest) keeps loading, with every other check."""
+    def as_format_2(m):
+        m.update(format_version=2)
+        m["head"]["sha256"] = m.pop("files")["head.npz"]
+        del m["fingerprint"]
+
+    edit_manifest(folder, as_format_2)
+    np.testing.assert_array_equal(load_model(folder).predict_proba(TEXTS), mini_model.predict_proba(TEXTS))
+    edit_manifest(folder, lambda m: m["thresholds"].update({t: 0 for t in m["thresholds"]}))
+    assert_refused(folder, tmp_path, capsys, "must be a number in (0, 1)")
+    edit_manifest(folder, lambda m: m["thresholds"].update({t: 0.5 for t in m["thresholds"]}))
+    data = bytearray((folder / "head.npz").read_bytes())
+    data[-20] ^= 0xFF
+    (folder / "head.npz").write_bytes(bytes(data))
+    assert_refused(folder, tmp_path, capsys, "checksum mismatch")
+
+
 def test_saving_writes_a_fingerprint_that_loading_checks(folder, mini_model):
     from classifier.persist import manifest_fingerprint
     manifest = json.loads((folder / "manifest.json").read_text())
