@@ -81,22 +81,31 @@ def _check_columns(columns: Sequence[str], needed: Sequence[str | None], what: s
 
 def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str = "text",
                 context_column: str | None = None, article_column: str | None = ARTICLE_COLUMN,
-                batch_size: int = 256, prefix: str = "") -> Dataset | DatasetDict:
+                batch_size: int = 256, prefix: str = "", num_proc: int | None = None,
+                load_from_cache_file: bool | None = None,
+                remove_columns: str | list[str] | None = None) -> Dataset | DatasetDict:
     """A copy of a Hugging Face ``Dataset`` (or each split of a ``DatasetDict``) with theme and score columns.
 
     Runs through ``Dataset.map(batched=True)``. When the dataset has ``article_column`` (default
     ``article_id``, as in ``load_corpus``), each paragraph is read with its section and neighbours in the
     order of the ``paragraph`` column; contexts are computed over the whole dataset first, so batch
     boundaries never cut an article. Pass ``article_column=None`` to read rows alone.
+
+    ``num_proc``, ``load_from_cache_file`` and ``remove_columns`` go to ``Dataset.map`` as they are (its
+    defaults when None): tag in several processes, reuse or ignore a cached result, drop input columns
+    (the text, say) from the output. The cached result is keyed on the model and these options, so a
+    different model or column set is never served from another's cache.
     """
     from datasets import DatasetDict
 
     model._check_fitted()
     if isinstance(dataset, DatasetDict):
         return DatasetDict({name: tag_dataset(model, split, text_column, context_column, article_column,
-                                              batch_size, prefix) for name, split in dataset.items()})
+                                              batch_size, prefix, num_proc, load_from_cache_file, remove_columns)
+                            for name, split in dataset.items()})
     names = list(dataset.column_names)
-    _check_columns(names, [text_column, context_column], "dataset")
+    removed = [remove_columns] if isinstance(remove_columns, str) else list(remove_columns or [])
+    _check_columns(names, [text_column, context_column, *removed], "dataset")
     art = _article_column(names, article_column, context_column)
     contexts: list[tuple[str, ...]] | None = None
     if art is not None:
@@ -115,20 +124,24 @@ def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str 
             ctx = batch[context_column] if context_column else None
         return score_columns(model, build_units(batch[text_column], ctx), prefix)
 
-    fingerprint = _fingerprint(dataset, model, text_column, context_column, art, prefix)
+    fingerprint = _fingerprint(dataset, model, text_column, context_column, art, prefix, removed)
+    passed = {k: v for k, v in (("num_proc", num_proc), ("load_from_cache_file", load_from_cache_file))
+              if v is not None}
     return dataset.map(add, batched=True, batch_size=batch_size, with_indices=True, new_fingerprint=fingerprint,
-                       features=_features(dataset, model, prefix), desc="policytag")
+                       features=_features(dataset, model, prefix, removed), desc="policytag",
+                       remove_columns=removed or None, **passed)
 
 
-def _features(dataset: Dataset, model: Tagger, prefix: str) -> Any:
-    """Declared output types, so a first batch with no theme at all cannot fix ``themes`` as a list of nulls."""
+def _features(dataset: Dataset, model: Tagger, prefix: str, removed: Sequence[str] = ()) -> Any:
+    """Declared output types, so a first batch with no theme at all cannot fix ``themes`` as a list of nulls;
+    without the columns the caller removes."""
     from datasets import Features, Value
     try:
         from datasets import List
     except ImportError:  # datasets < 4
         from datasets import Sequence as List
 
-    features = Features({k: v for k, v in dataset.features.items()})
+    features = Features({k: v for k, v in dataset.features.items() if k not in removed})
     names = output_columns(model, prefix)
     features[names[0]] = List(Value("string"))
     for name in names[1:]:

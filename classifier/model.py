@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
-from classifier.errors import TrainingDataError
+from classifier.errors import ModelError, TrainingDataError
 from classifier.heads.lexical import fit_lexical
 from classifier.heads.linear import (
     Config,
@@ -254,11 +254,15 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     # -- articles ------------------------------------------------------------------------------
     # -- tables --------------------------------------------------------------------------------
     def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
-                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "") -> Any:
+                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "",
+                    num_proc: int | None = None, load_from_cache_file: bool | None = None,
+                    remove_columns: str | list[str] | None = None) -> Any:
         """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
-        through ``Dataset.map(batched=True)``; see :func:`classifier.integrations.tag_dataset`."""
+        through ``Dataset.map(batched=True)`` (``num_proc``, ``load_from_cache_file`` and ``remove_columns``
+        passed through); see :func:`classifier.integrations.tag_dataset`."""
         from classifier.integrations import tag_dataset
-        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix)
+        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix,
+                           num_proc, load_from_cache_file, remove_columns)
 
     def tag_dataframe(self, frame: Any, text_column: str = "text", context_column: str | None = None,
                       article_column: str | None = "article_id", prefix: str = "") -> Any:
@@ -283,6 +287,22 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if encoder.path is not None and root in encoder.path.parents:
             state["encoder"]["path"] = str(encoder.path.relative_to(root))
         return write_folder(directory, state, arrays, metrics)
+
+    def save_pretrained(self, folder: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Save in the Hugging Face Hub layout: the model folder of :meth:`save` (``head.npz``, ``manifest.json``;
+        no pickle) plus a generated model card ``README.md`` (front matter, themes, ``metrics``), so the folder
+        can be pushed with the hub's own client and read back with :meth:`from_pretrained`."""
+        from classifier.persist import write_model_card
+        path = self.save(folder, metrics)
+        write_model_card(path)
+        return path
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, **kwargs: Any) -> ThemeClassifier:
+        """Load a folder written by :meth:`save_pretrained` (or :meth:`save`, or ``policytag train``), with every
+        check of :func:`load_model`; ``kwargs`` as there. A hub repository is downloaded first: this never
+        reaches the network."""
+        return load_model(folder, **kwargs)
 
 
 def _check_classes(codebook: Codebook, Y: np.ndarray) -> None:
@@ -317,6 +337,10 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
     manifest, arrays, built = open_folder(directory, cache, encoder, batch_size, backend)
     ident = manifest["encoder"]
     params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    unknown = sorted(set(params) - set(ThemeClassifier._get_param_names()))
+    if unknown:  # the manifest passed its checks, so it was saved so (by another version) or forged
+        raise ModelError(f"{directory}: manifest.json: 'params' names {', '.join(unknown)}, which this policytag's "
+                         "ThemeClassifier does not take; retrain the model with 'policytag train'")
     if backend is not None:
         params["backend"] = backend
     source = encoder or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])

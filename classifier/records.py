@@ -23,6 +23,24 @@ class Record(TypedDict, total=False):
     meta: dict[str, str]
 
 
+class Records(list):
+    """The records of one article as library calls return them (``tag_article``, ``tag_paragraphs``): a plain
+    list of :class:`Record` dicts that Jupyter shows as a table (paragraph, themes with scores, text)."""
+
+    def _repr_html_(self) -> str:
+        from html import escape
+        rows = []
+        for rec in self:
+            scores = rec.get("scores", {})
+            themes = ", ".join(f"{escape(str(t))} ({scores.get(t, 0):.2f})" for t in rec.get("themes", [])) or "-"
+            rows.append(f"<tr><td>{escape(str(rec.get('paragraph', '')))}</td><td>{themes}</td>"
+                        f"<td style=\"text-align:left\">{escape(str(rec.get('text', '')))}</td></tr>")
+        count = f"{len(self)} paragraph{'s' * (len(self) != 1)}"
+        return ("<table class=\"policytag-records\"><caption>" + count + "</caption><thead><tr><th>#</th>"
+                "<th>themes</th><th style=\"text-align:left\">text</th></tr></thead><tbody>" + "".join(rows)
+                + "</tbody></table>")
+
+
 RECORD_FIELDS = ("doc", "doc_sha", "paragraph", "section", "text", "themes", "scores", "evidence", "meta")
 OPTIONAL_FIELDS = ("evidence", "meta")  # absent from a record when there is nothing to say; JSON text in Arrow
 

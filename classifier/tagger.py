@@ -14,7 +14,7 @@ from classifier.decision import DecisionRule, assign, ranked
 from classifier.encoding.features import article_units
 from classifier.io.segment import Paragraph, split
 from classifier.labels import encode_labels
-from classifier.records import Record
+from classifier.records import Record, Records
 from classifier.scoring import macro_f1, one_hot
 
 
@@ -107,13 +107,13 @@ class TaggerMixin(TextInputTags):
         return ranked(self.predict_proba(texts), self.classes_, top_k)
 
     # -- articles ------------------------------------------------------------------------------
-    def tag_paragraphs(self, paragraphs: Sequence[Paragraph], **rule: Any) -> list[dict[str, Any]]:
-        """Records for the paragraphs of one article, each read with its article context; ``rule``: the
-        ``min_score``/``top_k``/``thresholds`` arguments of :meth:`predict`."""
+    def tag_paragraphs(self, paragraphs: Sequence[Paragraph], **rule: Any) -> Records:
+        """Records for the paragraphs of one article, each read with its article context (a list that Jupyter
+        shows as a table); ``rule``: the ``min_score``/``top_k``/``thresholds`` arguments of :meth:`predict`."""
         units = article_units(paragraphs)
         if hasattr(self, "score_units"):
-            return self.records(paragraphs, *self.score_units(units), **rule)
-        return self.records(paragraphs, self.predict_proba(units), **rule)
+            return Records(self.records(paragraphs, *self.score_units(units), **rule))
+        return Records(self.records(paragraphs, self.predict_proba(units), **rule))
 
     def records(self, paragraphs: Sequence[Paragraph], P: np.ndarray,
                 evidence: list[list[str]] | None = None, **rule: Any) -> list[Record]:
@@ -130,7 +130,7 @@ class TaggerMixin(TextInputTags):
             out.append(rec)
         return out
 
-    def tag_article(self, text: str, fmt: str = "text", **rule: Any) -> list[dict[str, Any]]:
+    def tag_article(self, text: str, fmt: str = "text", **rule: Any) -> Records:
         """Split an article (``text``, ``markdown`` or ``html``) into paragraphs and tag each one (``rule``: the
         ``min_score``/``top_k``/``thresholds`` arguments of :meth:`predict`)."""
         return self.tag_paragraphs(split(text, fmt), **rule)

@@ -16,6 +16,7 @@ from classifier import (
     load_model,
 )
 from classifier.codebook import DEFAULT_CODEBOOK
+from classifier.persist import manifest_fingerprint
 
 TEXTS = ["Who pays for the new fighter jets is still disputed among partners.",
          "The destroyer sailed through the contested strait with two escorts.",
@@ -80,7 +81,7 @@ def test_unknown_labels_fail_before_encoding():
 def test_saved_and_loaded_model_gives_identical_scores(mini_model, tmp_path):
     mini_model.save(tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert manifest["encoder"]["name"] == "all-MiniLM-L6-v2" and len(manifest["head"]["sha256"]) == 64
+    assert manifest["encoder"]["name"] == "all-MiniLM-L6-v2" and len(manifest["files"]["head.npz"]) == 64
     loaded = load_model(tmp_path / "m")
     assert np.array_equal(mini_model.predict_proba(TEXTS), loaded.predict_proba(TEXTS))
 
@@ -105,6 +106,7 @@ def test_mismatched_models_are_refused_with_advice(mini_model, tmp_path, edit, m
     path = tmp_path / "m" / "manifest.json"
     manifest = json.loads(path.read_text())
     edit(manifest)
+    manifest["fingerprint"] = manifest_fingerprint(manifest)  # as if saved so: the checks behind the fingerprint
     path.write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match=message):
         load_model(tmp_path / "m")

@@ -57,5 +57,5 @@ def test_wheel_installs_no_top_level_evaluation_module(wheel):
     """The repository's evaluation studies are not installed; the harness ships as classifier.harness."""
     with zipfile.ZipFile(wheel) as zf:
         tops = {name.split("/")[0] for name in zf.namelist()}
-    assert "evaluation" not in tops and "classifier" in tops
+    assert "evaluation" not in tops and "classifier" in tops and "policytag" in tops  # import policytag
     assert any(n.startswith("classifier/harness/") for n in zipfile.ZipFile(wheel).namelist())

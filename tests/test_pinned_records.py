@@ -29,11 +29,13 @@ def test_shipped_model_records_are_pinned_byte_for_byte(tmp_path):
 
 
 def test_a_crafted_model_folder_cannot_run_code_on_load(mini_model, tmp_path):
-    """A pickle smuggled into head.npz (with its checksum updated in the manifest) is refused, not executed."""
+    """A pickle smuggled into head.npz (with its checksum and the folder's fingerprint updated in the manifest)
+    is refused, not executed."""
     import pickle
 
     from classifier import ModelError, load_model
     from classifier.hashing import file_sha256 as _sha256
+    from classifier.persist import manifest_fingerprint
 
     mini_model.save(tmp_path / "m")
     marker = tmp_path / "pwned"
@@ -46,7 +48,8 @@ def test_a_crafted_model_folder_cannot_run_code_on_load(mini_model, tmp_path):
     np.savez(head, coef=np.array([Evil()], dtype=object), intercept=np.zeros(1))
     manifest_path = tmp_path / "m" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["head"]["sha256"] = _sha256(head)
+    manifest["files"]["head.npz"] = _sha256(head)
+    manifest["fingerprint"] = manifest_fingerprint(manifest)
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="head file"):
         load_model(tmp_path / "m")

@@ -110,18 +110,22 @@ def report_skipped(data: Any) -> None:
 
 
 def configure_logging(verbose: bool) -> None:
-    """The library only logs; with --verbose the command shows its records (ours, not every dependency's) on
-    stderr. Each run starts from a clean slate, so an in-process main() does not inherit a previous one's."""
+    """The library only logs; the command shows its warnings on stderr, one line each, and with --verbose all
+    its records (ours, not every dependency's). Each run starts from a clean slate, so an in-process main()
+    does not inherit a previous one's."""
     root = logging.getLogger("classifier")
     for old in [h for h in root.handlers if h.get_name() == "policytag-cli"]:
         root.removeHandler(old)
     root.setLevel(logging.NOTSET)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("policytag-cli")
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("policytag: %(levelname)s %(name)s: %(message)s"))
-        handler.set_name("policytag-cli")
-        root.addHandler(handler)
         root.setLevel(logging.DEBUG)
+    else:  # warnings (a cache entry refused, a cluster too small) are one line each, as errors are
+        handler.setFormatter(logging.Formatter("policytag: %(message)s"))
+        handler.setLevel(logging.WARNING)
+    root.addHandler(handler)
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None = None) -> Any:

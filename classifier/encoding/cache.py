@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -21,6 +22,8 @@ _TOUCH_AFTER = 24 * 3600  # refresh a hit's last-use time at most daily: reads s
 _EVICT_TO = 0.75          # past the limit, drop least recently used rows down to this share of it
 _BROKEN = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+CHECKSUM = "crc32(encoder, text key, vector) v2"  # what the crc column holds; older caches are emptied once
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -56,9 +59,19 @@ def text_key(text: str) -> bytes:
 class EmbeddingCache:
     """SQLite-backed store shared by tag, train and evaluate (and by concurrent runs: WAL mode).
 
-    Each vector is stored with its CRC32; a row whose bytes do not match (or that does not decode to
-    finite float32 values) is deleted and reported as a miss, so a corrupt entry is recomputed, never
-    served. A database file that is not one, or is damaged, is deleted and started afresh. The size
+    An entry is filed under the encoder's cache key (its weights' fingerprint, plus the backend when it is
+    not torch) and the sha256 of the text, and stored with a CRC32 over all three and the vector's bytes
+    (:func:`entry_checksum`). A row whose checksum does not match, or that does not decode to finite float32
+    values, is deleted, logged in one line and reported as a miss, so it is encoded afresh, never served;
+    the encoder also re-encodes a vector of the wrong length or norm. A database file that is not one, or is
+    damaged, is deleted and started afresh.
+
+    What this protects against: disk and copy damage, a torn write, a vector copied onto another text's or
+    another encoder's entry, a cache shared by encoders or backends. What it does not: someone who can write
+    the cache file can compute the checksum too (CRC32 is not a signature), so a deliberately forged vector
+    of the right length and norm is served. The cache is only as trustworthy as its folder: keep it private
+    (the default is under the user's own cache folder), and use ``--no-cache`` or ``policytag cache --clear``
+    when in doubt; it holds only derived data. The size
     limit counts the pages in use; past it, the least recently used rows are dropped down to 75% of it.
     The limit is, in order: ``limit_bytes``, $POLICYTAG_CACHE_LIMIT, the one saved with
     ``set_limit`` (``policytag cache --limit``), 2 GiB.
@@ -70,6 +83,7 @@ class EmbeddingCache:
         self._conn: sqlite3.Connection | None = None
         self.hits = 0
         self.repaired = 0
+        self.refused = 0  # entries that failed their checks (see the class docstring)
 
     @property
     def path(self) -> Path:
@@ -100,7 +114,10 @@ class EmbeddingCache:
                          "atime INTEGER, PRIMARY KEY (fp, key)) WITHOUT ROWID")
             conn.execute("CREATE INDEX IF NOT EXISTS emb_atime ON emb (atime)")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-            conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+            row = conn.execute("SELECT v FROM meta WHERE k='checksum'").fetchone()
+            if row is None or row[0] != CHECKSUM:  # entries checksummed another way: derived data, start over
+                conn.execute("DELETE FROM emb")
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('checksum', ?)", (CHECKSUM,))
         except sqlite3.DatabaseError:
             conn.close()
             raise
@@ -155,7 +172,7 @@ class EmbeddingCache:
             rows = self.conn.execute(f"SELECT key, vec, crc, atime FROM emb WHERE fp=? AND key IN ({marks})",
                                      [fingerprint, *chunk]).fetchall()
             for key, vec, crc, atime in rows:
-                vector = _decode(vec, crc)
+                vector = _decode(vec, crc, fingerprint, key)
                 if vector is None:
                     corrupt.append(key)
                     continue
@@ -164,6 +181,9 @@ class EmbeddingCache:
                     stale.append(key)
         if corrupt:
             self.conn.executemany("DELETE FROM emb WHERE fp=? AND key=?", [(fingerprint, k) for k in corrupt])
+            self.refused += len(corrupt)
+            log.warning("%s: %d cached embedding(s) failed their checksum and are encoded afresh", self.path,
+                        len(corrupt))
         if stale:
             now = int(time.time())
             self.conn.executemany("UPDATE emb SET atime=? WHERE fp=? AND key=?", [(now, fingerprint, k) for k in stale])
@@ -178,7 +198,8 @@ class EmbeddingCache:
         rows = []
         for text, vec in vectors.items():
             blob = np.ascontiguousarray(vec, dtype=np.float32).tobytes()
-            rows.append((fingerprint, text_key(text), blob, zlib.crc32(blob), now))
+            key = text_key(text)
+            rows.append((fingerprint, key, blob, entry_checksum(fingerprint, key, blob), now))
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?,?,?)", rows)
@@ -241,9 +262,15 @@ class EmbeddingCache:
         return state
 
 
-def _decode(blob: bytes, crc: int) -> np.ndarray | None:
-    """The stored vector, or None when its bytes are damaged."""
-    if not isinstance(blob, bytes) or not blob or len(blob) % 4 or zlib.crc32(blob) != crc:
+def entry_checksum(fingerprint: str, key: bytes, blob: bytes) -> int:
+    """CRC32 of an entry's encoder key, text key and vector bytes: a vector moved onto another entry fails it."""
+    return zlib.crc32(blob, zlib.crc32(bytes(key), zlib.crc32(fingerprint.encode("utf-8"))))
+
+
+def _decode(blob: bytes, crc: int, fingerprint: str, key: bytes) -> np.ndarray | None:
+    """The stored vector, or None when its bytes are damaged or belong to another entry."""
+    if (not isinstance(blob, bytes) or not blob or len(blob) % 4 or not isinstance(key, bytes)
+            or entry_checksum(fingerprint, key, blob) != crc):
         return None
     vector = np.frombuffer(blob, dtype=np.float32).copy()
     return vector if np.isfinite(vector).all() else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ import numpy as np
 
 from classifier.errors import EncoderError
 from classifier.io.segment import approximate_offsets, windows
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 WINDOW_OVERLAP = 32
@@ -243,7 +246,12 @@ class Encoder:
         found = {t: self._memo[(key, t)] for t in unique if (key, t) in self._memo}
         rest = [t for t in unique if t not in found]
         if rest and self.cache is not None:
-            found.update((t, v) for t, v in self.cache.get_many(key, rest).items() if self._sound(v))
+            cached = self.cache.get_many(key, rest)
+            sound = {t: v for t, v in cached.items() if self._sound(v)}
+            if len(sound) < len(cached):
+                log.warning("%d cached embedding(s) are not unit vectors of length %d and are encoded afresh",
+                            len(cached) - len(sound), self.dimension)
+            found.update(sound)
         missing = [t for t in unique if t not in found]
         if missing:
             fresh = self._compute(missing)

@@ -91,7 +91,8 @@ def model_identity(model: Any, path: str | None) -> dict[str, Any]:
     return {
         "path": str(folder),
         "manifest_sha256": file_sha256(folder / "manifest.json"),
-        "head_sha256": manifest.get("head", {}).get("sha256"),
+        "head_sha256": manifest.get("files", {}).get("head.npz") or manifest.get("head", {}).get("sha256"),
+        "fingerprint": manifest.get("fingerprint"),  # the whole folder's (model format 3)
         "training_hash": manifest.get("training", {}).get("hash"),
         "n_train": manifest.get("training", {}).get("n"),
         "selected": manifest.get("selected"),

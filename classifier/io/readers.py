@@ -139,6 +139,10 @@ def _expand_path(path: Path) -> Iterator[Path | InputError]:
         found = False
         for root, dirs, files in os.walk(path):  # does not follow directory links, so no loops
             dirs.sort()
+            for name in dirs:  # os.walk lists a link to a folder but does not enter it: say so, once
+                if (Path(root) / name).is_symlink():
+                    yield InputError(str(Path(root) / name), "a link to a folder, not followed (name the folder it "
+                                                             "points to, to tag it)", skipped=True)
             for name in sorted(files):
                 child = Path(root) / name
                 if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
