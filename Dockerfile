@@ -12,6 +12,7 @@ WORKDIR /opt/policytag
 RUN pip install "torch==2.13.0" --index-url "$TORCH_INDEX"
 COPY pyproject.toml README.md ./
 COPY classifier ./classifier
+COPY policytag ./policytag
 COPY models/geopolitics ./models/geopolitics
 COPY corpora/geopolitics/codebook.yaml ./corpora/geopolitics/codebook.yaml
 RUN pip install . \
