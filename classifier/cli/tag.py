@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.output, args.summary, args.html):  # before the slow model load
         check_output(path, args.force, args.resume)
     if args.engine == "ray":
-        from classifier.engines.ray_engine import require_ray
+        from classifier.engines.ray_ship import require_ray
         require_ray()
     from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
     model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
