@@ -19,15 +19,21 @@ ODD = ["", "x", "a b", "Crème brûlée, naïve Zürich: ﬁnance in São Paulo�
        "de\u0301fense de\u0301fense defense", "the the the the the " * 80, "zzzz qqqq", "per cent of per cent of"]
 
 
+INDEX: dict[int, dict[str, int]] = {}  # each vocabulary's term -> column, built once per features object
+
+
 def reference_row(features: TfidfFeatures, text: str) -> tuple[np.ndarray, np.ndarray]:
     """One text at a time, as the transform was written before it was batched (kept here as the yardstick)."""
     if not text.isascii():
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     tokens = features._token.findall(text.lower())
     grams = tokens + [" ".join(tokens[i:i + 2]) for i in range(len(tokens) - 1)]
+    if id(features) not in INDEX:
+        INDEX[id(features)] = {t: i for i, t in enumerate(features.terms)}
+    index = INDEX[id(features)]
     counts: dict[int, int] = {}
     for g in grams:
-        col = features.index.get(g)
+        col = index.get(g)
         if col is not None:
             counts[col] = counts.get(col, 0) + 1
     cols = np.array(sorted(counts), dtype=np.int64)

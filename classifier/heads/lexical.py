@@ -14,7 +14,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any
 
@@ -48,30 +48,25 @@ class TfidfFeatures:
 
     terms: list[str]
     idf: np.ndarray
-    index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.index = {t: i for i, t in enumerate(self.terms)}
         self._token = re.compile(TOKEN_PATTERN)
-        # the terms by word id, so that a text's words are looked up once and its word pairs matched in numpy
-        words: dict[str, int] = {}
-        pairs = []
-        for col, term in enumerate(self.terms):
-            parts = term.split(" ")
-            ids = [words.setdefault(w, len(words)) for w in parts]
-            pairs.append((len(ids), ids, col))
-        self._words = words
-        self._unigram = np.full(len(words) + 1, -1, dtype=np.int64)  # the last slot: a word no term has
-        keys, cols = [], []
-        for size, ids, col in pairs:  # other terms (more words, empty words) are never a text's word or pair
-            if size == 1:
-                self._unigram[ids[0]] = col
-            elif size == 2:
-                keys.append(ids[0] * len(words) + ids[1])
-                cols.append(col)
-        order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-        self._pair_keys = np.array(keys, dtype=np.int64)[order]
-        self._pair_cols = np.array(cols, dtype=np.int64)[order]
+        # the terms by word id, so that a text's words are looked up once and its word pairs matched in numpy;
+        # other terms (more words, empty words) are never a text's word or word pair, as in scikit-learn
+        parts = [t.split(" ") for t in self.terms]
+        self._words = {w: i for i, w in enumerate(dict.fromkeys(chain.from_iterable(parts)))}
+        n = len(self._words)
+        word = self._words.__getitem__
+        ones = [(col, p[0]) for col, p in enumerate(parts) if len(p) == 1]
+        twos = [(col, p) for col, p in enumerate(parts) if len(p) == 2]
+        self._unigram = np.full(n + 1, -1, dtype=np.int64)  # the last slot: a word no term has
+        self._unigram[np.fromiter(map(word, (w for _, w in ones)), np.int64, len(ones))] = [c for c, _ in ones]
+        first = np.fromiter(map(word, (p[0] for _, p in twos)), np.int64, len(twos))
+        second = np.fromiter(map(word, (p[1] for _, p in twos)), np.int64, len(twos))
+        keys = first * n + second
+        order = np.argsort(keys, kind="stable")
+        self._pair_keys = keys[order]
+        self._pair_cols = np.array([c for c, _ in twos], dtype=np.int64)[order]
 
     @classmethod
     def from_vectorizer(cls, vectorizer: Any) -> TfidfFeatures:
@@ -143,7 +138,7 @@ class LexicalHead:
     def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LexicalHead:
         head = LinearHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                        if k in ("lexical_coef", "lexical_intercept")}, multi_label)
-        return cls(TfidfFeatures([str(t) for t in arrays["lexical_terms"]], np.asarray(arrays["lexical_idf"])), head)
+        return cls(TfidfFeatures(np.asarray(arrays["lexical_terms"]).tolist(), np.asarray(arrays["lexical_idf"])), head)
 
 
 def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0,
