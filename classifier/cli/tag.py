@@ -35,9 +35,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it")
-    p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder forward pass (default: 64)")
     p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
-                   "call, sorted by length there to cut padding (default: 1024)")
+                   "call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "

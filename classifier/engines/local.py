@@ -56,7 +56,7 @@ def score_groups(model: Any, groups: Sequence[Sequence[Any]], names: Sequence[st
     except PolicytagError:
         raise
     except Exception:
-        if len(groups) > 1:  # isolate the document that breaks the batch
+        if len(groups) > 1:  # isolate the document that breaks the joint call
             return [out for i, group in enumerate(groups) for out in score_groups(model, [group], names[i:i + 1])]
         log.debug("encoding failed for %s", ", ".join(names) or "a document", exc_info=True)
         return [None]
@@ -83,7 +83,7 @@ def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
         else:
             try:
                 paragraphs = split(item.text, item.fmt)
-            except Exception as exc:  # a segmenter bug must cost one document, not the batch
+            except Exception as exc:  # a segmenter bug must cost one document, not the run
                 pending.append(Result(item, error=InputError(item.source, f"cannot split into paragraphs ({exc})")))
             else:
                 if paragraphs:

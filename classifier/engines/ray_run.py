@@ -4,7 +4,7 @@ The driver reads and plans chunks exactly as the local engine does (:func:`class
 decides chunks, skips and errors); each chunk's documents go to a :class:`ChunkScorer` actor, which runs the local
 engine's own :func:`~classifier.engines.local.score_chunk`, and the Results come back in input order, so the same
 writer, ``--resume`` and exit codes apply. On CPUs the records are identical to the local engine's: each chunk
-reaches the encoder as the same batch.
+reaches the encoder as the same call.
 """
 from __future__ import annotations
 
