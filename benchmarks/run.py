@@ -182,7 +182,8 @@ def cache_line(r: dict) -> str:
     speedup = r["cold"]["wall_s"] / r["warm"]["wall_s"]
     return (f"second run over the same input (all cached): speed-up {speedup:.1f}x ({r['cold']['wall_s']:.1f} s -> "
             f"{r['warm']['wall_s']:.2f} s; output identical: {'yes' if r['warm']['identical'] else 'NO'}; "
-            f"line >= 20x: {verdict(speedup >= 20 and r['warm']['identical'])})")
+            f"line >= 20x: {verdict(speedup >= 20 and r['warm']['identical'])}); in CPU seconds "
+            f"{r['cold']['cpu_s'] / r['warm']['cpu_s']:.1f}x ({r['cold']['cpu_s']:.0f} -> {r['warm']['cpu_s']:.2f})")
 
 
 # -- reporting ----------------------------------------------------------------------------------------------
