@@ -39,7 +39,8 @@ def score(model: Any, units: list) -> tuple[Any, list | None]:
     return model.predict_proba(units), None
 
 
-def score_groups(model: Any, groups: Sequence[Sequence[Any]], names: Sequence[str] = ()) -> list[tuple[Any, Any]]:
+def score_groups(model: Any, groups: Sequence[Sequence[Any]],
+                 names: Sequence[str] = ()) -> list[tuple[Any, Any] | None]:
     """Score several documents' units in one encoder call; ``(P, evidence)`` per group, or ``None`` for a group
     that cannot be encoded.
 
