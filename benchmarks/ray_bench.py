@@ -116,7 +116,7 @@ def steady_worker(argv: list[str]) -> None:
     args = build_parser().parse_args(["tag", *argv, "--no-cache"])
     items = list(read_inputs(args.inputs))
     if args.engine == "ray":
-        from classifier.engines.ray_engine import RaySession
+        from classifier.engines.ray_run import RaySession
         session = RaySession(address=args.address, actors=args.actors, gpus_per_actor=args.gpus_per_actor,
                              cache=None, batch_size=args.batch_size).start()
         session.wait_ready()

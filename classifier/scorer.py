@@ -105,17 +105,27 @@ class ThemeScorer(TaggerMixin):
 
 
 def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) -> list[list[str]]:
-    """Per unit and theme, the piece (sentence) with the highest score; first piece on ties."""
-    out: list[list[str]] = [[""] * scores.shape[1] for _ in range(n)]
-    top = np.full((n, scores.shape[1]), -1.0)
-    for i in range(len(owner)):
-        u = owner[i]
-        better = scores[i] > top[u]
-        top[u, better] = scores[i, better]
-        for j in np.flatnonzero(better):
-            out[u][j] = pieces[i]
-    return out
+    """Per unit and theme, the piece (sentence) with the highest score; first piece on ties.
 
+    Vectorised (per-unit maxima with ``reduceat``, then each maximum's first piece), since a tagging run calls it
+    for every paragraph; a unit without pieces keeps empty strings."""
+    k = scores.shape[1]
+    out: list[list[str]] = [[""] * k for _ in range(n)]
+    if len(owner) == 0:
+        return out
+    order = np.argsort(owner, kind="stable")  # pieces grouped by unit, each unit's in their own order
+    owner, scores = owner[order], scores[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    top = np.maximum.reduceat(scores, starts, axis=0)
+    segment = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(owner)]))
+    at = np.where(scores == top[segment], np.arange(len(owner))[:, None], len(owner))
+    first = np.minimum.reduceat(at, starts, axis=0)
+    for s, u in enumerate(owner[starts].tolist()):
+        row = out[u]
+        for j, i in enumerate(first[s].tolist()):
+            if i < len(order):  # no piece is the maximum only when the scores are not numbers (NaN)
+                row[j] = pieces[order[i]]
+    return out
 
 
 def _weights(value: float | list[float]) -> float | list[float]:

@@ -15,7 +15,8 @@ from helpers import CORPUS, write_articles
 from classifier.cli import main
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install -e '.[test,ray]'")
-from classifier.engines import ray_engine as distributed  # noqa: E402  (imports nothing heavy, but only matters with ray)
+from classifier.engines import ray_data, ray_run  # noqa: E402  (imports nothing heavy, but only matters with ray)
+from classifier.engines.ray_ship import ModelFiles  # noqa: E402
 from classifier.records import from_row  # noqa: E402
 
 ROWS = [{"id": "one", "text": "The frigate escorted tankers through the strait, past mines laid in the spring.",
@@ -106,15 +107,15 @@ def test_ray_data_documents_give_the_local_records(cluster, work, local):
     records = [json.loads(line) for line in local[1].splitlines()]
     expected = sorted((r for r in records if r["doc"].startswith(str(work / "in")) and ".jsonl" not in r["doc"]),
                       key=lambda r: (r["doc"], r["paragraph"]))
-    files = distributed.tag_documents(distributed.read_files(str(work / "in")), cache=str(work / "cache"),
-                                      concurrency=1, batch_size=3).take_all()  # one CPU left to read and split
+    files = ray_data.tag_documents(ray_data.read_files(str(work / "in")), cache=str(work / "cache"),
+                                   concurrency=1, chunk=3, batch_size=2).take_all()  # one CPU left to read, split
     good = sorted((r for r in files if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
     assert [from_row(r) for r in good] == expected
     errors = sorted(r["error"] for r in files if r["error"] is not None)
     assert len(errors) == 2 and "bad.txt: binary file" in errors[0] and "empty.txt: empty file" in errors[1]
 
     blank = {**dict.fromkeys(ROWS[0], ""), "id": "blank", "text": "  "}
-    rows = distributed.tag_documents(ray.data.from_items(ROWS + [blank]), keep=["id"],
+    rows = ray_data.tag_documents(ray.data.from_items(ROWS + [blank]), keep=["id"],
                                      cache=str(work / "cache")).take_all()
     good = sorted((r for r in rows if r["error"] is None), key=lambda r: (r["doc"], r["paragraph"]))
     assert [from_row(r) for r in good] == sorted(
@@ -128,7 +129,7 @@ def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster
     sample = load_corpus(CORPUS)["test"].select(range(20))
     expected = shipped_model.tag_dataset(sample)  # fills the shared cache, so both read the same vectors
     ds = ray.data.from_items(sample.to_list())
-    got = distributed.tag_paragraphs(ds, keep=["id"], concurrency=1, cache=os.environ["POLICYTAG_CACHE_DIR"])
+    got = ray_data.tag_paragraphs(ds, keep=["id"], concurrency=1, cache=os.environ["POLICYTAG_CACHE_DIR"])
     got = {r["id"]: r for r in got.take_all()}
     assert len(got) == len(sample)
     for row in expected:
@@ -139,11 +140,11 @@ def test_ray_data_paragraph_table_reads_article_context_like_tag_dataset(cluster
 
 
 def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(shipped_model, monkeypatch):
-    from classifier.engines.local import tag_stream
+    from classifier.engines.local import plan_chunks, tag_stream
     from classifier.errors import InputError
     from classifier.io.readers import Document
 
-    tagger = distributed.Tagger(distributed.ModelFiles.read(), cache=None, keep=("seq",))  # as the engine makes it
+    scorer = ray_run.ChunkScorer(ModelFiles.read(), cache=None)  # as the engine makes its actors
     docs = [Document(r["id"], r["text"], "html" if r["id"] == "three" else "text", f"in:{i}")
             for i, r in enumerate(ROWS)]
     docs[1] = Document("two", "POISON " + docs[1].text, "text", "in:1")
@@ -156,12 +157,20 @@ def test_a_document_that_breaks_encoding_fails_alone_as_in_the_local_engine(ship
             return predict(units)
         return proba
 
-    monkeypatch.setattr(tagger.model, "score_units", fragile(tagger.model.score_units))
+    monkeypatch.setattr(scorer.model, "score_units", fragile(scorer.model.score_units))
     monkeypatch.setattr(shipped_model, "score_units", fragile(shipped_model.score_units))
     want = list(tag_stream(shipped_model, docs, chunk=100))
-    (window,) = list(distributed.plan(docs, chunk=100))
-    got = list(distributed.window_results(window, tagger.tag_rows(distributed.window_rows(window))))
+    (chunk,) = list(plan_chunks(docs, chunk=100))
+    got = list(ray_run.chunk_results(chunk, scorer.score(ray_run.chunk_docs(chunk))))
     assert [str(r.error) for r in got] == [str(r.error) for r in want] == [
         "None", "in:x: malformed JSON", "in:y: no paragraphs to tag", "in:1: could not be encoded (see --verbose for "
         "details)", "None"]
     assert [r.records for r in got] == [r.records for r in want]
+
+    tagger = ray_data.Tagger(ModelFiles.read(), cache=None)  # the Ray Data worker isolates the same document
+    monkeypatch.setattr(tagger.model, "score_units", fragile(tagger.model.score_units))
+    rows = [row for doc, pars in ray_run.chunk_docs(chunk) for row in ray_data.paragraph_rows(doc, pars)]
+    out = tagger.tag_rows(rows)
+    assert [r["error"] for r in out if r["error"]] == ["two: could not be encoded (see --verbose for details)"]
+    assert [(r["doc"], r["paragraph"], r["themes"]) for r in out if r["error"] is None] == [
+        (rec["doc"], rec["paragraph"], rec["themes"]) for res in want for rec in res.records]

@@ -56,9 +56,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it")
-    p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder forward pass (default: 64)")
     p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
-                   "call, sorted by length there to cut padding (default: 1024)")
+                   "call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from classifier.decision import DecisionRule, DecisionRuleError
     rule = DecisionRule(args.min_score, args.top_k, dict(args.threshold))
     if args.engine == "ray":
-        from classifier.engines.ray_engine import require_ray
+        from classifier.engines.ray_ship import require_ray
         require_ray()
     from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
     model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,

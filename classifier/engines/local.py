@@ -1,8 +1,10 @@
-"""The batch-tagging flow: documents -> paragraphs -> batched encoding across documents -> records."""
+"""The batch-tagging flow: plan chunks (documents -> paragraphs, cut into chunks) -> score a chunk (one encoder
+call across its documents, the failing document isolated) -> records. The local engine maps :func:`score_chunk`
+over the chunks here; Ray actors call the same function (:mod:`classifier.engines.ray_run`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,11 @@ class Result:
     error: InputError | None = None
 
 
+Entry = tuple[Document, list[Paragraph]] | Result  # a document to score, or an input already settled (an error)
+Chunk = list[Entry]  # entries in input order; its documents' paragraphs reach the encoder in one call
+ENCODE_FAILED = "could not be encoded (see --verbose for details)"
+
+
 def _records(model: Any, doc: Document, paragraphs: list[Paragraph], P, evidence=None) -> list[dict[str, Any]]:
     meta = {"meta": doc.meta} if doc.meta else {}  # last, and only when something is known
     return [{"doc": doc.id, "doc_sha": doc.sha, **rec, **meta} for rec in model.records(paragraphs, P, evidence)]
@@ -37,17 +44,42 @@ def score(model: Any, units: list) -> tuple[Any, list | None]:
     return model.predict_proba(units), None
 
 
-def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
-               skip: Callable[[Document], bool] | None = None) -> Iterator[Result]:
-    """Tag documents in windows of about ``chunk`` paragraphs, read lazily, so memory stays bounded
-    whatever the number of documents.
+def score_groups(model: Any, groups: Sequence[Sequence[Any]],
+                 names: Sequence[str] = ()) -> list[tuple[Any, Any] | None]:
+    """Score several documents' units in one encoder call; ``(P, evidence)`` per group, or ``None`` for a group
+    that cannot be encoded.
 
-    One window is one encoder call: its batches span documents, and the encoder sorts the window's texts
-    by length before batching, which cuts padding. Results come back in input order; a bad or empty
-    document is reported as an error Result in its place, without cutting the window short, and never
-    stops the stream.
+    When the joint call fails, each group is scored alone, so one document that breaks the encoder costs only
+    itself; the local engine and every Ray actor go through here, which is why their records and errors agree.
+    ``names`` (per group) only label the debug log. A :class:`PolicytagError` is not a document's fault
+    (a broken model or cache): it stops the run.
     """
-    pending: list[tuple[Document, list[Paragraph]] | Result] = []
+    if not groups:
+        return []
+    units = [u for group in groups for u in group]
+    try:
+        P, evidence = score(model, units)
+    except PolicytagError:
+        raise
+    except Exception:
+        if len(groups) > 1:  # isolate the document that breaks the joint call
+            return [out for i, group in enumerate(groups) for out in score_groups(model, [group], names[i:i + 1])]
+        log.debug("encoding failed for %s", ", ".join(names) or "a document", exc_info=True)
+        return [None]
+    out, start = [], 0
+    for group in groups:
+        stop = start + len(group)
+        out.append((P[start:stop], None if evidence is None else evidence[start:stop]))
+        start = stop
+    return out
+
+
+def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
+                skip: Callable[[Document], bool] | None = None) -> Iterator[Chunk]:
+    """Read lazily and cut the stream into chunks of about ``chunk`` paragraphs (or ``chunk`` entries), so
+    memory stays bounded whatever the number of documents. Unreadable, unsplittable or empty inputs become error
+    Results in their place; ``skip`` (resume) drops documents without a trace. Encoding is left to the engine."""
+    pending: Chunk = []
     size = 0
     for item in items:
         if isinstance(item, InputError):
@@ -57,7 +89,7 @@ def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
         else:
             try:
                 paragraphs = split(item.text, item.fmt)
-            except Exception as exc:  # a segmenter bug must cost one document, not the batch
+            except Exception as exc:  # a segmenter bug must cost one document, not the run
                 pending.append(Result(item, error=InputError(item.source, f"cannot split into paragraphs ({exc})")))
             else:
                 if paragraphs:
@@ -66,42 +98,38 @@ def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                 else:
                     pending.append(Result(item, error=InputError(item.source, "no paragraphs to tag", skipped=True)))
         if size >= chunk or len(pending) >= chunk:
-            yield from _flush(model, pending)
+            yield pending
             pending, size = [], 0
-    yield from _flush(model, pending)
+    if pending:
+        yield pending
 
 
-def _flush(model: Any, pending: list[tuple[Document, list[Paragraph]] | Result]) -> Iterator[Result]:
-    """Encode the window's documents in one call, then hand out results (and errors) in input order."""
-    docs = [entry for entry in pending if not isinstance(entry, Result)]
-    if not docs:
-        yield from pending
-        return
-    units = [u for _, pars in docs for u in article_units(pars)]
-    try:
-        P, evidence = score(model, units)
-    except PolicytagError:
-        raise
-    except Exception:
-        log.debug("encoding failed for %s", ", ".join(d.source for d, _ in docs), exc_info=True)
-        if len(docs) > 1:  # isolate the document that breaks the batch
-            for entry in pending:
-                yield from _flush(model, [entry])
-            return
-        doc = docs[0][0]
-        for entry in pending:
-            yield entry if isinstance(entry, Result) else Result(doc, error=InputError(
-                doc.source, "could not be encoded (see --verbose for details)"))
-        return
-    start = 0
-    for entry in pending:
+def score_chunk(model: Any, chunk: Chunk) -> list[Result]:
+    """A chunk's Results in input order: its documents encoded in one call (the encoder sorts the texts by
+    length before batching, which cuts padding), a document that breaks the call failing alone."""
+    docs = [entry for entry in chunk if not isinstance(entry, Result)]
+    scored = iter(score_groups(model, [article_units(pars) for _, pars in docs], [d.source for d, _ in docs]))
+    results = []
+    for entry in chunk:
         if isinstance(entry, Result):
-            yield entry
+            results.append(entry)
             continue
         doc, pars = entry
-        ev = None if evidence is None else evidence[start:start + len(pars)]
-        yield Result(doc, _records(model, doc, pars, P[start:start + len(pars)], ev))
-        start += len(pars)
+        got = next(scored)
+        if got is None:
+            results.append(Result(doc, error=InputError(doc.source, ENCODE_FAILED)))
+        else:
+            results.append(Result(doc, _records(model, doc, pars, *got)))
+    return results
+
+
+def tag_stream(model: Any, items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
+               skip: Callable[[Document], bool] | None = None) -> Iterator[Result]:
+    """The local engine: plan chunks, score each in this process. Results come back in input order; a bad or
+    empty document is reported as an error Result in its place, without cutting its chunk short, and never
+    stops the stream."""
+    for planned in plan_chunks(items, chunk, skip):
+        yield from score_chunk(model, planned)
 
 
 def summarize(result: Result, theme_ids: list[str]) -> dict[str, Any]:

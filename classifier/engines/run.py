@@ -76,7 +76,7 @@ def tag_files(model: Any, inputs: list[str], read_options: Any, output: str | No
 
     items, skip = read_inputs(inputs, read_options), (already if done else None)
     if engine.engine == "ray":  # same reading, planning, writing and counting; chunks are tagged by Ray actors
-        from classifier.engines.ray_engine import tag_stream_ray
+        from classifier.engines.ray_run import tag_stream_ray
         stream = tag_stream_ray(items, engine.model_path, engine.chunk, skip, **engine.ray)
     else:
         stream = tag_stream(model, items, chunk=engine.chunk, skip=skip)

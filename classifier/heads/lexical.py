@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from classifier.heads.linear import LinearHead, fit_head
 
 LEXICAL_C = 8.0
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-NGRAMS = (1, 2)
+NGRAMS = (1, 2)  # words and word pairs (TfidfFeatures builds exactly these)
 
 
 def make_vectorizer() -> Any:
@@ -36,7 +37,9 @@ def _strip_accents(text: str) -> str:
     """As scikit-learn's ``strip_accents_unicode``: NFKD, then drop combining marks (ASCII passes as is)."""
     if text.isascii():
         return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFKD", text)
+    marks = {ord(c): None for c in set(text) if unicodedata.combining(c)}  # each distinct character checked once
+    return text.translate(marks) if marks else text
 
 
 @dataclass
@@ -45,11 +48,25 @@ class TfidfFeatures:
 
     terms: list[str]
     idf: np.ndarray
-    index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.index = {t: i for i, t in enumerate(self.terms)}
         self._token = re.compile(TOKEN_PATTERN)
+        # the terms by word id, so that a text's words are looked up once and its word pairs matched in numpy;
+        # other terms (more words, empty words) are never a text's word or word pair, as in scikit-learn
+        parts = [t.split(" ") for t in self.terms]
+        self._words = {w: i for i, w in enumerate(dict.fromkeys(chain.from_iterable(parts)))}
+        n = len(self._words)
+        word = self._words.__getitem__
+        ones = [(col, p[0]) for col, p in enumerate(parts) if len(p) == 1]
+        twos = [(col, p) for col, p in enumerate(parts) if len(p) == 2]
+        self._unigram = np.full(n + 1, -1, dtype=np.int64)  # the last slot: a word no term has
+        self._unigram[np.fromiter(map(word, (w for _, w in ones)), np.int64, len(ones))] = [c for c, _ in ones]
+        first = np.fromiter(map(word, (p[0] for _, p in twos)), np.int64, len(twos))
+        second = np.fromiter(map(word, (p[1] for _, p in twos)), np.int64, len(twos))
+        keys = first * n + second
+        order = np.argsort(keys, kind="stable")
+        self._pair_keys = keys[order]
+        self._pair_cols = np.array([c for c, _ in twos], dtype=np.int64)[order]
 
     @classmethod
     def from_vectorizer(cls, vectorizer: Any) -> TfidfFeatures:
@@ -58,24 +75,45 @@ class TfidfFeatures:
             terms[col] = term
         return cls(terms, np.asarray(vectorizer.idf_, dtype=np.float64))
 
-    def _ngrams(self, text: str) -> list[str]:
-        tokens = self._token.findall(_strip_accents(text.lower()))
-        grams = list(tokens)
-        for n in range(NGRAMS[0] + 1, NGRAMS[1] + 1):
-            grams += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
-        return grams
+    def _tokens(self, text: str) -> list[str]:
+        return self._token.findall(_strip_accents(text.lower()))
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns, values) of one text's l2-normalised sublinear TF-IDF vector, columns ascending."""
-        counts: dict[int, int] = {}
-        for g in self._ngrams(text):
-            col = self.index.get(g)
-            if col is not None:
-                counts[col] = counts.get(col, 0) + 1
-        cols = np.array(sorted(counts), dtype=np.int64)
-        vals = np.array([math.log(counts[c]) + 1.0 for c in cols], dtype=np.float64) * self.idf[cols]
-        norm = math.sqrt(float(np.dot(vals, vals)))
-        return cols, (vals / norm if norm > 0 else vals)
+        return next(self.rows([text]))
+
+    def rows(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`row` for each text. Tagging calls this for every paragraph, so the work is done for all texts at
+        once in C: each word is looked up once, word pairs are matched as pairs of word ids (``searchsorted``) and
+        terms counted with ``np.unique``. Each value is computed as a row at a time would be (``math.log`` tf,
+        times idf, over the row's own ``np.dot`` norm), so scores stay bit for bit the same."""
+        tokens = [self._tokens(t) for t in texts]
+        sizes = [len(t) for t in tokens]
+        unknown, n_words = len(self._words), max(len(self._words), 1)
+        ids = np.fromiter(map(self._words.get, chain.from_iterable(tokens), repeat(unknown)), dtype=np.int64,
+                          count=sum(sizes))
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), sizes)
+        uni = self._unigram[ids]
+        same = owner[1:] == owner[:-1]  # a pair never spans two texts
+        first, second = ids[:-1], ids[1:]
+        known = same & (first < unknown) & (second < unknown)
+        pair_owner = owner[:-1][known]
+        at = np.searchsorted(self._pair_keys, first[known] * n_words + second[known])
+        at_ok = at < len(self._pair_keys)
+        hit = np.zeros(len(at), dtype=bool)
+        hit[at_ok] = self._pair_keys[at[at_ok]] == (first[known] * n_words + second[known])[at_ok]
+        term_owner = np.concatenate([owner[uni >= 0], pair_owner[hit]])
+        found = np.concatenate([uni[uni >= 0], self._pair_cols[at[hit]]])
+        width = max(len(self.terms), 1)
+        keys, counts = np.unique(term_owner * width + found, return_counts=True)
+        cols = keys % width
+        tf = np.array([0.0] + [math.log(c) + 1.0 for c in range(1, int(counts.max(initial=0)) + 1)])
+        vals = tf[counts] * self.idf[cols]
+        bounds = np.searchsorted(keys // width, np.arange(len(texts) + 1))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            v = vals[a:b].copy()  # a fresh array, as a single row has, for the same dot product
+            norm = math.sqrt(float(np.dot(v, v)))
+            yield cols[a:b].copy(), (v / norm if norm > 0 else v)
 
 
 @dataclass
@@ -88,8 +126,7 @@ class LexicalHead:
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         k = self.head.coef.shape[0]
         Z = np.empty((len(texts), k))
-        for i, text in enumerate(texts):  # sparse row times dense weights, without building the matrix
-            cols, vals = self.features.row(text)
+        for i, (cols, vals) in enumerate(self.features.rows(texts)):  # sparse row times dense weights
             Z[i] = self.head.coef[:, cols] @ vals + self.head.intercept
         return self.head.proba_from_logits(Z)
 
@@ -101,7 +138,7 @@ class LexicalHead:
     def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LexicalHead:
         head = LinearHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
                                        if k in ("lexical_coef", "lexical_intercept")}, multi_label)
-        return cls(TfidfFeatures([str(t) for t in arrays["lexical_terms"]], np.asarray(arrays["lexical_idf"])), head)
+        return cls(TfidfFeatures(np.asarray(arrays["lexical_terms"]).tolist(), np.asarray(arrays["lexical_idf"])), head)
 
 
 def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0,
