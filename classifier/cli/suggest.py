@@ -14,6 +14,8 @@ from classifier.cli.options import (
     emit_tasks,
     err,
     log,
+    non_negative_float,
+    positive_int,
     progress_bar,
     read_pool_rows,
     verbose_arg,
@@ -27,9 +29,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--pool", nargs="+", required=True, metavar="FILE", help="unlabeled paragraphs: JSONL/CSV/"
                    "Parquet tables (one paragraph a row), or .txt/.md/.html articles or folders "
                    "(split into paragraphs)")
-    p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
-    p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
-                   "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
+    p.add_argument("-n", type=positive_int, default=50, help="how many paragraphs to choose (default: 50)")
+    p.add_argument("--diversity", type=non_negative_float, default=0.5,
+                   help="how strongly picks avoid paragraphs very similar (cosine >= 0.7) to ones already "
+                        "picked or labeled; 0 = uncertainty only (default: 0.5)")
     p.add_argument("--labeled", nargs="+", default=(), metavar="FILE", help="paragraphs already labeled (e.g. the "
                    "corpus): never suggested again, and picks avoid their near-copies")
     annotation_out_args(p)

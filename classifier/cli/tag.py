@@ -15,6 +15,7 @@ from classifier.cli.options import (
     engine_args,
     err,
     log,
+    positive_int,
     progress_bar,
     verbose_arg,
 )
@@ -35,10 +36,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it")
-    p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
-    p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
+    p.add_argument("--batch-size", type=positive_int, default=64, help="encoder batch size")
+    p.add_argument("--chunk", type=positive_int, default=1024, help="paragraphs gathered across documents per encoder "
                    "call, sorted by length there to cut padding (default: 1024)")
-    p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
+    p.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
                    "with theme chips, theme profiles, filters and a comparison across documents and sources "

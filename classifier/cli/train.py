@@ -15,6 +15,9 @@ from classifier.cli.options import (
     columns,
     data_args,
     err,
+    float_in,
+    non_negative_int,
+    positive_int,
     report_skipped,
     verbose_arg,
 )
@@ -35,16 +38,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lexical", default="auto", help="weight of the TF-IDF head in the blend, 0..1, or auto (CV)")
     p.add_argument("--sentence-weight", default="auto", help="weight of a paragraph's best sentence next to the "
                    "whole paragraph, 0..1, auto (CV), or none (read whole paragraphs: no evidence)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("--finetune", nargs="?", const="pairs", default=None, choices=("pairs", "labels"),
                    help="first tune the encoder on the training labels: 'pairs' (the default when given alone: "
                    "SetFit-style, paragraphs pulled together by shared themes) or 'labels' (end to end with a "
                    "multi-label head, binary cross-entropy, early stopping on held-out articles); the tuned "
                    "encoder is saved in OUT/encoder. Check with 'policytag evaluate' that it beats the default")
-    p.add_argument("--finetune-budget", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--finetune-budget", type=float_in(0, low_open=True), default=None, metavar="SECONDS",
                    help="stop fine-tuning after this many seconds (runs that stop early are not reproducible)")
-    p.add_argument("--finetune-pairs", type=int, default=None, metavar="N",
+    p.add_argument("--finetune-pairs", type=positive_int, default=None, metavar="N",
                    help="paragraph pairs to fine-tune on (default: 16000, about one pass over 1000 paragraphs)")
     data_args(p)
     cache_args(p)
