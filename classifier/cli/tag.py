@@ -55,36 +55,36 @@ def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_output, format_for
+    from classifier.io.writers import claim_outputs, format_for
 
     fmt = format_for(args.output, args.format)
-    if args.resume and not args.output:
+    if args.resume and args.output in (None, "-"):
         err("--resume needs -o FILE")
         return EXIT_USAGE
-    for path in (args.output, args.summary, args.html):  # before the slow model load
-        check_output(path, args.force, args.resume)
-    if args.engine == "ray":
-        from classifier.engines.ray_engine import require_ray
-        require_ray()
-    from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
-    model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
-                        backend=args.backend)
-    log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
-             model.use_context_)
-    ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,
-           "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend}
-    progress = progress_bar(args, "doc")
+    # every output is checked, opened and locked before the slow model load (a bad path costs nothing)
+    with claim_outputs(args.output, fmt, args.summary, args.html, args.force, args.resume) as outputs:
+        if args.engine == "ray":
+            from classifier.engines.ray_engine import require_ray
+            require_ray()
+        from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
+        model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
+                            backend=args.backend)
+        log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
+                 model.use_context_)
+        ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,
+               "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend}
+        progress = progress_bar(args, "doc")
 
-    def step(report: Any) -> None:
-        progress.update(1)
-        progress.set_postfix_str(f"{report.paragraphs} paragraphs", refresh=False)
+        def step(report: Any) -> None:
+            progress.update(1)
+            progress.set_postfix_str(f"{report.paragraphs} paragraphs", refresh=False)
 
-    report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
-                                                       args.stdin_format),
-                       output=args.output, fmt=fmt, summary=args.summary, html=args.html, force=args.force,
-                       resume=args.resume, engine=EngineOptions(args.engine, args.model, args.chunk, ray),
-                       on_message=lambda msg: print(msg, file=sys.stderr), on_document=step, notes=not args.quiet)
-    progress.close()
+        report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
+                                                           args.stdin_format),
+                           fmt=fmt, resume=args.resume, engine=EngineOptions(args.engine, args.model, args.chunk, ray),
+                           on_message=lambda msg: print(msg, file=sys.stderr), on_document=step,
+                           notes=not args.quiet, outputs=outputs)
+        progress.close()
     if not args.quiet:
         err(report.line(args.resume))
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK
