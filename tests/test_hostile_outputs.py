@@ -80,6 +80,18 @@ def test_an_output_reached_through_a_link_is_still_the_output(folder, capsys):
     assert sorted(set(docs)) == [str(folder / "a.txt"), str(folder / "b.md")] and len(docs) == 4
 
 
+def test_stdin_redirected_from_the_output_is_not_read(folder, tmp_path):
+    out = tmp_path / "o.jsonl"
+    assert main(["tag", str(folder / "a.txt"), "-o", str(out), "-q"]) == 0
+    before = out.read_bytes()
+    with open(out, "rb") as stdin:
+        done = subprocess.run(cli("-", "-o", out, "--resume", "--stdin-format", "jsonl"), stdin=stdin,
+                              capture_output=True, text=True, timeout=120, cwd=ROOT, env=env())
+    assert done.returncode == 0, done.stderr
+    assert "<stdin>: is an output of this run" in done.stderr and "skipped 1" in done.stderr
+    assert out.read_bytes() == before
+
+
 # 8. a failed write (disk full, file too large) leaves whole documents; --resume completes them
 
 def _small_files(limit):

@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("tag", help="tag articles (files, folders, globs, JSONL/CSV, - for stdin)")
     p.add_argument("inputs", nargs="+", metavar="PATH")
     p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
-    p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    p.add_argument("-o", "--output", default=None, help="output file (default or -: stdout); locked while the run "
+                   "writes it, and never read as an input")
     p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
                    "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
@@ -35,7 +36,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text")
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
-                   "documents already in it")
+                   "documents already in it; --html is rebuilt from all its records (jsonl or csv only)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="encoder batch size")
     p.add_argument("--chunk", type=positive_int, default=1024, help="paragraphs gathered across documents per encoder "
                    "call, sorted by length there to cut padding (default: 1024)")

@@ -288,6 +288,17 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
         yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
 
 
+def _stream_excluded(stream: IO[bytes], exclude: Set[tuple[int, int]]) -> bool:
+    """Whether stdin is redirected from one of the ``exclude`` files (``tag - -o o.jsonl < o.jsonl``)."""
+    if not exclude:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+    return (st.st_dev, st.st_ino) in exclude
+
+
 def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None,
                 exclude: Set[tuple[int, int]] = frozenset()) -> Iterator[Item]:
     """Every document of every input, lazily; a bad input yields an InputError and reading goes on. ``exclude``:
@@ -297,6 +308,10 @@ def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin:
             yield target
         elif target == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
+            if _stream_excluded(stream, exclude):
+                yield InputError("<stdin>", "is an output of this run (-o, --summary or --html), not read as input",
+                                 skipped=True)
+                continue
             if opts.stdin_format == "jsonl":
                 yield from _read_jsonl("<stdin>", opts, stream)
             else:

@@ -1,4 +1,8 @@
-"""Writing records: JSONL or CSV, appended whole documents at a time so an interrupted run stays valid."""
+"""Writing records: JSONL or CSV, appended whole documents at a time so an interrupted run stays valid.
+
+A run's outputs (-o, --summary, --html) are claimed together before any work (:func:`claim_outputs`): checked,
+opened and locked, so a bad path, a file given twice or a second run on the same file is a usage error up front,
+and the readers can keep the outputs out of the inputs by device and inode."""
 from __future__ import annotations
 
 import contextlib
@@ -256,18 +260,7 @@ class RunOutputs:
                                            "make room and run again with --resume to check and complete it") from None
 
     def close(self, failed: bool = False) -> None:
-        """Release the files (and their locks); after a failure, remove the ones this run made and left empty."""
-        for target in self.targets:
-            if target.fd is not None:
-                if failed and target.created and target.size() == 0:
-                    with contextlib.suppress(OSError):
-                        os.unlink(target.path)
-                os.close(target.fd)
-                target.fd = None
-            elif target.stream is not None:
-                with contextlib.suppress(OSError):
-                    target.stream.close()
-                target.stream = None
+        _release(self.targets, failed)
 
     def __enter__(self) -> RunOutputs:
         return self
@@ -297,10 +290,25 @@ def claim_outputs(output: str | None, fmt: str = "jsonl", summary: str | None = 
         for path, role in named:
             claimed.append(claim(path or "-", role, force, resume))
     except BaseException:
-        RunOutputs(*claimed).close(failed=True) if claimed else None
+        _release(claimed, failed=True)
         raise
     targets = dict(zip((role for _, role in named), claimed))
     return RunOutputs(targets["-o"], targets.get("--summary"), targets.get("--html"))
+
+
+def _release(targets: Sequence[Target], failed: bool) -> None:
+    """Close the files (releasing their locks); after a failure, remove the ones this run made and left empty."""
+    for target in targets:
+        if target.fd is not None:
+            if failed and target.created and target.size() == 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(target.path)
+            os.close(target.fd)
+            target.fd = None
+        elif target.stream is not None:
+            with contextlib.suppress(OSError):
+                target.stream.close()
+            target.stream = None
 
 
 def _cut_torn_tail(fd: int) -> None:
