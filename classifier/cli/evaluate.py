@@ -9,13 +9,11 @@ from typing import Any
 
 from classifier.cli.options import (
     EXIT_OK,
-    EXIT_USAGE,
     backend_arg,
     cache_args,
     cache_option,
     columns,
     data_args,
-    err,
     float_in,
     int_at_least,
     non_negative_int,
@@ -57,7 +55,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0, 1, 2],
                    help="seeds: CV repeats and learning-curve draws; the first also seeds held-out fits and the "
                    "bootstrap (default 0 1 2)")
-    p.add_argument("--sizes", type=size_or_all, nargs="+", default=["50", "100", "250", "500", "1000", "all"],
+    p.add_argument("--sizes", type=size_or_all, nargs="+", default=[50, 100, 250, 500, 1000, "all"],
                    metavar="N", help="learning-curve training sizes (default 50 100 250 500 1000 all)")
     p.add_argument("--bootstrap", type=positive_int, default=1000, metavar="B",
                    help="bootstrap resamples (default 1000)")
@@ -84,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
     protocols = list(dict.fromkeys(args.protocol))
     if "all" in protocols:
         protocols = ["heldout", "cv", "curve"] + (["cross-corpus"] if args.train and args.label_map else [])
-    try:
-        sizes = list(args.sizes)  # already checked: whole numbers or "all"
-    except ValueError:
-        err(f"--sizes takes whole numbers or 'all', not {' '.join(args.sizes)}")
-        return EXIT_USAGE
+    sizes = list(args.sizes)  # checked by the parser: positive whole numbers or "all"
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,
                  train_split=args.train_split, codebook=args.codebook, label_map=args.label_map, model=args.model,
