@@ -145,8 +145,6 @@ SITES = {
     ("classifier/encoding/cache.py", "conn"): ["tag", "train", "evaluate", "annotate export", "suggest", "cache"],
     ("classifier/encoding/finetune.py", "sample_rows"): ["train"],
     ("classifier/engines/local.py", "_flush"): ["tag"],
-    ("classifier/engines/ray_engine.py", "_check_room"): ["tag"],
-    ("classifier/engines/ray_engine.py", "start"): ["tag"],
     ("classifier/harness/datasets.py", "map_labels"): ["evaluate"],
     ("classifier/harness/datasets.py", "to_evalset"): ["evaluate"],
     ("classifier/harness/harness.py", "_codebook"): ["evaluate"],
@@ -158,7 +156,13 @@ SITES = {
     ("classifier/io/readers.py", "read_bytes"): ["tag", "annotate export", "suggest"],
     ("classifier/io/tables.py", "read_labeled"): ["train", "evaluate"],
     ("classifier/io/meta.py", "parse_meta_fields"): ["tag"],
-    ("classifier/io/writers.py", "check_output"): ["tag"],
+    ("classifier/io/writers.py", "claim"): ["tag"],
+    ("classifier/io/writers.py", "claim_outputs"): ["tag"],
+    ("classifier/io/writers.py", "finish"): ["tag"],
+    ("classifier/io/readers.py", "expand"): ["tag"],  # only a tag run has outputs to keep out of its inputs
+    ("classifier/io/readers.py", "read_inputs"): ["tag"],
+    ("classifier/engines/ray_run.py", "_check_room"): ["tag"],
+    ("classifier/engines/ray_run.py", "start"): ["tag"],
     ("classifier/io/writers.py", "check_summary_by"): ["tag"],
     ("classifier/io/writers.py", "parse_summary_by"): ["tag"],
     ("classifier/persist.py", "read_manifest"): [],  # names only 'policytag train ...' flags, checked below

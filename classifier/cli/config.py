@@ -27,7 +27,7 @@ def find_config(folder: Path, named: str | None = None) -> tuple[Path, dict[str,
     if (folder / FILE_NAME).is_file():
         return folder / FILE_NAME, _tables(folder / FILE_NAME)
     pyproject = folder / "pyproject.toml"
-    if pyproject.is_file():
+    if pyproject.is_file() and "[tool.policytag" in pyproject.read_text(encoding="utf-8", errors="replace"):
         tables = _read(pyproject).get("tool", {}).get("policytag")
         if isinstance(tables, dict):
             return pyproject, tables

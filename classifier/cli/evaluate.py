@@ -9,13 +9,16 @@ from typing import Any
 
 from classifier.cli.options import (
     EXIT_OK,
-    EXIT_USAGE,
     backend_arg,
     cache_args,
     cache_option,
     columns,
     data_args,
-    err,
+    float_in,
+    int_at_least,
+    non_negative_int,
+    positive_int,
+    size_or_all,
     verbose_arg,
 )
 
@@ -48,14 +51,17 @@ def add_parser(sub: Any) -> None:
                    "svm=sklearn.svm:LinearSVC,C=0.5 (fed embeddings) or a text pipeline class")
     p.add_argument("--label-map", default=None, metavar="FILE", help="YAML/JSON {their_label: our_theme_id} for "
                    "data coded with another scheme (unmapped labels are dropped and counted)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds: CV repeats and learning-curve "
-                   "draws; the first also seeds held-out fits and the bootstrap (default 0 1 2)")
-    p.add_argument("--sizes", nargs="+", default=["50", "100", "250", "500", "1000", "all"], metavar="N",
-                   help="learning-curve training sizes (default 50 100 250 500 1000 all)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="bootstrap resamples (default 1000)")
-    p.add_argument("--ci", type=float, default=0.95, help="confidence level (default 0.95)")
-    p.add_argument("--errors", type=int, default=5, metavar="N", help="error examples per theme and kind (default 5)")
+    p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0, 1, 2],
+                   help="seeds: CV repeats and learning-curve draws; the first also seeds held-out fits and the "
+                   "bootstrap (default 0 1 2)")
+    p.add_argument("--sizes", type=size_or_all, nargs="+", default=[50, 100, 250, 500, 1000, "all"],
+                   metavar="N", help="learning-curve training sizes (default 50 100 250 500 1000 all)")
+    p.add_argument("--bootstrap", type=positive_int, default=1000, metavar="B",
+                   help="bootstrap resamples (default 1000)")
+    p.add_argument("--ci", type=float_in(0, 1, low_open=True), default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--errors", type=non_negative_int, default=5, metavar="N",
+                   help="error examples per theme and kind (default 5)")
     p.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--markdown", default=None, metavar="FILE", help="write the full Markdown report (e.g. "
                    "evaluation/RESULTS.md)")
@@ -76,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
     protocols = list(dict.fromkeys(args.protocol))
     if "all" in protocols:
         protocols = ["heldout", "cv", "curve"] + (["cross-corpus"] if args.train and args.label_map else [])
-    try:
-        sizes = [s if s == "all" else int(s) for s in args.sizes]
-    except ValueError:
-        err(f"--sizes takes whole numbers or 'all', not {' '.join(args.sizes)}")
-        return EXIT_USAGE
+    sizes = list(args.sizes)  # checked by the parser: positive whole numbers or "all"
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,
                  train_split=args.train_split, codebook=args.codebook, label_map=args.label_map, model=args.model,

@@ -5,7 +5,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,11 @@ def engine_args(p: argparse.ArgumentParser) -> None:
                    "ray: the same run with chunks tagged by Ray actors, same outputs, --resume and exit codes")
     g.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster to use (e.g. auto, or "
                    "ray://HEAD:10001); default: the cluster 'ray start' made here, else a local one for this run")
-    g.add_argument("--actors", type=int, default=None, metavar="N", help="Tagger actors, each loading the model "
-                   "once (default: one per CPU of the cluster, or per GPU with --gpus-per-actor)")
-    g.add_argument("--gpus-per-actor", type=float, default=0, metavar="G", help="GPUs per actor (e.g. 1: one actor "
-                   "per GPU); default 0, CPU actors")
+    g.add_argument("--actors", type=positive_int, default=None, metavar="N",
+                   help="Tagger actors, each loading the model once (default: one per CPU of the cluster, or "
+                        "per GPU with --gpus-per-actor)")
+    g.add_argument("--gpus-per-actor", type=non_negative_float, default=0, metavar="G",
+                   help="GPUs per actor (e.g. 1: one actor per GPU); default 0, CPU actors")
 
 
 def verbose_arg(p: argparse.ArgumentParser) -> None:
@@ -220,3 +221,47 @@ def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] |
     if not rows:
         raise InputError(", ".join(paths), "no paragraphs to read")
     return rows
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number of at least ``minimum``: an impossible count (``--chunk 0``) is a
+    usage error naming the option, not a run that blames every input."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = "whole number"  # what argparse names in its own messages
+    return parse
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
+
+
+def float_in(low: float, high: float = float("inf"), low_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type=`` for a number in [low, high] (or (low, high] with ``low_open``), finite."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (low < value if low_open else low <= value) or not value <= high or value != value:
+            bounds = f"{'above' if low_open else 'at least'} {low:g}" + (f" and at most {high:g}"
+                                                                         if high != float("inf") else "")
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+non_negative_float = float_in(0)
+
+
+def size_or_all(text: str) -> int | str:
+    """A learning-curve size: a positive whole number, or ``all``."""
+    return text if text == "all" else positive_int(text)
+

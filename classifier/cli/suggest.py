@@ -14,6 +14,8 @@ from classifier.cli.options import (
     emit_tasks,
     err,
     log,
+    non_negative_float,
+    positive_int,
     progress_bar,
     read_pool_rows,
     verbose_arg,
@@ -28,9 +30,10 @@ def add_parser(sub: Any) -> None:
                    "files or folders, or JSONL/CSV/Parquet feeds (one article a row), split into paragraphs as "
                    "'tag' does; tables whose rows carry article_id, paragraph or labels are paragraphs already, "
                    "one a row")
-    p.add_argument("-n", type=int, default=50, help="how many paragraphs to choose (default: 50)")
-    p.add_argument("--diversity", type=float, default=0.5, help="how strongly picks avoid paragraphs very similar "
-                   "(cosine >= 0.7) to ones already picked or labeled; 0 = uncertainty only (default: 0.5)")
+    p.add_argument("-n", type=positive_int, default=50, help="how many paragraphs to choose (default: 50)")
+    p.add_argument("--diversity", type=non_negative_float, default=0.5,
+                   help="how strongly picks avoid paragraphs very similar (cosine >= 0.7) to ones already "
+                        "picked or labeled; 0 = uncertainty only (default: 0.5)")
     p.add_argument("--labeled", nargs="+", default=(), metavar="FILE", help="paragraphs already labeled (e.g. the "
                    "corpus): never suggested again, and picks avoid their near-copies")
     annotation_out_args(p)

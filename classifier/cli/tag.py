@@ -16,6 +16,7 @@ from classifier.cli.options import (
     err,
     log,
     min_score,
+    positive_int,
     progress_bar,
     theme_threshold,
     top_k,
@@ -27,7 +28,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("tag", help="tag articles (files, folders, globs, JSONL/CSV, - for stdin)")
     p.add_argument("inputs", nargs="+", metavar="PATH")
     p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
-    p.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    p.add_argument("-o", "--output", default=None, help="output file (default or -: stdout); locked while the run "
+                   "writes it, and never read as an input")
     p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
                    "or pretty (a readable report); default: by extension, else jsonl")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
@@ -55,11 +57,11 @@ def add_parser(sub: Any) -> None:
                    help="use threshold X for THEME instead of the learned one (repeatable)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
-                   "documents already in it")
-    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder forward pass (default: 64)")
-    p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
-                   "call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
-    p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
+                   "documents already in it; --html is rebuilt from all its records (jsonl or csv only)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoder forward pass (default: 64)")
+    p.add_argument("--chunk", type=positive_int, default=1024, help="paragraphs gathered across documents per "
+                   "encoder call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
+    p.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="skip files larger than this")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
                    "with theme chips, theme profiles, filters and a comparison across documents and sources "
@@ -76,49 +78,48 @@ def run(args: argparse.Namespace) -> int:
     from classifier.engines.run import EngineOptions, tag_files
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_output, check_summary_by, format_for, parse_summary_by
+    from classifier.io.writers import check_summary_by, claim_outputs, format_for, parse_summary_by
 
     fmt = format_for(args.output, args.format)
-    if args.resume and not args.output:
+    if args.resume and args.output in (None, "-"):
         err("--resume needs -o FILE")
         return EXIT_USAGE
-    for path in (args.output, args.summary, args.html):  # before the slow model load
-        check_output(path, args.force, args.resume)
     meta_fields = parse_meta_fields(args.meta_fields)
     summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None else ()
     check_summary_by(args.summary, summary_by, args.resume)
     from classifier.decision import DecisionRule, DecisionRuleError
     rule = DecisionRule(args.min_score, args.top_k, dict(args.threshold))
-    if args.engine == "ray":
-        from classifier.engines.ray_ship import require_ray
-        require_ray()
-    from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
-    model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
-                        backend=args.backend)
-    log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
-             model.use_context_)
-    if not rule.is_default:
-        try:
-            model.decision_rule = rule.check(model.classes_)
-        except DecisionRuleError as exc:
-            err(f"--threshold: {exc}")
-            return EXIT_USAGE
-    ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,
-           "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend,
-           "decision": model.decision_rule}
-    progress = progress_bar(args, "doc")
+    # every output is checked, opened and locked before the slow model load (a bad path costs nothing)
+    with claim_outputs(args.output, fmt, args.summary, args.html, args.force, args.resume) as outputs:
+        if args.engine == "ray":
+            from classifier.engines.ray_ship import require_ray
+            require_ray()
+        from classifier.scorer import load_scorer  # scoring only: a fully cached run never imports torch or sklearn
+        model = load_scorer(args.model or DEFAULT_MODEL_DIR, cache=cache_option(args), batch_size=args.batch_size,
+                            backend=args.backend)
+        log.info("model %s: %d themes, context=%s", args.model or "(shipped default)", len(model.classes_),
+                 model.use_context_)
+        if not rule.is_default:  # a usage error raised here leaves no empty output behind
+            try:
+                model.decision_rule = rule.check(model.classes_)
+            except DecisionRuleError as exc:
+                raise DecisionRuleError(f"--threshold: {exc}") from None
+        ray = {"address": args.address, "actors": args.actors, "gpus_per_actor": args.gpus_per_actor,
+               "cache": cache_option(args), "batch_size": args.batch_size, "backend": args.backend,
+               "decision": model.decision_rule}
+        progress = progress_bar(args, "doc")
 
-    def step(report: Any) -> None:
-        progress.update(1)
-        progress.set_postfix_str(f"{report.paragraphs} paragraphs", refresh=False)
+        def step(report: Any) -> None:
+            progress.update(1)
+            progress.set_postfix_str(f"{report.paragraphs} paragraphs", refresh=False)
 
-    report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
-                                                       args.stdin_format, meta_fields),
-                       output=args.output, fmt=fmt, summary=args.summary, summary_by=summary_by, html=args.html,
-                       force=args.force, resume=args.resume,
-                       engine=EngineOptions(args.engine, args.model, args.chunk, ray),
-                       on_message=lambda msg: print(msg, file=sys.stderr), on_document=step, notes=not args.quiet)
-    progress.close()
+        report = tag_files(model, args.inputs, ReadOptions(args.text_field, args.id_field, args.max_bytes,
+                                                           args.stdin_format, meta_fields),
+                           fmt=fmt, resume=args.resume, summary_by=summary_by,
+                           engine=EngineOptions(args.engine, args.model, args.chunk, ray),
+                           on_message=lambda msg: print(msg, file=sys.stderr), on_document=step,
+                           notes=not args.quiet, outputs=outputs)
+        progress.close()
     if not args.quiet:
         err(report.line(args.resume))
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK

@@ -16,6 +16,9 @@ from classifier.cli.options import (
     columns,
     data_args,
     err,
+    float_in,
+    non_negative_int,
+    positive_int,
     report_skipped,
     stage_bars,
     verbose_arg,
@@ -41,7 +44,7 @@ def add_parser(sub: Any) -> None:
                    help="what each theme's threshold is tuned for on out-of-fold predictions: f1 (default), "
                    "precision@P (the lowest threshold reaching precision P, e.g. precision@0.8) or recall@R (the "
                    "highest reaching recall R); a theme that cannot reach the target keeps its F1-best threshold")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")
     p.add_argument("--add", nargs="+", default=(), metavar="FILE", help="labeled rows to train on besides --data, "
@@ -55,9 +58,9 @@ def add_parser(sub: Any) -> None:
                    "SetFit-style, paragraphs pulled together by shared themes) or 'labels' (end to end with a "
                    "multi-label head, binary cross-entropy, early stopping on held-out articles); the tuned "
                    "encoder is saved in OUT/encoder. Check with 'policytag evaluate' that it beats the default")
-    p.add_argument("--finetune-budget", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--finetune-budget", type=float_in(0, low_open=True), default=None, metavar="SECONDS",
                    help="stop fine-tuning after this many seconds (runs that stop early are not reproducible)")
-    p.add_argument("--finetune-pairs", type=int, default=None, metavar="N",
+    p.add_argument("--finetune-pairs", type=positive_int, default=None, metavar="N",
                    help="paragraph pairs to fine-tune on (default: 16000, about one pass over 1000 paragraphs)")
     data_args(p)
     cache_args(p)

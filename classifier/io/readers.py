@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -88,8 +88,10 @@ def decode(data: bytes, location: str) -> tuple[str, str | None]:
     raise InputError(location, "not valid UTF-8 and not a known 8-bit encoding")  # pragma: no cover
 
 
-def expand(inputs: Sequence[str]) -> Iterator[Path | str | InputError]:
-    """Paths to read, in a stable order; ``-`` stays as stdin. Unmatched or empty inputs become errors."""
+def expand(inputs: Sequence[str], exclude: Set[tuple[int, int]] = frozenset()) -> Iterator[Path | str | InputError]:
+    """Paths to read, in a stable order; ``-`` stays as stdin. Unmatched or empty inputs become errors.
+    Files in ``exclude`` ((device, inode) pairs: the run's own outputs) are never read: passed over inside a
+    folder or a pattern, said so in one line when named."""
     for raw in inputs:
         if raw == "-":
             yield "-"
@@ -99,9 +101,25 @@ def expand(inputs: Sequence[str]) -> Iterator[Path | str | InputError]:
             if not matches:
                 yield InputError(raw, "no files match this pattern")
             for m in matches:
-                yield from _expand_path(Path(m))
+                if not _excluded(Path(m), exclude):
+                    yield from _expand_path(Path(m), exclude)
             continue
-        yield from _expand_path(Path(raw))
+        if _excluded(Path(raw), exclude):
+            yield InputError(raw, "is an output of this run (-o, --summary or --html), not read as input",
+                             skipped=True)
+            continue
+        yield from _expand_path(Path(raw), exclude)
+
+
+def _excluded(path: Path, exclude: Set[tuple[int, int]]) -> bool:
+    """Whether ``path`` is (or links to) one of the ``exclude`` files: compared by device and inode."""
+    if not exclude:
+        return False
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) in exclude
 
 
 def link_problem(path: Path) -> InputError | None:
@@ -127,7 +145,7 @@ def special_file(path: Path) -> InputError | None:
     return InputError(str(path), "not a regular file (a pipe, device or socket), skipped", skipped=True)
 
 
-def _expand_path(path: Path) -> Iterator[Path | InputError]:
+def _expand_path(path: Path, exclude: Set[tuple[int, int]] = frozenset()) -> Iterator[Path | InputError]:
     problem = link_problem(path) or special_file(path)
     if problem is not None:
         yield problem
@@ -145,6 +163,8 @@ def _expand_path(path: Path) -> Iterator[Path | InputError]:
                                                              "points to, to tag it)", skipped=True)
             for name in sorted(files):
                 child = Path(root) / name
+                if _excluded(child, exclude):
+                    continue
                 if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
                     found = True
                     yield special_file(child) or child
@@ -295,14 +315,30 @@ def looks_like_html(text: str) -> bool:
         _CLOSING_TAG.search(text, 0, 65536))
 
 
-def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(),
-                stdin: IO[bytes] | None = None) -> Iterator[Item]:
-    """Every document of every input, lazily; a bad input yields an InputError and reading goes on."""
-    for target in expand(inputs):
+def _stream_excluded(stream: IO[bytes], exclude: Set[tuple[int, int]]) -> bool:
+    """Whether stdin is redirected from one of the ``exclude`` files (``tag - -o o.jsonl < o.jsonl``)."""
+    if not exclude:
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+    return (st.st_dev, st.st_ino) in exclude
+
+
+def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None,
+                exclude: Set[tuple[int, int]] = frozenset()) -> Iterator[Item]:
+    """Every document of every input, lazily; a bad input yields an InputError and reading goes on. ``exclude``:
+    (device, inode) pairs of files never to read (the run's outputs; see :func:`expand`)."""
+    for target in expand(inputs, exclude):
         if isinstance(target, InputError):
             yield target
         elif target == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
+            if _stream_excluded(stream, exclude):
+                yield InputError("<stdin>", "is an output of this run (-o, --summary or --html), not read as input",
+                                 skipped=True)
+                continue
             if opts.stdin_format == "jsonl":
                 yield from _read_jsonl("<stdin>", opts, stream)
             else:

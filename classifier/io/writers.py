@@ -1,26 +1,26 @@
-"""Writing records: JSONL or CSV, appended whole documents at a time so an interrupted run stays valid."""
+"""Writing records: JSONL or CSV, appended whole documents at a time so an interrupted run stays valid.
+
+A run's outputs (-o, --summary, --html) are claimed together before any work (:func:`claim_outputs`): checked,
+opened and locked, so a bad path, a file given twice or a second run on the same file is a usage error up front,
+and the readers can keep the outputs out of the inputs by device and inode."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
+import stat
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from classifier.errors import PolicytagError
 
 FORMATS = ("jsonl", "csv", "pretty")
-
-
-class OutputFolderError(PolicytagError):
-    """The output's folder does not exist: said before any work, not after the whole run."""
-
-
-class OutputExistsError(PolicytagError):
-    """The output file exists and neither --force nor --resume was given."""
 
 
 def format_for(path: str | None, fmt: str | None) -> str:
@@ -93,107 +93,313 @@ def serialize(records: Iterable[dict[str, Any]], fmt: str, theme_ids: Sequence[s
     return buf.getvalue()
 
 
-def check_output(path: str | None, force: bool, resume: bool) -> bool:
-    """Whether a non-empty output exists; refuses to go on when it would be overwritten unasked."""
+class OutputError(PolicytagError):
+    """An output (-o, --summary, --html) that cannot be used: said before any work, a usage error."""
+
+
+class OutputFolderError(OutputError):
+    """The output's folder does not exist: said before any work, not after the whole run."""
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and neither --force nor --resume was given."""
+
+
+class OutputInUseError(OutputError):
+    """Another run holds the output's lock: two runs appending to one file would lose records."""
+
+
+class OutputWriteError(PolicytagError):
+    """A write failed part way (disk full, file too large): the output was cut back to its last whole document."""
+
+
+@dataclass
+class Target:
+    """One output of a run, claimed before any work: a regular file (opened, locked, ``fd``), or a stream
+    (stdout for ``-``, or a device such as /dev/null) that is written as it comes, without resume or lock."""
+
+    path: str
+    role: str
+    fd: int | None = None
+    stream: IO[str] | None = None
+    created: bool = False  # made by this run: removed again if the run stops before writing to it
+
+    @property
+    def key(self) -> tuple[int, int] | None:
+        """(device, inode) of a regular file: what the readers compare to keep outputs out of the inputs."""
+        if self.fd is None:
+            return None
+        st = os.fstat(self.fd)
+        return st.st_dev, st.st_ino
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size if self.fd is not None else 0
+
+    def emit(self, text: str) -> None:
+        """Append ``text``; raises OSError (EFBIG, ENOSPC, ...) for the caller to undo the document."""
+        if self.fd is None:
+            stream = self.stream or sys.stdout
+            stream.write(text)
+            stream.flush()
+            return
+        data = text.encode("utf-8", "surrogatepass")
+        while data:
+            data = data[os.write(self.fd, data):]
+
+
+def _identity(path: str | None) -> object:
+    """What makes two outputs the same: stdout, the same regular file (also through links), or the same path."""
     if path is None or path == "-":
-        return False
+        return "<stdout>"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    if not stat.S_ISREG(st.st_mode):
+        return None  # /dev/null and other devices may be shared
+    return st.st_dev, st.st_ino
+
+
+def _open_error(path: str, exc: OSError) -> OutputError:
+    if isinstance(exc, IsADirectoryError):
+        return OutputError(f"{path}: is a directory; give a file name")
+    if isinstance(exc, PermissionError):
+        return OutputError(f"{path}: cannot write here (permission denied); choose another path")
+    return OutputError(f"{path}: cannot write here ({exc.strerror or exc}); choose another path")
+
+
+def claim(path: str, role: str, force: bool, resume: bool) -> Target:
+    """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
+    not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
+    if path == "-":
+        return Target(path, role)
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory; give a file name")
     folder = Path(path).parent
     if not folder.is_dir():
         raise OutputFolderError(f"{path}: the folder {folder} does not exist; create it or choose another path")
-    exists = Path(path).exists() and Path(path).stat().st_size > 0
-    if exists and not (force or resume):
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):  # /dev/null, /dev/stdout on a terminal or pipe
+        try:
+            return Target(path, role, stream=open(path, "w", encoding="utf-8"))
+        except OSError as exc:
+            raise _open_error(path, exc) from None
+    if st is not None and st.st_size > 0 and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
-    return exists
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise OutputInUseError(f"{path}: in use by another policytag run") from None
+    except OSError:  # a file system without locks: go on unlocked rather than refuse
+        pass
+    return Target(path, role, fd=fd, created=st is None)
 
 
-class RecordWriter:
-    """Appends serialized documents with one write() and a flush each, so a kill leaves whole records only."""
+class RunOutputs:
+    """The outputs of one ``tag`` run, claimed together before any work and written a whole document at a time.
 
-    def __init__(self, path: str | None, fmt: str, theme_ids: Sequence[str], force: bool = False,
-                 resume: bool = False, stream: IO[str] | None = None, head: str | None = None):
-        """``head``: the pretty report's legend, written once at the top (not when a resume appends)."""
-        self.path = path
-        self.fmt = fmt
-        self.theme_ids = list(theme_ids)
-        self._stream = stream
-        self._fd: int | None = None
-        if path is None or path == "-":
-            self._stream = stream or sys.stdout
-            if fmt == "csv":
-                self._emit(serialize_header(self.theme_ids))
-            elif fmt == "pretty" and head:
-                self._emit(head)
-            return
-        exists = check_output(path, force, resume)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resume else os.O_TRUNC)
-        self._fd = os.open(path, flags, 0o644)
-        if fmt == "csv" and not (resume and exists):
-            self._emit(serialize_header(self.theme_ids))
-        elif fmt == "pretty" and head and not (resume and exists):
-            self._emit(head)
+    A document's records and its summary row are one unit: if either write fails (disk full), both files are cut
+    back to where they were before it, so the output holds whole documents only and ``--resume`` completes it.
+    """
 
-    def _emit(self, text: str) -> None:
-        if self._fd is not None:
-            data = text.encode("utf-8", "surrogatepass")
-            while data:
-                written = os.write(self._fd, data)
-                data = data[written:]
-        else:
-            self._stream.write(text)
-            self._stream.flush()
+    def __init__(self, records: Target, summary: Target | None = None, html: Target | None = None):
+        self.records = records
+        self.summary = summary
+        self.html = html
+        self._summary_kind = summary_kind(summary.path) if summary is not None else ""
+        self._meta_keys: list[str] = []
+        self._groups: GroupedSummary | None = None
 
-    def write(self, records: Iterable[dict[str, Any]]) -> None:
-        text = serialize(records, self.fmt, self.theme_ids)
-        if text:
-            self._emit(text)
+    @property
+    def targets(self) -> list[Target]:
+        return [t for t in (self.records, self.summary, self.html) if t is not None]
 
-    def close(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+    @property
+    def exclude(self) -> frozenset[tuple[int, int]]:
+        """The outputs' (device, inode) pairs: never read as inputs, even inside an input folder."""
+        return frozenset(t.key for t in self.targets if t.key is not None)
 
-    def __enter__(self) -> RecordWriter:
+    def start(self, fmt: str, theme_ids: Sequence[str], resume: bool, head: str = "", meta_keys: Sequence[str] = (),
+              summary_by: Sequence[str] = ()) -> None:
+        """Empty the files (or, resuming, cut a torn last line) and write the headers where a file has none.
+        ``head``: the pretty report's legend; ``meta_keys``: the metadata columns of a per-document summary;
+        ``summary_by``: count the summary by group instead, written once at the end (:meth:`finish`)."""
+        ids = list(theme_ids)
+        self._meta_keys = list(meta_keys)
+        check_summary_by(self.summary.path if self.summary else None, summary_by, resume)
+        heads = [(self.records, serialize_header(ids) if fmt == "csv" else head if fmt == "pretty" else "")]
+        if self.summary is not None and summary_by:
+            self._groups = GroupedSummary(self._summary_kind, ids, summary_by)
+        elif self.summary is not None:
+            heads.append((self.summary, summary_header(self._summary_kind, ids, self._meta_keys)))
+        for target, header in heads:
+            if target.fd is not None:
+                if resume:
+                    _cut_torn_tail(target.fd)
+                else:
+                    os.ftruncate(target.fd, 0)
+                if target.size() > 0:
+                    continue
+            if header:
+                self._write([(target, header)])
+
+    def write_document(self, records_text: str, summary_row: dict[str, Any] | None, theme_ids: Sequence[str]) -> None:
+        parts = [(self.records, records_text)]
+        if self._groups is not None and summary_row is not None:
+            self._groups.add(summary_row)
+        elif self.summary is not None and summary_row is not None:
+            parts.append((self.summary, summary_line(self._summary_kind, summary_row, theme_ids, self._meta_keys)))
+        self._write(parts)
+
+    def _write(self, parts: list[tuple[Target, str]]) -> None:
+        marks = [(t, t.size()) for t, _ in parts if t.fd is not None]
+        for target, text in parts:
+            try:
+                if text:
+                    target.emit(text)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                for t, size in marks:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(t.fd, size)
+                kept = ("; the output ends with the last whole document: make room and run again with --resume to "
+                        "complete it") if target.fd is not None else ""
+                raise OutputWriteError(f"{target.path}: could not write ({exc.strerror or exc}){kept}") from None
+
+    def write_page(self, text: str) -> None:
+        """The HTML view, written once at the end (a failed write leaves no half page)."""
+        if self.html is not None:
+            self._write_whole(self.html, text, "the page")
+
+    def _write_whole(self, target: Target, text: str, what: str, hint: str = "run again with --resume to build it"
+                     ) -> None:
+        try:
+            if target.fd is not None:
+                os.ftruncate(target.fd, 0)
+            target.emit(text)
+        except OSError as exc:
+            if target.fd is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(target.fd, 0)
+            raise OutputWriteError(f"{target.path}: could not write {what} ({exc.strerror or exc}); the records "
+                                   f"are complete: make room and {hint}") from None
+
+    def finish(self) -> None:
+        """Write a grouped summary, then push the files to disk: a late 'no space' surfaces here, as a write
+        error, not as silent loss."""
+        if self._groups is not None and self.summary is not None:
+            self._write_whole(self.summary, self._groups.text(), "the grouped summary",
+                              "tag again (the cache makes it fast)")
+        for target in self.targets:
+            if target.fd is not None:
+                try:
+                    os.fsync(target.fd)
+                except OSError as exc:
+                    raise OutputWriteError(f"{target.path}: could not be saved to disk ({exc.strerror or exc}); "
+                                           "make room and run again with --resume to check and complete it") from None
+
+    def close(self, failed: bool = False) -> None:
+        _release(self.targets, failed)
+
+    def __enter__(self) -> RunOutputs:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
-class SummaryWriter:
-    """Per-document theme profiles (``--summary``), written as each document finishes: memory stays flat however
-    many documents there are. ``.md`` writes a Markdown table, ``.csv`` a CSV, anything else JSONL; the tables
-    have a column for each of ``meta_keys`` (the article metadata carried, empty where unknown). With
-    ``resume`` an existing summary is continued, like the records of a resumed run."""
+def claim_outputs(output: str | None, fmt: str = "jsonl", summary: str | None = None, html: str | None = None,
+                  force: bool = False, resume: bool = False) -> RunOutputs:
+    """Check every output of a run before any work (exit 2 with one line for each way it can fail): two
+    outputs that are one file, a pretty report to continue, a missing or read-only folder, a directory, a file
+    that exists unasked, or one another run is writing. Claimed files stay locked until closed."""
+    if resume and fmt == "pretty":
+        raise OutputError("--resume needs --format jsonl or csv: a pretty report cannot be continued")
+    named = [(p, role) for p, role in ((output, "-o"), (summary, "--summary"), (html, "--html"))
+             if p is not None or role == "-o"]
+    seen: dict[object, str] = {}
+    for path, role in named:
+        ident = _identity(path)
+        if ident is not None and ident in seen:
+            raise OutputError(f"{path or '-'}: given as both {seen[ident]} and {role}; give each output its own file")
+        if ident is not None:
+            seen[ident] = role
+    claimed: list[Target] = []
+    try:
+        for path, role in named:
+            claimed.append(claim(path or "-", role, force, resume))
+    except BaseException:
+        _release(claimed, failed=True)
+        raise
+    targets = dict(zip((role for _, role in named), claimed))
+    return RunOutputs(targets["-o"], targets.get("--summary"), targets.get("--html"))
 
-    def __init__(self, path: str, theme_ids: Sequence[str], resume: bool = False, meta_keys: Sequence[str] = ()):
-        self.theme_ids = list(theme_ids)
-        self.meta_keys = list(meta_keys)
-        self.kind = Path(path).suffix.lower().lstrip(".")
-        exists = Path(path).exists() and Path(path).stat().st_size > 0
-        self._fh = open(path, "a" if resume else "w", encoding="utf-8", newline="")
-        if resume and exists:
+
+def _release(targets: Sequence[Target], failed: bool) -> None:
+    """Close the files (releasing their locks); after a failure, remove the ones this run made and left empty."""
+    for target in targets:
+        if target.fd is not None:
+            if failed and target.created and target.size() == 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(target.path)
+            os.close(target.fd)
+            target.fd = None
+        elif target.stream is not None:
+            with contextlib.suppress(OSError):
+                target.stream.close()
+            target.stream = None
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Cut a last line without its newline (a run killed mid-write): appends then start on a line of their own."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    pos = size
+    while pos > 0:
+        step = min(65536, pos)
+        block = os.pread(fd, step, pos - step)
+        if pos == size and block.endswith(b"\n"):
             return
-        _table_header(self._fh, self.kind, ["document" if self.kind == "md" else "doc", *self.meta_keys],
-                      ["paragraphs"], self.theme_ids)
+        nl = block.rfind(b"\n")
+        if nl >= 0:
+            os.ftruncate(fd, pos - step + nl + 1)
+            return
+        pos -= step
+    os.ftruncate(fd, 0)
 
-    def write(self, summary: dict[str, Any]) -> None:
-        meta = summary.get("meta") or {}
-        if self.kind in ("md", "csv"):
-            _table_row(self._fh, self.kind, [summary["doc"], *[meta.get(k, "") for k in self.meta_keys]],
-                       [summary["paragraphs"]], [summary["shares"][t] for t in self.theme_ids])
-        else:
-            self._fh.write(json.dumps(summary, ensure_ascii=False) + "\n")
-        self._fh.flush()
 
-    def close(self) -> None:
-        self._fh.close()
+def summary_kind(path: str) -> str:
+    """``md`` (a Markdown table), ``csv``, or anything else (JSONL): by the summary file's extension."""
+    return Path(path).suffix.lower().lstrip(".")
 
-    def __enter__(self) -> SummaryWriter:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def summary_header(kind: str, theme_ids: Sequence[str], meta_keys: Sequence[str] = ()) -> str:
+    """The header of a per-document summary table (none for JSONL): document, its metadata, paragraphs, themes."""
+    buf = io.StringIO(newline="")
+    _table_header(buf, kind, ["document" if kind == "md" else "doc", *meta_keys], ["paragraphs"], theme_ids)
+    return buf.getvalue()
+
+
+def summary_line(kind: str, summary: dict[str, Any], theme_ids: Sequence[str], meta_keys: Sequence[str] = ()) -> str:
+    """One document's theme profile (share of its paragraphs carrying each theme) as a summary row, with the
+    article metadata carried (empty where unknown)."""
+    if kind not in ("md", "csv"):
+        return json.dumps(summary, ensure_ascii=False) + "\n"
+    meta = summary.get("meta") or {}
+    buf = io.StringIO(newline="")
+    _table_row(buf, kind, [summary["doc"], *[meta.get(k, "") for k in meta_keys]], [summary["paragraphs"]],
+               [summary["shares"][t] for t in theme_ids])
+    return buf.getvalue()
 
 
 SUMMARY_GROUPS = ("outlet", "month")
@@ -231,19 +437,18 @@ def summary_group(meta: dict[str, str] | None, by: Sequence[str]) -> tuple[str, 
     return tuple(values[k] or UNKNOWN_GROUP for k in by)
 
 
-class GroupedSummaryWriter:
+class GroupedSummary:
     """Theme profiles per group of documents (``--summary --summary-by outlet,month``): for each group, the number
     of documents and paragraphs and the share of its paragraphs carrying each theme. Groups are counted as
     documents finish and written, sorted with ``(unknown)`` last, when the run ends: one row per group."""
 
-    def __init__(self, path: str, theme_ids: Sequence[str], by: Sequence[str]):
-        self.path = path
+    def __init__(self, kind: str, theme_ids: Sequence[str], by: Sequence[str]):
+        self.kind = kind
         self.theme_ids = list(theme_ids)
         self.by = list(by)
-        self.kind = Path(path).suffix.lower().lstrip(".")
         self.groups: dict[tuple[str, ...], dict[str, Any]] = {}
 
-    def write(self, summary: dict[str, Any]) -> None:
+    def add(self, summary: dict[str, Any]) -> None:
         group = self.groups.setdefault(summary_group(summary.get("meta"), self.by),
                                        {"documents": 0, "paragraphs": 0, "counts": dict.fromkeys(self.theme_ids, 0)})
         group["documents"] += 1
@@ -263,22 +468,17 @@ class GroupedSummaryWriter:
                         "shares": {t: round(c / n, 4) if n else 0.0 for t, c in g["counts"].items()}})
         return out
 
-    def close(self) -> None:
-        with open(self.path, "w", encoding="utf-8", newline="") as fh:
+    def text(self) -> str:
+        buf = io.StringIO(newline="")
+        if self.kind in ("md", "csv"):
+            _table_header(buf, self.kind, self.by, ["documents", "paragraphs"], self.theme_ids)
+        for row in self.rows():
             if self.kind in ("md", "csv"):
-                _table_header(fh, self.kind, self.by, ["documents", "paragraphs"], self.theme_ids)
-            for row in self.rows():
-                if self.kind in ("md", "csv"):
-                    _table_row(fh, self.kind, [row[k] for k in self.by], [row["documents"], row["paragraphs"]],
-                               [row["shares"][t] for t in self.theme_ids])
-                else:
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def __enter__(self) -> GroupedSummaryWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+                _table_row(buf, self.kind, [row[k] for k in self.by], [row["documents"], row["paragraphs"]],
+                           [row["shares"][t] for t in self.theme_ids])
+            else:
+                buf.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return buf.getvalue()
 
 
 def _table_header(fh: IO[str], kind: str, labels: Sequence[str], counts: Sequence[str],
@@ -305,28 +505,46 @@ def serialize_header(theme_ids: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def completed_documents(path: str, fmt: str) -> set[tuple[str, str]]:
-    """(doc, doc_sha) pairs already in an output file; a torn last line is cut off so appends stay valid."""
+def _rows(path: str, fmt: str) -> Iterator[dict[str, Any]]:
+    """The rows of a records file as written (JSONL objects or CSV rows); unreadable lines are passed over."""
     p = Path(path)
-    if not p.exists():
-        return set()
-    data = p.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(p, "r+b") as fh:
-            fh.truncate(cut)
-        data = data[:cut]
-    done: set[tuple[str, str]] = set()
-    text = data.decode("utf-8", errors="replace")
+    if not p.is_file():
+        return
+    text = p.read_bytes().decode("utf-8", errors="replace")
     if fmt == "jsonl":
         for line in text.splitlines():
             try:
                 rec = json.loads(line)
-                done.add((str(rec["doc"]), str(rec["doc_sha"])))
-            except (ValueError, KeyError, TypeError):
+            except ValueError:
                 continue
+            if isinstance(rec, dict):
+                yield rec
     else:
-        for row in csv.DictReader(io.StringIO(text, newline="")):
-            if row.get("doc") is not None:
-                done.add((row["doc"], row.get("doc_sha") or ""))
-    return done
+        yield from csv.DictReader(io.StringIO(text, newline=""))
+
+
+def completed_documents(path: str, fmt: str) -> set[tuple[str, str]]:
+    """(doc, doc_sha) pairs already in an output file; a torn last line is cut off so appends stay valid."""
+    if not Path(path).is_file():
+        return set()
+    with open(path, "r+b") as fh:
+        _cut_torn_tail(fh.fileno())
+    return {(str(row["doc"]), str(row.get("doc_sha") or "")) for row in _rows(path, fmt)
+            if row.get("doc") is not None and (fmt != "jsonl" or "doc_sha" in row)}
+
+
+def read_records(path: str, fmt: str, theme_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The records of an output file, as ``tag`` wrote them (CSV rows turned back into records): what a resumed
+    run's HTML page is rebuilt from, so the page shows every document of the output, not only the new ones."""
+    if fmt == "jsonl":
+        return [r for r in _rows(path, fmt) if {"doc", "doc_sha", "paragraph", "text", "themes", "scores"} <= set(r)]
+    out = []
+    for row in _rows(path, fmt):
+        try:
+            out.append({"doc": row["doc"], "doc_sha": row["doc_sha"], "paragraph": int(row["paragraph"]),
+                        "section": row["section"] or None, "text": row["text"],
+                        "themes": [t for t in row["themes"].split(";") if t],
+                        "scores": {t: float(row[f"score_{t}"]) for t in theme_ids}})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
