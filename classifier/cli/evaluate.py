@@ -17,6 +17,7 @@ from classifier.cli.options import (
     data_args,
     err,
     verbose_arg,
+    writable,
 )
 
 
@@ -59,6 +60,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--markdown", default=None, metavar="FILE", help="write the full Markdown report (e.g. "
                    "evaluation/RESULTS.md)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files (--json, --markdown, "
+                   "--html)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     data_args(p)
     cache_args(p)
@@ -81,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         err(f"--sizes takes whole numbers or 'all', not {' '.join(args.sizes)}")
         return EXIT_USAGE
+    if not all(writable(path, args.force) for path in (args.json, args.markdown, args.html) if path):
+        return EXIT_USAGE  # before the slow part, not after it
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,
                  train_split=args.train_split, codebook=args.codebook, label_map=args.label_map, model=args.model,

@@ -16,6 +16,7 @@ from classifier.cli.options import (
     err,
     log,
     progress_bar,
+    size,
     verbose_arg,
 )
 
@@ -38,7 +39,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="encoder batch size")
     p.add_argument("--chunk", type=int, default=1024, help="paragraphs gathered across documents per encoder "
                    "call, sorted by length there to cut padding (default: 1024)")
-    p.add_argument("--max-bytes", type=int, default=20_000_000, help="skip files larger than this")
+    p.add_argument("--max-bytes", type=size, default=20_000_000, metavar="SIZE", help="skip files (and JSONL "
+                   "lines, and stop stdin) larger than this, e.g. 500k, 50M, 4G (default 20M)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
                    "with theme chips, theme profiles, filters and a comparison across documents and sources "
