@@ -126,7 +126,8 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{printable(str(path))}:{mark.line + 1}" if mark else printable(str(path))
-        raise CodebookError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())  # YAML's own messages span lines
+        raise CodebookError(f"{where}: invalid YAML ({reason})") from None
     except RecursionError:
         raise CodebookError(f"{printable(str(path))}: nested too deeply to be a codebook") from None
     return Codebook.from_dict(data, source=printable(str(path)))
