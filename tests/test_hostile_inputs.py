@@ -311,3 +311,16 @@ def test_evaluate_refuses_to_overwrite_its_outputs_before_any_work(tmp_path, cap
         assert code == 2 and out == ""
         assert err == f"policytag: {path}: output file exists; pass --force to overwrite it\n"
         assert path.read_text() == "earlier results"
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("deep.jsonl", ('{"text": ' + DEEP + "}\n").encode(), "deep.jsonl:1: JSON nested too deeply to read"),
+    ("latin.csv", "text,labels\ncaf\xe9,deterrence\n".encode("cp1252"), "latin.csv: not UTF-8 (byte "),
+    ("open.csv", b'text,labels\n"x,deterrence\n', "open.csv: malformed CSV (Error tokenizing data. C error: EOF "
+                                                  "inside string starting at row 1)"),
+])
+def test_training_data_that_cannot_be_read_is_one_line_exit_2(tmp_path, capsys, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, _, err = run(["train", "--data", str(path), "--out", str(tmp_path / "model")], capsys)
+    assert code == 2 and err.startswith(f"policytag: {tmp_path}/{message}") and err.count("\n") == 1, err
