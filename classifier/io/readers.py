@@ -61,19 +61,24 @@ def _looks_binary(head: bytes) -> bool:
     return head.count(0) > max(1, len(head) // 100) or controls > len(head) // 10
 
 
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))  # UTF-32 first: its little-endian mark begins with UTF-16's
+
+
 def decode(data: bytes, location: str) -> tuple[str, str | None]:
     """Bytes to text: BOMs honoured, UTF-8 first, then cp1252 and latin-1 (reported in the note).
 
-    UTF-32 marks are checked before UTF-16 ones: the UTF-32-LE mark starts with the UTF-16-LE one. Text after a
-    UTF-8 mark that is not UTF-8 falls back like text without one, with the same note."""
-    for bom, codec in ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"),
-                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return data.decode(codec), None
-            except UnicodeDecodeError:
-                raise InputError(location, f"has a {codec.upper()} byte-order mark but is not valid "
-                                           f"{codec.upper()}") from None
+    UTF-32 marks are checked before UTF-16 ones: the UTF-32-LE mark starts with the UTF-16-LE one (so UTF-16
+    text that starts with U+0000 is tried as UTF-16 when it is not UTF-32). Text after a UTF-8 mark that is not
+    UTF-8 falls back like text without one, with the same note."""
+    codecs = [codec for bom, codec in _BOMS if data.startswith(bom)]
+    for codec in codecs:
+        try:
+            return data.decode(codec), None
+        except UnicodeDecodeError:
+            continue
+    if codecs:
+        raise InputError(location, f"has a {codecs[0].upper()} byte-order mark but is not valid {codecs[0].upper()}")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if _looks_binary(data[:8192]):
