@@ -60,8 +60,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--markdown", default=None, metavar="FILE", help="write the full Markdown report (e.g. "
                    "evaluation/RESULTS.md)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files (--json, --markdown, "
-                   "--html)")
+    p.add_argument("--force", action="store_true", help="overwrite existing --json and --html files (--markdown "
+                   "updates its document in place, keeping the sections other tools marked there)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     data_args(p)
     cache_args(p)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         err(f"--sizes takes whole numbers or 'all', not {' '.join(args.sizes)}")
         return EXIT_USAGE
-    if not all(writable(path, args.force) for path in (args.json, args.markdown, args.html) if path):
+    if not all(writable(path, args.force) for path in (args.json, args.html) if path):
         return EXIT_USAGE  # before the slow part, not after it
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,
