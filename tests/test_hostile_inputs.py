@@ -165,7 +165,8 @@ def test_non_utf8_jsonl_and_csv_get_the_note_once(tmp_path, capsys):
     assert code == 0
     notes = [line for line in err.splitlines() if "decoded as cp1252" in line]
     assert len(notes) == 2, err
-    assert notes[0].startswith(f"{jl}:1: not valid UTF-8") and notes[1].startswith(f"{table}:2: not valid UTF-8")
+    assert notes[0].startswith(f"{jl}:1: line 1 is not valid UTF-8 (byte ")
+    assert notes[1].startswith(f"{table}:2: the file is not valid UTF-8 (byte ")
     assert {r["text"] for r in records(out)} == {text}
 
 

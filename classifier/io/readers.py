@@ -315,8 +315,8 @@ def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = 
                 yield exc
                 continue
             if line_note and not noted:
-                note, noted = f"{line_note} on line {n}; later lines of this file that are not UTF-8 are decoded " \
-                              "the same way", True
+                note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
+                              "decoded the same way", True
             item = _record(obj, location, opts, f"{name}:{n}")
             if note and isinstance(item, Document):
                 item, note = replace(item, note=note), None
@@ -330,6 +330,7 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     error at the line that opened it, never rows silently merged into one field."""
     name = str(path)
     text, note = decode(read_bytes(path, opts.max_bytes), name)
+    note = note and f"the file is {note}"  # said where its first row is, so it names the file, not that row
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     lines = list(io.StringIO(text, newline=""))
     reader = csv.DictReader(lines)
