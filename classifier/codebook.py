@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.errors import CodebookError
+from classifier.errors import CodebookError, printable
 from classifier.shipped import shipped_path
 
 DEFAULT_CODEBOOK = shipped_path("corpora", "geopolitics", "codebook.yaml")
@@ -87,6 +87,8 @@ class Codebook:
             if not isinstance(raw, dict) or "id" not in raw:
                 raise CodebookError(f"{source}: theme #{i + 1} must be a mapping with at least an 'id'")
             examples = raw.get("examples") or ()
+            if not isinstance(examples, (list, tuple)):
+                raise CodebookError(f"{source}: theme #{i + 1}: 'examples' must be a list of sentences")
             themes.append(Theme(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]),
                                 description=str(raw.get("description") or "").strip(),
                                 examples=tuple(str(e) for e in examples)))
@@ -115,14 +117,20 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CodebookError(f"{path}: cannot read codebook ({exc.strerror or exc})") from None
+        raise CodebookError(f"{printable(str(path))}: cannot read codebook ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{printable(str(path))}: not UTF-8 (byte {exc.start}); save the codebook as UTF-8") \
+            from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CodebookError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    return Codebook.from_dict(data, source=str(path))
+        where = f"{printable(str(path))}:{mark.line + 1}" if mark else printable(str(path))
+        reason = " ".join(str(getattr(exc, "problem", None) or exc).split())  # YAML's own messages span lines
+        raise CodebookError(f"{where}: invalid YAML ({reason})") from None
+    except RecursionError:
+        raise CodebookError(f"{printable(str(path))}: nested too deeply to be a codebook") from None
+    return Codebook.from_dict(data, source=printable(str(path)))
 
 
 def resolve_codebook(spec: Codebook | str | Path | None) -> Codebook | None:

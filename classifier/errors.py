@@ -6,6 +6,26 @@ about the environment (a model folder, an encoder) are ``PolicytagError`` only.
 """
 from __future__ import annotations
 
+_ESCAPES = {**{c: f"\\x{c:02x}" for c in (*range(32), 127, *range(0x80, 0xA0))},
+            ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with each unpaired surrogate written as ``\\udXXX``: the one rule for text that came from a JSON
+    escape (``"\\ud800"``) or an undecodable file name, so whatever holds it stays valid UTF-8 and reads back equal."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def printable(path: str) -> str:
+    """A path (or id) fit for a one-line message: control characters, line separators and unpaired surrogates
+    are escaped (``\\n``, ``\\x1b``, ``\\udcff``), so a file name cannot split its line or forge another one.
+    Escaping is idempotent (backslashes are left alone), so an already printable location passes unchanged."""
+    return utf8_safe(path).translate(_ESCAPES)
+
 
 class PolicytagError(Exception):
     """Base class for all errors raised by policytag."""
@@ -26,6 +46,7 @@ class InputError(PolicytagError, ValueError):
     """
 
     def __init__(self, location: str, message: str, skipped: bool = False):
+        location = printable(location)
         super().__init__(f"{location}: {message}")
         self.location = location
         self.message = message

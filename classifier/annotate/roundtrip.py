@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from classifier.codebook import Codebook
-from classifier.errors import InputError, PolicytagError
+from classifier.errors import InputError, PolicytagError, printable
 
 if TYPE_CHECKING:
     from classifier.model import ThemeClassifier
@@ -286,14 +286,26 @@ def read_annotations(path: str | Path, codebook: Codebook, fmt: str | None = Non
     raise AnnotationError(f"unknown annotation format {fmt!r} (use {' or '.join(FORMATS)})")
 
 
-def _load_json(path: Path) -> Any:
+def _export_text(path: Path) -> str:
+    """An export's text: the tools write UTF-8, so anything else is one line about the file, not a traceback."""
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise AnnotationError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise AnnotationError(f"{printable(str(path))}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(f"{printable(str(path))}: not UTF-8 (byte {exc.start}); annotation tools export "
+                              "UTF-8, so export it again") from None
+
+
+def _load_json(path: Path) -> Any:
+    text = _export_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AnnotationError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); export the project as JSON "
-                              "(or JSON-MIN) from Label Studio") from None
+        raise AnnotationError(f"{printable(str(path))}:{exc.lineno}: not valid JSON ({exc.msg}); export the project "
+                              "as JSON (or JSON-MIN) from Label Studio") from None
+    except RecursionError:
+        raise AnnotationError(f"{printable(str(path))}: JSON nested too deeply to be an export") from None
 
 
 def read_label_studio(path: str | Path, codebook: Codebook, split: str = "train", text_key: str = "text",
@@ -308,10 +320,10 @@ def read_label_studio(path: str | Path, codebook: Codebook, split: str = "train"
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise AnnotationError(f"{path}: expected a JSON array of tasks")
+        raise AnnotationError(f"{printable(str(path))}: expected a JSON array of tasks")
     out = Imported()
     for n, task in enumerate(data, 1):
-        where = f"{path}:task {task.get('id', n) if isinstance(task, dict) else n}"
+        where = printable(f"{path}:task {task.get('id', n) if isinstance(task, dict) else n}")
         if not isinstance(task, dict):
             out.problems.append(f"{where}: not a JSON object")
             continue
@@ -330,24 +342,40 @@ def read_label_studio(path: str | Path, codebook: Codebook, split: str = "train"
 
 
 def _ls_full_labels(task: dict[str, Any], from_name: str | None, where: str) -> list[str] | str | None:
-    anns = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    anns = [a for a in _list(task.get("annotations")) if isinstance(a, dict) and not a.get("was_cancelled")]
     if not anns:
         return None
     truth = [a for a in anns if a.get("ground_truth")]
-    ann = max(truth or anns, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0))
+    ann = max(truth or anns, key=_recency)
     labels: list[str] = []
-    for res in ann.get("result") or []:
+    for res in _list(ann.get("result")):
         if not isinstance(res, dict):
             continue
         if res.get("type") not in (None, "choices") or (from_name and res.get("from_name") != from_name):
             if res.get("type") in ("labels", "span", "hypertextlabels"):
                 return f"{where}: span annotation ({res.get('type')}); expected a Choices text classification"
             continue
-        choices = (res.get("value") or {}).get("choices")
+        value = res.get("value")
+        choices = value.get("choices") if isinstance(value, dict) else None
         if not isinstance(choices, list):
             return f"{where}: a choices result without a list of choices"
         labels.extend(str(c) for c in choices)
     return labels
+
+
+def _list(value: Any) -> list[Any]:
+    """A field that should hold a list, as one (anything else holds nothing usable)."""
+    return value if isinstance(value, list) else []
+
+
+def _recency(ann: dict[str, Any]) -> tuple[str, int, int, str]:
+    """Order of annotations of one task: last updated, then by id; ids may be numbers or strings in one export
+    (numbers first, in numeric order), which must not make the comparison fail."""
+    stamp = str(ann.get("updated_at") or ann.get("created_at") or "")
+    ident = ann.get("id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return stamp, 0, ident, ""
+    return stamp, 1, 0, str(ident if ident is not None else "")
 
 
 def _ls_min_labels(task: dict[str, Any], key: str) -> list[str] | None:
@@ -368,18 +396,18 @@ def read_doccano(path: str | Path, codebook: Codebook, split: str = "train") -> 
     """
     path = Path(path)
     out = Imported()
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as exc:
-        raise AnnotationError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    lines = _export_text(path).splitlines()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        where = f"{path}:{n}"
+        where = f"{printable(str(path))}:{n}"
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             out.problems.append(f"{where}: malformed JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            out.problems.append(f"{where}: JSON nested too deeply to read")
             continue
         if not isinstance(rec, dict):
             out.problems.append(f"{where}: not a JSON object")

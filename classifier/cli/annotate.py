@@ -17,6 +17,7 @@ from classifier.cli.options import (
     emit_tasks,
     progress_bar,
     read_pool_rows,
+    tasks_writable,
     tool_of,
     verbose_arg,
     writable,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"policytag: imported {len(got.rows)} labeled paragraphs, {got.unlabeled} without annotation, "
               f"{len(got.problems)} problem(s)", file=sys.stderr)
         return EXIT_PARTIAL if got.problems else EXIT_OK
-    if not writable(args.output, args.force):
+    if not tasks_writable(args):
         return EXIT_USAGE
     problems: list[str] = []
     rows = read_pool_rows(args.inputs, args.text_column, problems)

@@ -9,6 +9,7 @@ from typing import Any
 
 from classifier.cli.options import (
     EXIT_OK,
+    EXIT_USAGE,
     backend_arg,
     cache_args,
     cache_option,
@@ -20,6 +21,7 @@ from classifier.cli.options import (
     positive_int,
     size_or_all,
     verbose_arg,
+    writable,
 )
 
 
@@ -65,6 +67,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report")
     p.add_argument("--markdown", default=None, metavar="FILE", help="write the full Markdown report (e.g. "
                    "evaluation/RESULTS.md)")
+    p.add_argument("--force", action="store_true", help="overwrite existing --json and --html files (--markdown "
+                   "updates its document in place, keeping the sections other tools marked there)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     data_args(p)
     cache_args(p)
@@ -83,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if "all" in protocols:
         protocols = ["heldout", "cv", "curve"] + (["cross-corpus"] if args.train and args.label_map else [])
     sizes = list(args.sizes)  # checked by the parser: positive whole numbers or "all"
+    if not all(writable(path, args.force) for path in (args.json, args.html) if path):
+        return EXIT_USAGE  # before the slow part, not after it
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,
                  train_split=args.train_split, codebook=args.codebook, label_map=args.label_map, model=args.model,

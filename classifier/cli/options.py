@@ -87,6 +87,22 @@ def _rule_field(name: str, kind: type, text: str, shape: Any = lambda x: x) -> A
     return value
 
 
+def size(text: str) -> int:
+    """An argparse type for byte sizes (``50M``, ``4G``, ``500k`` or bytes): the cache's parser, so --max-bytes
+    and cache --limit read sizes the same way."""
+    from classifier.encoding.cache import parse_size
+    from classifier.errors import PolicytagError
+    if text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    try:
+        value = parse_size(text)
+    except PolicytagError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def err(msg: str) -> None:
     print(f"policytag: {msg}", file=sys.stderr)
 
@@ -175,7 +191,7 @@ def annotation_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,
                    help="annotation tool (default: by extension, .json Label Studio, else doccano JSONL)")
     p.add_argument("--config", default=None, metavar="FILE", help="also write the Label Studio labeling config (XML)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --summary, --html)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --config)")
 
 
 def tool_of(args: argparse.Namespace) -> str:
@@ -185,10 +201,17 @@ def tool_of(args: argparse.Namespace) -> str:
 
 
 def writable(path: str, force: bool) -> bool:
+    """Whether an output may be written: an existing non-empty file only with --force (said in one line)."""
     if path != "-" and Path(path).exists() and Path(path).stat().st_size > 0 and not force:
-        err(f"{path}: output file exists; pass --force to overwrite it")
+        from classifier.errors import printable
+        err(f"{printable(path)}: output file exists; pass --force to overwrite it")
         return False
     return True
+
+
+def tasks_writable(args: argparse.Namespace) -> bool:
+    """Whether the tasks file (-o) and the labeling config (--config) may be written, checked before any work."""
+    return writable(args.output, args.force) and (not args.config or writable(args.config, args.force))
 
 
 def emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, codebook: Any) -> None:

@@ -18,8 +18,8 @@ from classifier.cli.options import (
     positive_int,
     progress_bar,
     read_pool_rows,
+    tasks_writable,
     verbose_arg,
-    writable,
 )
 
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from classifier.annotate.active import suggest
     from classifier.annotate.roundtrip import pool_units, prelabel
 
-    if not writable(args.output, args.force):
+    if not tasks_writable(args):
         return EXIT_USAGE
     rows = read_pool_rows(args.pool, args.text_column)
     seen_rows = read_pool_rows(args.labeled, args.text_column) if args.labeled else []

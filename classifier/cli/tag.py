@@ -18,6 +18,7 @@ from classifier.cli.options import (
     min_score,
     positive_int,
     progress_bar,
+    size,
     theme_threshold,
     top_k,
     verbose_arg,
@@ -61,7 +62,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoder forward pass (default: 64)")
     p.add_argument("--chunk", type=positive_int, default=1024, help="paragraphs gathered across documents per "
                    "encoder call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
-    p.add_argument("--max-bytes", type=positive_int, default=20_000_000, help="skip files larger than this")
+    p.add_argument("--max-bytes", type=size, default=20_000_000, metavar="SIZE", help="skip files (and JSONL "
+                   "lines, and stop stdin) larger than this, e.g. 500k, 50M, 4G (default 20M)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML page: paragraphs "
                    "with theme chips, theme profiles, filters and a comparison across documents and sources "

@@ -12,11 +12,11 @@ import re
 import stat
 import sys
 from collections.abc import Iterator, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-from classifier.errors import InputError
+from classifier.errors import InputError, printable, utf8_safe
 from classifier.io.meta import DEFAULT_META_FIELDS, MetaFields, column_meta, merge_meta, text_meta
 
 TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
@@ -65,15 +65,26 @@ def _looks_binary(head: bytes) -> bool:
     return head.count(0) > max(1, len(head) // 100) or controls > len(head) // 10
 
 
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))  # UTF-32 first: its little-endian mark begins with UTF-16's
+
+
 def decode(data: bytes, location: str) -> tuple[str, str | None]:
-    """Bytes to text: BOMs honoured, UTF-8 first, then cp1252 and latin-1 (reported in the note)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Bytes to text: BOMs honoured, UTF-8 first, then cp1252 and latin-1 (reported in the note).
+
+    UTF-32 marks are checked before UTF-16 ones: the UTF-32-LE mark starts with the UTF-16-LE one (so UTF-16
+    text that starts with U+0000 is tried as UTF-16 when it is not UTF-32). Text after a UTF-8 mark that is not
+    UTF-8 falls back like text without one, with the same note."""
+    codecs = [codec for bom, codec in _BOMS if data.startswith(bom)]
+    for codec in codecs:
         try:
-            return data.decode("utf-16"), None
+            return data.decode(codec), None
         except UnicodeDecodeError:
-            raise InputError(location, "has a UTF-16 byte-order mark but is not valid UTF-16") from None
+            continue
+    if codecs:
+        raise InputError(location, f"has a {codecs[0].upper()} byte-order mark but is not valid {codecs[0].upper()}")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     if _looks_binary(data[:8192]):
         raise InputError(location, "binary file, not text (too many NUL or control bytes)")
     try:
@@ -155,7 +166,11 @@ def _expand_path(path: Path, exclude: Set[tuple[int, int]] = frozenset()) -> Ite
         return
     if path.is_dir():
         found = False
-        for root, dirs, files in os.walk(path):  # does not follow directory links, so no loops
+        unreadable: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=unreadable.append):  # no directory links, so no loops
+            while unreadable:
+                found = True
+                yield _folder_error(unreadable.pop(0), path)
             dirs.sort()
             for name in dirs:  # os.walk lists a link to a folder but does not enter it: say so, once
                 if (Path(root) / name).is_symlink():
@@ -171,10 +186,20 @@ def _expand_path(path: Path, exclude: Set[tuple[int, int]] = frozenset()) -> Ite
                 elif child.suffix.lower() in UNREAD_DOCUMENTS:
                     found = True
                     yield unread_document(child)
+        while unreadable:  # the folder itself (os.walk reports it before the loop would start)
+            found = True
+            yield _folder_error(unreadable.pop(0), path)
         if not found:
             yield InputError(str(path), "directory has no .txt, .md, .html, .jsonl or .csv files to tag", skipped=True)
         return
     yield unread_document(path) if path.suffix.lower() in UNREAD_DOCUMENTS else path
+
+
+def _folder_error(exc: OSError, top: Path) -> InputError:
+    """A folder os.walk could not list: a failed input, not an empty one."""
+    where = exc.filename if exc.filename is not None else top
+    reason = "permission denied" if isinstance(exc, PermissionError) else f"cannot read ({exc.strerror or exc})"
+    return InputError(str(where), f"folder cannot be listed: {reason}")
 
 
 def unread_document(path: Path) -> InputError:
@@ -201,15 +226,28 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise InputError(location, f"cannot read ({exc.strerror or exc})") from None
 
 
+def _read_stream(stream: IO[bytes], max_bytes: int) -> bytes:
+    """All of stdin, or an error once it passes ``max_bytes``: the same limit as files, and memory stays bounded
+    on a stream that never ends (``- </dev/zero``)."""
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError("<stdin>", f"input is over the {max_bytes:,}-byte limit (raise it with --max-bytes); "
+                                    "not read further")
+    return data
+
+
 def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None,
               meta_fields: MetaFields = (), columns: dict[str, str] | None = None) -> Item:
-    """A document, its metadata from feed ``columns`` first, then from its own text (front matter, HTML)."""
+    """A document, its metadata from feed ``columns`` first, then from its own text (front matter, HTML), or why
+    there is nothing to tag. Every document passes here, so here its id and text get the one surrogate rule
+    (records stay valid UTF-8, and --resume reads the same id back) and its source is made printable (a note
+    names it on one line)."""
     if not text:
         return InputError(location, "empty file, nothing to tag", skipped=True)
     if not text.strip():
         return InputError(location, "contains only whitespace, nothing to tag", skipped=True)
     meta = merge_meta(columns, text_meta(text, fmt, [k for k, _ in meta_fields]))
-    return Document(doc_id, text, fmt, location, note, meta)
+    return Document(utf8_safe(doc_id), utf8_safe(text), fmt, printable(location), note, meta)
 
 
 def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
@@ -250,7 +288,39 @@ def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> 
     return _document(doc_id, text, fmt, location, "; ".join(notes) or None, opts.meta_fields, columns)
 
 
+def _bounded_lines(fh: IO[bytes], limit: int, finite: bool) -> Iterator[tuple[bytes, int]]:
+    """(line, length) pairs of a byte stream, never holding more than ``limit + 1`` bytes: a longer line comes
+    back cut short, with its full length (a file, ``finite``: after the rest of it was read past in pieces), or
+    with ``limit + 1`` (a stream that may never end: the caller stops there)."""
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        size = len(raw)
+        if finite and size > limit and not raw.endswith(b"\n"):
+            while True:
+                rest = fh.readline(1 << 20)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield raw, size
+
+
+def _json_line(raw: bytes, location: str) -> tuple[object, str | None]:
+    """One JSONL line parsed, with its decoding note; nesting too deep for the parser is one error like any."""
+    line, note = decode(raw, location)
+    try:
+        return json.loads(line), note
+    except json.JSONDecodeError as exc:
+        raise InputError(location, f"malformed JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(location, "JSON nested too deeply to read") from None
+
+
 def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = None) -> Iterator[Item]:
+    """One document per line. A line over ``max_bytes`` is an error and is read past; on a stream (stdin, which
+    may never end) it also ends the reading. The first line that needs a fallback encoding gives the file its
+    one note, carried by the next document read."""
     name = str(path)
     try:
         fh = stream if stream is not None else open(path, "rb")
@@ -258,34 +328,44 @@ def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = 
         yield InputError(name, f"cannot read ({exc.strerror or exc})")
         return
     with fh:
-        seen = False
-        for n, raw in enumerate(fh, 1):
+        seen, note, noted = False, None, False
+        for n, (raw, size) in enumerate(_bounded_lines(fh, opts.max_bytes, stream is None), 1):
             location = f"{name}:{n}"
             if not raw.strip():
                 continue
             seen = True
-            if len(raw) > opts.max_bytes:
-                yield InputError(location, f"line is {len(raw):,} bytes, over the {opts.max_bytes:,}-byte limit")
+            if size > opts.max_bytes:
+                if stream is not None:
+                    yield InputError(location, f"line is over the {opts.max_bytes:,}-byte limit (raise it with "
+                                               f"--max-bytes); the rest of {name} is not read")
+                    return
+                yield InputError(location, f"line is {size:,} bytes, over the {opts.max_bytes:,}-byte limit")
                 continue
             try:
-                line, _ = decode(raw, location)
-                obj = json.loads(line)
+                obj, line_note = _json_line(raw, location)
             except InputError as exc:
                 yield exc
                 continue
-            except json.JSONDecodeError as exc:
-                yield InputError(location, f"malformed JSON ({exc.msg} at column {exc.colno})")
-                continue
-            yield _record(obj, location, opts, f"{name}:{n}")
+            if line_note and not noted:
+                note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
+                              "decoded the same way", True
+            item = _record(obj, location, opts, f"{name}:{n}")
+            if note and isinstance(item, Document):
+                item, note = replace(item, note=note), None
+            yield item
         if not seen:
             yield InputError(name, "empty file, nothing to tag", skipped=True)
 
 
 def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    """One document per row; the file's decoding note rides on its first document. A quote left open is an
+    error at the line that opened it, never rows silently merged into one field."""
     name = str(path)
-    text, _ = decode(read_bytes(path, opts.max_bytes), name)
+    text, note = decode(read_bytes(path, opts.max_bytes), name)
+    note = note and f"the file is {note}"  # said where its first row is, so it names the file, not that row
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.DictReader(lines)
     if reader.fieldnames is None:
         yield InputError(name, "empty file, nothing to tag", skipped=True)
         return
@@ -294,8 +374,18 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
                                       "choose one with --text-field)")
         return
     try:
+        start = reader.line_num + 1
         for row in reader:
-            yield _record(row, f"{name}:{reader.line_num}", opts, f"{name}:{reader.line_num}")
+            if reader.line_num == len(lines) and _quote_left_open(lines[start - 1:]):
+                yield InputError(f"{name}:{start}", "unterminated quote: the quoted field opened on this line "
+                                                    "runs to the end of the file (close it with \"); this row "
+                                                    "and the lines after it are not read")
+                return
+            item = _record(row, f"{name}:{reader.line_num}", opts, f"{name}:{reader.line_num}")
+            if note and isinstance(item, Document):
+                item, note = replace(item, note=note), None
+            yield item
+            start = reader.line_num + 1
     except csv.Error as exc:
         yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
 
@@ -326,6 +416,17 @@ def _stream_excluded(stream: IO[bytes], exclude: Set[tuple[int, int]]) -> bool:
     return (st.st_dev, st.st_ino) in exclude
 
 
+def _quote_left_open(lines: list[str]) -> bool:
+    """Whether the last row (these lines) ends inside a quoted field: the lenient reader would take the rest of
+    the file as that field; a strict one says so."""
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
+
+
 def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None,
                 exclude: Set[tuple[int, int]] = frozenset()) -> Iterator[Item]:
     """Every document of every input, lazily; a bad input yields an InputError and reading goes on. ``exclude``:
@@ -343,7 +444,7 @@ def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin:
                 yield from _read_jsonl("<stdin>", opts, stream)
             else:
                 try:
-                    text, note = decode(stream.read(), "<stdin>")
+                    text, note = decode(_read_stream(stream, opts.max_bytes), "<stdin>")
                 except InputError as exc:
                     yield exc
                     continue

@@ -9,7 +9,7 @@ from typing import Any
 
 from classifier.codebook import Codebook, load_codebook, resolve_codebook
 from classifier.encoding.features import Unit
-from classifier.errors import CorpusError, TrainingDataError
+from classifier.errors import CorpusError, TrainingDataError, printable
 
 CORPUS_FILE = "paragraphs.jsonl"
 UNION_FILE = "union.json"
@@ -92,8 +92,16 @@ def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """(line in the file, row) for a CSV (header is line 1), JSONL (blank lines skipped) or Parquet (row number)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    name = printable(str(path))
     if not path.exists():
-        raise TrainingDataError(f"{path}: no such file")
+        raise TrainingDataError(f"{name}: no such file")
+    try:
+        return _numbered_rows(path, suffix, name)
+    except UnicodeDecodeError as exc:
+        raise TrainingDataError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+
+
+def _numbered_rows(path: Path, suffix: str, name: str) -> list[tuple[int, dict[str, Any]]]:
     if suffix in (".jsonl", ".ndjson", ".json"):
         rows = []
         with path.open(encoding="utf-8-sig") as fh:
@@ -102,13 +110,19 @@ def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
                     try:
                         rows.append((n, json.loads(line)))
                     except json.JSONDecodeError as exc:
-                        raise TrainingDataError(f"{path}:{n}: malformed JSON ({exc.msg})") from None
+                        raise TrainingDataError(f"{name}:{n}: malformed JSON ({exc.msg})") from None
+                    except RecursionError:
+                        raise TrainingDataError(f"{name}:{n}: JSON nested too deeply to read") from None
                     if not isinstance(rows[-1][1], dict):
-                        raise TrainingDataError(f"{path}:{n}: expected a JSON object per line")
+                        raise TrainingDataError(f"{name}:{n}: expected a JSON object per line")
         return rows
     import pandas as pd
     if suffix == ".csv":
-        frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+        try:
+            frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            reason = " ".join(str(exc).split())  # e.g. "EOF inside string starting at row 1": a quote left open
+            raise TrainingDataError(f"{name}: malformed CSV ({reason})") from None
         first = 2
     elif suffix in (".parquet", ".pq"):
         frame = pd.read_parquet(path)
