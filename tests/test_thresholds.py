@@ -2,6 +2,7 @@
 and ThemeScorer, the pretty report's legend, threshold objectives in training, and the pipeline-style call."""
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -239,3 +240,23 @@ def test_an_objective_without_thresholds_to_tune_is_flagged(tmp_path, capsys):
                                       "negotiation_diplomacy 0.90")
     tagged = [line for line in body.splitlines() if line.startswith("  ¶") and "(no theme)" not in line]
     assert all(float(line.split()[-1]) >= 0.9 for line in tagged)
+
+
+def test_html_legend_and_chips_follow_the_command_lines_rule(shipped_model, article, tmp_path):
+    """The HTML view states the rule the records were made with, as the pretty report does: overrides, the
+    minimum score and the top-k cap, in the legend and in every chip's threshold."""
+    rule = ["--threshold", "deterrence=0.9", "--min-score", "0.43", "--top-k", "1"]
+    html, pretty = tmp_path / "view.html", tmp_path / "report.txt"
+    assert main(["tag", str(article), "-o", str(tmp_path / "t.jsonl"), "--html", str(html), "-q", *rule]) == 0
+    assert main(["tag", str(article), "-o", str(pretty), "--format", "pretty", "-q", *rule]) == 0
+    page = html.read_text(encoding="utf-8")
+    legend = page.split('<section class="panel legend"', 1)[1].split("</section>", 1)[0]
+    shown = [float(x) for x in re.findall(r"</i>([0-9.]+)</span>", legend)]
+    head = " ".join(pretty.read_text().split("== ")[0].split())
+    assert len(shown) == len(shipped_model.classes_)
+    for theme, value in zip(shipped_model.classes_, shown):
+        assert f"{theme} {value:.2f}" in head  # the page and the pretty report show the same thresholds
+    assert shown[0] == 0.9 and min(shown) >= 0.43
+    assert "at most 1 theme per paragraph" in legend
+    cuts = {float(x) for x in re.findall(r"its threshold ([0-9.]+)\"", page)}
+    assert cuts and cuts <= set(shown)  # chips are judged against the same thresholds
