@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
-    summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None else ()
+    # a settings file's summary-by is how to group a summary when one is written, not a request for one
+    standing = args.summary is None and "summary_by" in getattr(args, "from_settings", ())
+    summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None and not standing else ()
     check_summary_by(args.summary, summary_by, args.resume)
     from classifier.decision import DecisionRule, DecisionRuleError
     rule = DecisionRule(args.min_score, args.top_k, dict(args.threshold))
