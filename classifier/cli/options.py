@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -149,8 +150,19 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None = None) 
     """A progress bar on stderr; a silent stand-in when stderr is not a terminal or --quiet is given."""
     from tqdm import tqdm
     off = getattr(args, "quiet", False) or not sys.stderr.isatty()
-    return tqdm(total=total, unit=unit, desc="policytag", file=sys.stderr, disable=off, leave=False,
-                dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, desc="policytag", file=sys.stderr, disable=off, leave=False, **bar_width())
+
+
+def bar_width() -> dict[str, Any]:
+    """tqdm's size: follow the terminal as it is resized, but a terminal that reports no size (0 x 0: ``script
+    -c`` run from a job, a container's fresh tty) gets 80 x 24, since tqdm would draw nothing on it."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return {"ncols": 80, "nrows": 24}
+    if size.columns and size.lines:
+        return {"dynamic_ncols": True}
+    return {"ncols": size.columns or 80, "nrows": size.lines or 24}
 
 
 class StageBars:
@@ -166,7 +178,7 @@ class StageBars:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=f"policytag: {stage}", file=sys.stderr, dynamic_ncols=True,
+            self.bar = tqdm(total=total, desc=f"policytag: {stage}", file=sys.stderr, **bar_width(),
                             bar_format="{desc}: {n}/{total} [{elapsed}]")
         self.bar.total = total
         self.bar.n = done
