@@ -56,14 +56,16 @@ class Imported:
 PARAGRAPH_COLUMNS = ("article_id", "paragraph", "labels", "label")  # a table with one of these holds paragraphs
 
 
-def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[list[dict[str, Any]], list[str]]:
+def read_pool(paths: Sequence[str | Path], text_column: str = "text",
+              skipped: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Paragraph rows from inputs read the way ``policytag tag`` reads them, plus one problem line per bad input.
 
     Articles (.txt/.md/.html files or folders) are split into paragraphs. A table (JSONL/CSV/Parquet) whose rows
     carry a paragraph column (``article_id``, ``paragraph``, ``labels`` or ``label``: a corpus or labeled table)
     holds paragraphs already: each row is one, kept whole. Any other table is a feed of articles, one a row
     (``id`` and ``text_column``, as ``tag`` reads JSONL/CSV): each row is split into its paragraphs, which keep
-    the row's other columns (title, url, ...) for the annotators."""
+    the row's other columns (title, url, ...) for the annotators. With a ``skipped`` list, an input with nothing
+    to read (an empty file, as ``tag`` skips it) goes there instead of among the problems."""
     from classifier.io.readers import ReadOptions, read_inputs
     from classifier.io.tables import numbered_rows
 
@@ -91,7 +93,7 @@ def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[l
                 rows.extend(_feed_rows(row, text_column, f"{path}:{n}", problems))
     for item in read_inputs(articles, ReadOptions()) if articles else ():
         if isinstance(item, InputError):
-            problems.append(str(item))
+            (skipped if item.skipped and skipped is not None else problems).append(str(item))
             continue
         rows.extend(_article_rows(item, {}))
     return rows, problems

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if not tasks_writable(args):
         return EXIT_USAGE
     problems: list[str] = []
-    rows = read_pool_rows(args.inputs, args.text_column, problems)
+    skipped: list[str] = []
+    rows = read_pool_rows(args.inputs, args.text_column, problems, skipped)
     pre, codebook = None, load_codebook(args.codebook) if args.config and not args.prelabel else None
     if args.prelabel:
         from classifier import load_model
@@ -87,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"policytag: exported {len(rows)} paragraphs for {tool_of(args)}"
               f"{' with pre-annotations' if pre is not None else ''}"
+              f"{f'; skipped {len(skipped)} (nothing to read)' if skipped else ''}"
               f"{f'; {len(problems)} problem(s), listed above' if problems else ''}", file=sys.stderr)
     return EXIT_PARTIAL if problems else EXIT_OK

@@ -242,17 +242,22 @@ def emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, c
         Path(args.config).write_text(label_studio_config(codebook, with_scores=pre is not None), encoding="utf-8")
 
 
-def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] | None = None) -> list[dict[str, Any]]:
+def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] | None = None,
+                   skipped: list[str] | None = None) -> list[dict[str, Any]]:
     """Paragraph rows of every input; one line on stderr per input (or row) that could not be read, also added to
-    ``problems`` when given, so the command can exit 1 as ``tag`` does."""
+    ``problems`` when given, so the command can exit 1 as ``tag`` does; an input skipped as ``tag`` skips it
+    (empty) gets its line too, and goes to ``skipped``, not ``problems``."""
     from classifier.annotate.roundtrip import read_pool
     from classifier.errors import InputError
 
-    rows, found = read_pool(paths, text_column)
-    for line in found:
+    empty: list[str] = []
+    rows, found = read_pool(paths, text_column, skipped=empty)
+    for line in [*empty, *found]:
         print(line, file=sys.stderr)
     if problems is not None:
         problems.extend(found)
+    if skipped is not None:
+        skipped.extend(empty)
     if not rows:
         raise InputError(", ".join(paths), "no paragraphs to read")
     return rows
