@@ -260,3 +260,19 @@ def test_html_legend_and_chips_follow_the_command_lines_rule(shipped_model, arti
     assert "at most 1 theme per paragraph" in legend
     cuts = {float(x) for x in re.findall(r"its threshold ([0-9.]+)\"", page)}
     assert cuts and cuts <= set(shown)  # chips are judged against the same thresholds
+
+
+def test_single_label_html_legend_shows_the_minimum_the_pretty_report_shows(mini_model):
+    from classifier.io.views import DocView, model_view
+    from classifier.io.writers import legend
+    mini_model.set_decision(min_score=0.6, thresholds={"burden_sharing": 0.7})
+    try:
+        records = mini_model.tag_article("Allies argued over who pays for the brigade.\n\nEnvoys met in Geneva.")
+        page = model_view(mini_model, [DocView("one", records)])
+        head = legend(mini_model.classes_, mini_model.thresholds_, False, mini_model.decision_rule)
+    finally:
+        mini_model.set_decision()
+    shown = page.split('<section class="panel legend"', 1)[1].split("</section>", 1)[0]
+    values = [float(x) for x in re.findall(r"</i>([0-9.]+)</span>", shown)]
+    assert values == [0.7 if c == "burden_sharing" else 0.6 for c in mini_model.classes_]
+    assert all(f"{c} {v:.2f}" in head for c, v in zip(mini_model.classes_, values))

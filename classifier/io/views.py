@@ -509,10 +509,10 @@ def _article(i: int, doc: DocView, meta: dict[str, str], ids: list[str],
 def model_view(model: Any, docs: Sequence[DocView], title: str | None = None) -> str:
     """The page for documents tagged by ``model``: its codebook order, names and thresholds. The title says
     how many documents (``policytag: 1 document``) unless one is given."""
-    from classifier.decision import effective_thresholds
+    from classifier.decision import cutoffs
     rule = model.resolve_rule()  # the rule the records were made with (policytag tag keeps the command line's)
-    thresholds = ({str(t): float(v) for t, v in zip(model.classes_, effective_thresholds(model.classes_,
-                                                                                       model.thresholds_, rule))}
-                  if model.head_.multi_label else None)
+    cut = cutoffs(model.classes_, model.thresholds_, model.head_.multi_label, rule)
+    thresholds = None if cut is None else {str(t): float(v) for t, v in zip(model.classes_, cut)}
     return render_html(docs, getattr(model, "codebook_", None), thresholds,
-                       title or f"policytag: {plural(len(docs), 'document')}", top_k=rule.top_k)
+                       title or f"policytag: {plural(len(docs), 'document')}",
+                       top_k=rule.top_k if model.head_.multi_label else None)

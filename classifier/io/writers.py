@@ -59,16 +59,13 @@ def legend(classes: Sequence[Any], learned: Sequence[float], multi_label: bool, 
            width: int = 100) -> str:
     """The head of a pretty report: the score at which each theme is assigned (learned thresholds with a
     decision rule's overrides and minimum), so a reader can tell a near miss from a clear no."""
-    from classifier.decision import DecisionRule, effective_thresholds
+    from classifier.decision import DecisionRule, cutoffs
     rule = rule or DecisionRule()
-    if multi_label:
-        cut = effective_thresholds(classes, list(learned), rule)
-        head = "a theme is assigned when its score reaches its threshold"
-    elif rule.min_score is None and not rule.thresholds:
+    cut = cutoffs(classes, learned, multi_label, rule)
+    if cut is None:
         return "thresholds: none (a single-label model gives each paragraph its highest-scoring theme)\n"
-    else:
-        cut = [max(float(rule.thresholds.get(str(c), 0.0)), float(rule.min_score or 0.0)) for c in classes]
-        head = "each paragraph gets its highest-scoring theme, if it reaches the score shown"
+    head = ("a theme is assigned when its score reaches its threshold" if multi_label else
+            "each paragraph gets its highest-scoring theme, if it reaches the score shown")
     cap = f"; at most {rule.top_k} per paragraph" if rule.top_k and multi_label else ""
     lines, line = [], f"thresholds ({head}{cap}):"
     for c, t in zip(classes, cut):  # wrapped between themes, never inside "theme 0.42"
