@@ -142,6 +142,14 @@ def test_annotate_export_skips_an_empty_input_as_tag_does(tmp_path, capsys):
     assert main(["annotate", "export", article, str(tmp_path / "empty.txt"), str(tmp_path / "gone.txt"), "-o",
                  str(tmp_path / "t2.jsonl")]) == 1  # a missing file still fails the run
 
+
+def test_suggest_exits_1_when_a_pool_input_failed(tmp_path, capsys):
+    """As `tag` and `annotate export`: the readable pool is used, the bad input named, and the exit code says so."""
+    feed, out = str(DATA / "feed.jsonl"), tmp_path / "picked.json"
+    assert main(["suggest", "--pool", feed, str(tmp_path / "gone.txt"), "-n", "2", "-o", str(out), "-q"]) == 1
+    assert "gone.txt: no such file" in capsys.readouterr().err and out.exists()
+    assert main(["suggest", "--pool", feed, "-n", "2", "-o", str(tmp_path / "ok.json"), "-q"]) == 0
+
 # -- error messages name only flags their command has -----------------------------------------------------------------
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 QUOTED_COMMAND = re.compile(r"['(]policytag (\w+)")  # '(policytag train --data ...)': flags of that command
