@@ -80,6 +80,7 @@ class ThemeScorer(TaggerMixin):
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
+        self._check_fitted()  # before reading X: an unfitted model says so, whatever it is given
         return self._proba(as_units(X))
 
     def decision_function(self, X: Iterable[Any]) -> np.ndarray:
@@ -87,6 +88,7 @@ class ThemeScorer(TaggerMixin):
         kept decision rule included, ``top_k`` not), so positive exactly where ``predict`` assigns the theme
         without a ``top_k``; log-probabilities for single-label codebooks."""
         from classifier.decision import effective_thresholds
+        self._check_fitted()
         P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
         if not self.head_.multi_label:
             return np.log(P)
