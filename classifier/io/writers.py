@@ -20,14 +20,6 @@ from typing import IO, Any
 
 from classifier.errors import PolicytagError
 
-FORMATS = ("jsonl", "csv", "pretty")
-
-
-def format_for(path: str | None, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "csv" if path and path.lower().endswith(".csv") else "jsonl"
-
 
 def csv_columns(theme_ids: Sequence[str]) -> list[str]:
     return ["doc", "doc_sha", "paragraph", "section", "text", "themes", *[f"score_{t}" for t in theme_ids]]
