@@ -82,3 +82,20 @@ def test_every_head_type_fits_scores_and_reloads_through_the_protocol(mini):
         assert all(isinstance(a, np.ndarray) and a.dtype.kind in "fU" for a in arrays.values())
         again = type(head).from_state(arrays, json.loads(json.dumps(settings)))  # as the manifest hands it back
         np.testing.assert_array_equal(again.predict_proba(features), P)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: a.pop("coef"), "coef and intercept are required"),
+    (lambda a: a.update(sentence_coef=a["sentence_coef"][:, :-1]),
+     "sentence_coef has 383 columns, the encoder gives 384"),
+    (lambda a: a.update(sentence_intercept=np.full(12, np.inf)), "sentence_coef and sentence_intercept must be finite"),
+    (lambda a: a.pop("lexical_idf"), "lexical_terms (text) and lexical_idf (numbers) are required with lexical_coef"),
+    (lambda a: a.update(lexical_terms=a["lexical_terms"][:-1]), "disagree on the vocabulary size"),
+])
+def test_each_part_checks_its_own_saved_arrays(damage, message):
+    manifest, arrays = read_folder(SHIPPED[0])
+    BlendHead.check_arrays(arrays, 12, 384)  # as shipped: fits
+    damage(arrays)
+    with pytest.raises(ValueError) as info:
+        BlendHead.check_arrays(arrays, 12, 384)
+    assert message in str(info.value)

@@ -42,6 +42,12 @@ class Head(Protocol):
         """The fitted head that :meth:`get_state` described."""
         ...
 
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Raise ValueError (naming the arrays as saved, under ``prefix``) when saved arrays cannot be this head for
+        ``k`` themes over ``width`` features: a model folder is checked before anything is scored."""
+        ...
+
 
 def prefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
     """A part's arrays under its key prefix (``lexical_coef``), as the blend saves them."""

@@ -97,6 +97,14 @@ class BlendHead:
         return arrays, {"multi_label": self.multi_label, "lexical": self.lexical_weight,
                         "sentence_weight": self.sentence_weight}
 
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse saved arrays that cannot be this head for ``k`` themes over ``width``-wide design rows: each
+        part's own check (:data:`PARTS`), the paragraph head required, the others only when saved."""
+        for role, (part, kind) in PARTS.items():
+            if role == "paragraph" or f"{prefix}{part}{kind.ARRAYS[0]}" in arrays:
+                kind.check_arrays(arrays, k, width, f"{prefix}{part}")
+
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> BlendHead:
         parts = {}

@@ -153,6 +153,17 @@ class LexicalHead:
         arrays, settings = self.head.get_state()
         return {**arrays, "terms": np.array(self.features.terms, dtype=str), "idf": self.features.idf}, settings
 
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """As :meth:`LinearHead.check_arrays` over the vocabulary (``width`` is not the encoder's here), and the
+        terms (text) and idf weights (numbers), one per column."""
+        LinearHead.check_arrays(arrays, k, None, prefix)
+        terms, idf = arrays.get(f"{prefix}terms"), arrays.get(f"{prefix}idf")
+        if terms is None or idf is None or terms.dtype.kind != "U" or not np.issubdtype(idf.dtype, np.number):
+            raise ValueError(f"{prefix}terms (text) and {prefix}idf (numbers) are required with {prefix}coef")
+        if terms.shape != idf.shape or idf.shape != (arrays[f"{prefix}coef"].shape[1],):
+            raise ValueError(f"{prefix}terms, {prefix}idf and {prefix}coef disagree on the vocabulary size")
+
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> LexicalHead:
         head = LinearHead.from_state(arrays, settings)

@@ -55,6 +55,21 @@ class LinearHead:
         """The weights as plain arrays (saved in the model's ``head.npz``, never pickled) and the label mode."""
         return {"coef": self.coef, "intercept": self.intercept}, {"multi_label": self.multi_label}
 
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse saved weights that cannot score ``k`` themes over ``width`` features (any width when None):
+        missing, not finite numbers, or the wrong shape; a ValueError naming the arrays as saved (``prefix``)."""
+        coef, intercept = arrays.get(f"{prefix}coef"), arrays.get(f"{prefix}intercept")
+        if coef is None or intercept is None:
+            raise ValueError(f"{prefix}coef and {prefix}intercept are required")
+        if not all(np.issubdtype(a.dtype, np.number) and np.isfinite(a).all() for a in (coef, intercept)):
+            raise ValueError(f"{prefix}coef and {prefix}intercept must be finite numbers")
+        if coef.ndim != 2 or coef.shape[0] != k or intercept.shape != (k,):
+            raise ValueError(f"{prefix}coef is {coef.shape} and {prefix}intercept {intercept.shape}, "
+                             f"expected ({k}, n) and ({k},) for {k} themes")
+        if width is not None and coef.shape[1] != width:
+            raise ValueError(f"{prefix}coef has {coef.shape[1]} columns, the encoder gives {width}")
+
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> LinearHead:
         return cls(np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
