@@ -20,6 +20,7 @@ def test_the_cli_offers_what_the_registry_holds():
     assert _choices("tag", "stdin_format") == formats.STDIN_FORMATS
     assert formats.output_format("out.CSV", None) == "csv" and formats.output_format("-", None) == "jsonl"
     assert formats.output_format("out.csv", "pretty") == "pretty"
+    assert [formats.summary_format(p) for p in ("s.MD", "s.csv", "s.jsonl", "s")] == ["md", "csv", "jsonl", "jsonl"]
     assert [formats.annotation_tool(p) for p in ("x.json", "x.jsonl", "x.ndjson", "x.txt")] == \
         ["label-studio", "doccano", "doccano", None]
 

@@ -28,6 +28,8 @@ POOL_TABLE_SUFFIXES = {s for s in TABLES if s != ".json"}
 # -- outputs of ``tag``: format -> the suffix that picks it when --format is not given (pretty: never by suffix)
 OUTPUTS: dict[str, str | None] = {"jsonl": ".jsonl", "csv": ".csv", "pretty": None}
 DEFAULT_OUTPUT = "jsonl"
+# -- the per-document summary (--summary): suffix -> table kind; any other suffix is written as JSON Lines
+SUMMARIES: dict[str, str] = {".md": "md", ".csv": "csv"}
 
 # -- annotation tools: suffix -> tool (import: the export's suffix names the tool; export: doccano unless .json)
 ANNOTATION_TOOLS = ("label-studio", "doccano")
@@ -67,6 +69,11 @@ def output_format(path: str | None, fmt: str | None) -> str:
     if fmt:
         return fmt
     return (_ending(path, {s: f for f, s in OUTPUTS.items() if s is not None}) if path else None) or DEFAULT_OUTPUT
+
+
+def summary_format(path: str | Path) -> str:
+    """How a summary file is written: a Markdown or CSV table by its suffix, else JSON Lines."""
+    return SUMMARIES.get(suffix(path), "jsonl")
 
 
 def annotation_tool(path: str | Path) -> str | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from classifier.errors import PolicytagError
+from classifier.io.formats import summary_format
 
 
 def csv_columns(theme_ids: Sequence[str]) -> list[str]:
@@ -206,7 +207,7 @@ class RunOutputs:
         self.records = records
         self.summary = summary
         self.html = html
-        self._summary_kind = summary_kind(summary.path) if summary is not None else ""
+        self._summary_kind = summary_format(summary.path) if summary is not None else ""
         self._meta_keys: list[str] = []
         self._groups: GroupedSummary | None = None
 
@@ -368,11 +369,6 @@ def _cut_torn_tail(fd: int) -> None:
             return
         pos -= step
     os.ftruncate(fd, 0)
-
-
-def summary_kind(path: str) -> str:
-    """``md`` (a Markdown table), ``csv``, or anything else (JSONL): by the summary file's extension."""
-    return Path(path).suffix.lower().lstrip(".")
 
 
 def summary_header(kind: str, theme_ids: Sequence[str], meta_keys: Sequence[str] = ()) -> str:
