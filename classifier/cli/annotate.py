@@ -22,6 +22,7 @@ from classifier.cli.options import (
     verbose_arg,
     writable,
 )
+from classifier.io.formats import ANNOTATION_TOOLS
 
 
 def add_parser(sub: Any) -> None:
@@ -42,7 +43,7 @@ def add_parser(sub: Any) -> None:
     i = act.add_parser("import", help="read a Label Studio (JSON) or doccano (JSONL) export as corpus rows")
     i.add_argument("file", help="the tool's export")
     i.add_argument("-o", "--output", default="-", help="corpus JSONL to write (default: stdout)")
-    i.add_argument("--from", dest="tool", choices=("label-studio", "doccano"), default=None,
+    i.add_argument("--from", dest="tool", choices=ANNOTATION_TOOLS, default=None,
                    help="the tool (default: by extension, .json Label Studio, .jsonl doccano)")
     i.add_argument("--codebook", default=None, help="codebook the labels must belong to (default: geopolitics)")
     i.add_argument("--split", default="train", choices=("train", "dev", "test"),

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from classifier.io.formats import ANNOTATION_TOOLS, DEFAULT_EXPORT_TOOL, annotation_tool
+
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("classifier.cli")
 
@@ -200,16 +202,15 @@ def stage_bars(args: argparse.Namespace) -> StageBars | None:
 
 def annotation_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="-", help="tasks file (default: stdout)")
-    p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,
+    p.add_argument("--to", dest="tool", choices=ANNOTATION_TOOLS, default=None,
                    help="annotation tool (default: by extension, .json Label Studio, else doccano JSONL)")
     p.add_argument("--config", default=None, metavar="FILE", help="also write the Label Studio labeling config (XML)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --config)")
 
 
 def tool_of(args: argparse.Namespace) -> str:
-    if args.tool:
-        return args.tool
-    return "label-studio" if str(args.output).lower().endswith(".json") else "doccano"
+    """The annotation tool to export for: --to, else the one the output's suffix names, else doccano."""
+    return args.tool or annotation_tool(args.output) or DEFAULT_EXPORT_TOOL
 
 
 def writable(path: str, force: bool) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classifier.io.formats import RECORD_SUFFIXES
 from classifier.io.writers import paragraph_label
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def source_of(location: str) -> str:
     if base in ("", "<stdin>"):
         return base or "-"
     path = Path(base)
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".csv"):
+    if path.suffix.lower() in RECORD_SUFFIXES:  # a feed: its rows are its documents
         return path.name
     return path.parent.name or str(path.parent)
 

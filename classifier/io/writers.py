@@ -19,14 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from classifier.errors import PolicytagError
-
-FORMATS = ("jsonl", "csv", "pretty")
-
-
-def format_for(path: str | None, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "csv" if path and path.lower().endswith(".csv") else "jsonl"
+from classifier.io.formats import summary_format
 
 
 def csv_columns(theme_ids: Sequence[str]) -> list[str]:
@@ -211,7 +204,7 @@ class RunOutputs:
         self.records = records
         self.summary = summary
         self.html = html
-        self._summary_kind = summary_kind(summary.path) if summary is not None else ""
+        self._summary_kind = summary_format(summary.path) if summary is not None else ""
         self._meta_keys: list[str] = []
         self._groups: GroupedSummary | None = None
 
@@ -373,11 +366,6 @@ def _cut_torn_tail(fd: int) -> None:
             return
         pos -= step
     os.ftruncate(fd, 0)
-
-
-def summary_kind(path: str) -> str:
-    """``md`` (a Markdown table), ``csv``, or anything else (JSONL): by the summary file's extension."""
-    return Path(path).suffix.lower().lstrip(".")
 
 
 def summary_header(kind: str, theme_ids: Sequence[str], meta_keys: Sequence[str] = ()) -> str:
