@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,14 @@ class Codebook:
         """Labels not defined in this codebook, in first-seen order."""
         known = set(self.ids)
         return list(dict.fromkeys(lab for lab in labels if lab not in known))
+
+    def single_label_if(self, single: bool) -> Codebook:
+        """This codebook read as single-label when ``single`` (``--single-label``: one theme per row, a multinomial
+        head), else unchanged. A single-label codebook stays single-label: the flag only ever narrows. The one
+        place the override lives (train, evaluate and the harness's system choice all call it)."""
+        if not single or not self.multi_label:
+            return self
+        return replace(self, multi_label=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -65,6 +65,25 @@ def effective_thresholds(classes: Sequence[Any], learned: np.ndarray, rule: Deci
     return t if rule.min_score is None else np.maximum(t, float(rule.min_score))
 
 
+def single_label_floor(classes: Sequence[Any], rule: DecisionRule) -> np.ndarray:
+    """Per theme, the score a single-label model's top theme must reach to be kept: its override, at least
+    ``min_score`` (0 where the rule says nothing)."""
+    floor = np.array([float(rule.thresholds.get(str(c), 0.0)) for c in classes])
+    return floor if rule.min_score is None else np.maximum(floor, float(rule.min_score))
+
+
+def cutoffs(classes: Sequence[Any], learned: Sequence[float], multi_label: bool,
+            rule: DecisionRule | None = None) -> np.ndarray | None:
+    """The score each theme must reach under ``rule``, as reports show it (the pretty report's head, the HTML
+    view's legend and chips); None for a single-label model under its own rule, which has no cut-off."""
+    rule = rule or DecisionRule()
+    if multi_label:
+        return effective_thresholds(classes, np.asarray(learned, dtype=float), rule)
+    if rule.min_score is None and not rule.thresholds:
+        return None
+    return single_label_floor(classes, rule)
+
+
 def assign(P: np.ndarray, classes: Sequence[Any], learned: np.ndarray, multi_label: bool,
            rule: DecisionRule | None = None) -> np.ndarray:
     """(n, k) booleans: which themes each row of scores ``P`` carries under ``rule``.
@@ -82,10 +101,7 @@ def assign(P: np.ndarray, classes: Sequence[Any], learned: np.ndarray, multi_lab
             M[np.arange(P.shape[0]), P.argmax(axis=1)] = True
         if rule.is_default:
             return M
-        floor = np.array([float(rule.thresholds.get(str(c), 0.0)) for c in classes])
-        if rule.min_score is not None:
-            floor = np.maximum(floor, float(rule.min_score))
-        return M & (P >= floor)
+        return M & (P >= single_label_floor(classes, rule))
     if rule.is_default:
         return P >= learned
     M = P >= effective_thresholds(classes, learned, rule)

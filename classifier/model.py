@@ -16,10 +16,11 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
-from classifier.heads.lexical import fit_lexical
+from classifier.heads.blend import BlendHead, BlendInput
+from classifier.heads.lexical import LexicalHead, fit_lexical
 from classifier.heads.linear import (
     Config,
-    fit_head,
+    LinearHead,
     make_folds,
     per_theme_blend,
     select,
@@ -166,14 +167,12 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         sentence_w, lexical_w = np.full(k, best.sentences), np.full(k, best.lexical)
         per_theme = (self.per_theme and selection is not None and codebook.multi_label
                      and (self.sentence_weight == "auto" or self.lexical == "auto"))
-        sentence_oof, self.sentence_head_ = None, None
+        sentence_oof, own_sentence_head = None, False
         if self.per_theme and selection is not None and sentence_mode and codebook.multi_label:
             # a head of its own for sentences, each taking its paragraph's labels: it learns what a theme's
             # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
-            piece_design = pieces[best.context]
-            sentence_oof = sentence_head_oof(piece_design, Y, emb.owner, folds, best, self.random_state, k)
-            self.sentence_head_ = fit_head(piece_design, Y[emb.owner], True, best.C, best.class_weight,
-                                           self.random_state, k)
+            sentence_oof = sentence_head_oof(pieces[best.context], Y, emb.owner, folds, best, self.random_state, k)
+            own_sentence_head = True
         if per_theme:
             sentence_w, lexical_w, oof = per_theme_blend(
                 selection.paragraph_oof, sentence_oof, lexical_oof, Y,
@@ -182,12 +181,14 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                 (best.sentences, best.lexical), self.min_positives)
             log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
         step("final fit", 0, 1)
-        self.head_ = fit_head(designs[best.context], Y, codebook.multi_label, best.C, best.class_weight,
-                              self.random_state, k)
-        self.lexical_ = _compact(lexical_w)
-        self.sentence_weight_ = _compact(sentence_w) if sentence_mode else None
-        self.lexical_head_ = fit_lexical(texts, Y, codebook.multi_label, self.random_state,
-                                         k) if lexical_w.any() else None
+        linear = {"C": best.C, "class_weight": best.class_weight, "random_state": self.random_state, "n_classes": k}
+        self.head_ = BlendHead(
+            LinearHead(multi_label=codebook.multi_label, **linear),
+            LinearHead(multi_label=True, **linear) if own_sentence_head else None,
+            LexicalHead(multi_label=codebook.multi_label, random_state=self.random_state, n_classes=k)
+            if lexical_w.any() else None,
+            _compact(sentence_w) if sentence_mode else None, _compact(lexical_w),
+        ).fit(BlendInput(designs[best.context], pieces[best.context] if pieces else None, emb.owner, texts), Y)
         self.threshold_notes_ = []
         if tune and oof is not None:
             self.thresholds_, self.threshold_notes_ = choose_thresholds(oof, Y, objective, self.min_positives,
@@ -235,17 +236,13 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted state as JSON-able metadata and plain arrays: what a model folder stores."""
         self._check_fitted()
-        arrays = self.head_.to_arrays()
-        if self.lexical_head_ is not None:
-            arrays.update(self.lexical_head_.to_arrays())
-        if getattr(self, "sentence_head_", None) is not None:
-            arrays.update({f"sentence_{k}": v for k, v in self.sentence_head_.to_arrays().items()})
+        arrays, head = self.head_.get_state()
         params = {k: v for k, v in self.get_params().items() if k not in ("codebook", "cache", "encoder", "backend")}
         state = {"codebook": self.codebook_.to_dict(), "encoder_identity": self.encoder_identity_,
                  "params": params,
                  "selected": {"context": self.use_context_, "C": self.C_, "class_weight": self.class_weight_,
-                              "lexical": self.lexical_, "sentence_weight": self.sentence_weight_},
-                 "multi_label": self.head_.multi_label,
+                              "lexical": head["lexical"], "sentence_weight": head["sentence_weight"]},
+                 "multi_label": head["multi_label"],
                  "thresholds": {t: float(v) for t, v in zip(self.classes_, self.thresholds_)},
                  "selection": self.selection_,
                  "training": {"hash": self.training_hash_, "n": self.n_train_}}

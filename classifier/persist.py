@@ -29,6 +29,7 @@ import numpy as np
 
 from classifier.errors import CodebookError, ModelError
 from classifier.hashing import file_sha256
+from classifier.heads.blend import BlendHead
 
 FORMAT_VERSION = 3
 LEGACY_FORMAT = 2  # before fingerprints: still read, with every other check
@@ -329,25 +330,7 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where:
     try:
         if sorted(arrays) != sorted(manifest["head"]["arrays"]):
             raise ValueError(f"holds arrays {sorted(arrays)}, the manifest lists {sorted(manifest['head']['arrays'])}")
-        for prefix, width in (("", dim), ("sentence_", dim), ("lexical_", None)):
-            if prefix and f"{prefix}coef" not in arrays:
-                continue
-            coef, intercept = arrays.get(f"{prefix}coef"), arrays.get(f"{prefix}intercept")
-            if coef is None or intercept is None:
-                raise ValueError(f"{prefix}coef and {prefix}intercept are required")
-            if not all(np.issubdtype(a.dtype, np.number) and np.isfinite(a).all() for a in (coef, intercept)):
-                raise ValueError(f"{prefix}coef and {prefix}intercept must be finite numbers")
-            if coef.ndim != 2 or coef.shape[0] != k or intercept.shape != (k,):
-                raise ValueError(f"{prefix}coef is {coef.shape} and {prefix}intercept {intercept.shape}, "
-                                 f"expected ({k}, n) and ({k},) for {k} themes")
-            if width is not None and coef.shape[1] != width:
-                raise ValueError(f"{prefix}coef has {coef.shape[1]} columns, the encoder gives {width}")
-        if "lexical_coef" in arrays:
-            terms, idf = arrays.get("lexical_terms"), arrays.get("lexical_idf")
-            if terms is None or idf is None or terms.dtype.kind != "U" or not np.issubdtype(idf.dtype, np.number):
-                raise ValueError("lexical_terms (text) and lexical_idf (numbers) are required with lexical_coef")
-            if terms.shape != idf.shape or idf.shape != (arrays["lexical_coef"].shape[1],):
-                raise ValueError("lexical_terms, lexical_idf and lexical_coef disagree on the vocabulary size")
+        BlendHead.check_arrays(arrays, k, dim)
     except ValueError as exc:
         raise ModelError(f"{where}: the head does not fit the manifest ({exc}); restore the folder or "
                          f"{RETRAIN.format(folder=where.parent)}") from None

@@ -16,6 +16,7 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import EncoderError, ModelError
+from classifier.heads.blend import BlendHead, BlendInput
 from classifier.persist import read_folder
 from classifier.tagger import TaggerMixin
 
@@ -27,24 +28,16 @@ class ThemeScorer(TaggerMixin):
 
     def set_state(self, manifest: dict[str, Any], arrays: dict[str, np.ndarray], encoder: Encoder) -> ThemeScorer:
         """Become the fitted model a folder describes (its manifest and head arrays), with ``encoder`` built."""
-        from classifier.heads.lexical import LexicalHead
-        from classifier.heads.linear import LinearHead
         codebook = self.codebook if isinstance(self.codebook, Codebook) else Codebook.from_dict(manifest["codebook"])
         multi = bool(manifest.get("multi_label", codebook.multi_label))
         sel = manifest["selected"]
         self.encoder_ = encoder
-        self.head_ = LinearHead.from_arrays(arrays, multi)
-        self.lexical_head_ = LexicalHead.from_arrays(arrays, multi) if "lexical_coef" in arrays else None
-        self.sentence_head_ = LinearHead.from_arrays({"coef": arrays["sentence_coef"],
-                                                      "intercept": arrays["sentence_intercept"]}, multi) \
-            if "sentence_coef" in arrays else None
+        self.head_ = BlendHead.from_state(arrays, {"multi_label": multi, "lexical": sel.get("lexical", 0.0),
+                                                   "sentence_weight": sel.get("sentence_weight")})
         self.codebook_ = codebook
         self.classes_ = np.array(codebook.ids)
         self.thresholds_ = np.array([float(manifest["thresholds"][t]) for t in codebook.ids])
         self.use_context_, self.C_, self.class_weight_ = bool(sel["context"]), sel["C"], sel["class_weight"]
-        self.lexical_ = _weights(sel.get("lexical", 0.0))
-        weight = sel.get("sentence_weight")
-        self.sentence_weight_ = None if weight is None else _weights(weight)
         self.selection_ = manifest.get("selection", [])
         self.encoder_identity_ = manifest["encoder"]
         self.training_hash_ = manifest["training"]["hash"]
@@ -67,28 +60,27 @@ class ThemeScorer(TaggerMixin):
         k = len(self.classes_)
         if not units:
             return np.zeros((0, k)), None
-        weight = getattr(self, "sentence_weight_", None)
-        emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=weight is not None)
-        piece_head = getattr(self, "sentence_head_", None) or self.head_
-        piece_scores = piece_head.proba(design(emb.windows, emb.context[emb.owner], self.use_context_))
-        best = np.zeros((len(units), piece_scores.shape[1]))
-        np.maximum.at(best, emb.owner, piece_scores)  # a theme present in any piece is present in the unit
-        evidence = None
-        if weight is None:
-            P = best
-        else:
-            w = np.asarray(weight, dtype=float)  # one number, or one per theme
-            P = (1 - w) * self.head_.proba(design(emb.units, emb.context, self.use_context_)) + w * best
-            evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units))
-        if not self.head_.multi_label:
-            P = P / P.sum(axis=1, keepdims=True)
-        if getattr(self, "lexical_head_", None) is not None:
-            lex = np.asarray(self.lexical_, dtype=float)
-            P = (1 - lex) * P + lex * self.lexical_head_.proba([u.text for u in units])
+        sentences = self.head_.sentence_weight is not None
+        emb = embed(self.encoder_, units, use_context=self.use_context_, sentences=sentences)
+        paragraphs = design(emb.units, emb.context, self.use_context_) if sentences else None
+        X = BlendInput(paragraphs, design(emb.windows, emb.context[emb.owner], self.use_context_), emb.owner,
+                       [u.text for u in units])
+        P, piece_scores = self.head_.scores(X)
+        evidence = _evidence(piece_scores, emb.owner, emb.pieces, len(units)) if sentences else None
         return P, evidence
+
+    # the blend weights model selection chose (the head holds them; read here as scikit-learn-style attributes)
+    @property
+    def lexical_(self) -> float | list[float]:
+        return self.head_.lexical_weight
+
+    @property
+    def sentence_weight_(self) -> float | list[float] | None:
+        return self.head_.sentence_weight
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         """(n, k) probabilities; a paragraph split into windows takes each theme's best window."""
+        self._check_fitted()  # before reading X: an unfitted model says so, whatever it is given
         return self._proba(as_units(X))
 
     def decision_function(self, X: Iterable[Any]) -> np.ndarray:
@@ -96,6 +88,7 @@ class ThemeScorer(TaggerMixin):
         kept decision rule included, ``top_k`` not), so positive exactly where ``predict`` assigns the theme
         without a ``top_k``; log-probabilities for single-label codebooks."""
         from classifier.decision import effective_thresholds
+        self._check_fitted()
         P = np.clip(self._proba(as_units(X)), 1e-12, 1 - 1e-12)
         if not self.head_.multi_label:
             return np.log(P)
@@ -126,11 +119,6 @@ def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) 
             if i < len(order):  # no piece is the maximum only when the scores are not numbers (NaN)
                 row[j] = pieces[order[i]]
     return out
-
-
-def _weights(value: float | list[float]) -> float | list[float]:
-    """A blend weight from a manifest: one number for all themes, or a list with one per theme."""
-    return [float(v) for v in value] if isinstance(value, list) else float(value)
 
 
 def open_folder(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,

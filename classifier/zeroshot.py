@@ -120,7 +120,7 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
                  "thresholds": {str(t): float(v) for t, v in zip(self.classes_, self.thresholds_)},
                  "selection": [{"zero_shot": True, "calibrated_on": self.n_train_}],
                  "training": {"hash": hashlib.sha256(self.prototypes_.tobytes()).hexdigest()[:16], "n": self.n_train_}}
-        model.set_state(state, head.to_arrays(), self.encoder_)
+        model.set_state(state, head.get_state()[0], self.encoder_)
         del model.manifest_  # not loaded from a folder
         return model
 

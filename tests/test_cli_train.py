@@ -137,3 +137,23 @@ def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):
     data = read_labeled(src, Columns(label="code", single_label=True))
     assert data.labels == ["3", "12"]
     assert data.skipped == [f"{src}:2: no label (single-label data)"]
+
+
+def test_single_label_narrows_a_multi_label_codebook_for_train_and_evaluate(tmp_path, capsys):
+    """--single-label over a multi-label codebook: train saves a single-label model and evaluate scores it as one
+    (both through Codebook.single_label_if); without the flag the same codebook stays multi-label."""
+    book = tmp_path / "codebook.yaml"
+    book.write_text("name: mini\nmulti_label: true\nthemes:\n" + "".join(
+        f"  - id: {t}\n    description: {t.replace('_', ' ')}\n"
+        for t in ("burden_sharing", "maritime_security", "negotiation_diplomacy")))
+    out = tmp_path / "model"
+    fast = ["--C", "16", "--context", "off", "--class-weight", "none", "--lexical", "0", "--sentence-weight", "none"]
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
+                 "--codebook", str(book), "--group-column", "doc", "--out", str(out), *fast]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["multi_label"] is False and manifest["codebook"]["multi_label"] is False
+    report = tmp_path / "m.json"
+    assert main(["evaluate", "--model", str(out), "--data", str(DATA / "mini.csv"), "--label-column", "label",
+                 "--single-label", "--codebook", str(book), "--json", str(report)]) == 0
+    assert json.loads(report.read_text())["accuracy"] > 0.8  # accuracy: reported for single-label runs only
+    capsys.readouterr()

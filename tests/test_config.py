@@ -65,3 +65,23 @@ def test_the_global_config_option_and_annotate_exports_own_config_do_not_clash(h
     (here / "settings.toml").write_text('[annotate.export]\nconfig = "labeling.xml"\n')
     assert main(["--config", "settings.toml", "annotate", "export", ARTICLE, "-o", "tasks.json"]) == 0
     assert "<View" in (here / "labeling.xml").read_text()
+
+
+def test_decision_rule_metadata_and_grouped_summary_from_the_file(here, capsys):
+    """The #15 flags work as settings: the file gives the same records and summary as the command line."""
+    feed = str(ROOT / "tests" / "data" / "feed.jsonl")
+    flags = ["--min-score", "0.3", "--top-k", "1", "--threshold", "alliance_cohesion=0.9", "--threshold",
+             "deterrence=0.8", "--meta-fields", "date,outlet", "--summary-by", "outlet,month", "-q"]
+    assert main(["--no-config", "tag", feed, "-o", "cli.jsonl", "--summary", "cli.md", *flags]) == 0
+    (here / "policytag.toml").write_text('[tag]\nmin-score = 0.3\ntop-k = 1\n'
+                                         'threshold = ["alliance_cohesion=0.9", "deterrence=0.8"]\n'
+                                         'meta-fields = "date,outlet"\nsummary-by = "outlet,month"\nquiet = true\n')
+    assert main(["tag", feed, "-o", "file.jsonl", "--summary", "file.md"]) == 0
+    assert (here / "file.jsonl").read_text() == (here / "cli.jsonl").read_text()
+    assert (here / "file.md").read_text() == (here / "cli.md").read_text()
+    records = [json.loads(line) for line in (here / "file.jsonl").read_text().splitlines()]
+    assert all(len(r["themes"]) <= 1 and set(r.get("meta", {})) <= {"date", "outlet"} for r in records)
+    assert (here / "file.md").read_text().startswith("| outlet | month |")
+    assert main(["tag", feed, "-o", "pretty.txt", "--format", "pretty", "--threshold", "deterrence=0.7"]) == 0
+    head = " ".join((here / "pretty.txt").read_text().split("== ")[0].split())
+    assert "at most 1 per paragraph" in head and "deterrence 0.70" in head and "alliance_cohesion 0.90" in head

@@ -126,6 +126,30 @@ def test_annotate_export_exits_1_when_an_input_failed(tmp_path, capsys):
     assert main(["annotate", "export", str(DATA / "mini.csv"), "-o", str(tmp_path / "ok.jsonl")]) == 0
 
 
+
+def test_annotate_export_skips_an_empty_input_as_tag_does(tmp_path, capsys):
+    """An empty file is skipped with a line and exit 0 by `tag`; `annotate export` and `suggest` read inputs the
+    same way, so it is not a failure there either."""
+    (tmp_path / "empty.txt").write_text("")
+    article = str(ROOT / "examples" / "article.md")
+    assert main(["tag", article, str(tmp_path / "empty.txt"), "-o", str(tmp_path / "t.jsonl")]) == 0
+    assert "empty.txt: empty file" in capsys.readouterr().err
+    out = tmp_path / "tasks.jsonl"
+    assert main(["annotate", "export", article, str(tmp_path / "empty.txt"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "empty.txt: empty file" in err and "problem" not in err and "skipped 1" in err
+    assert len(out.read_text().splitlines()) == 5
+    assert main(["annotate", "export", article, str(tmp_path / "empty.txt"), str(tmp_path / "gone.txt"), "-o",
+                 str(tmp_path / "t2.jsonl")]) == 1  # a missing file still fails the run
+
+
+def test_suggest_exits_1_when_a_pool_input_failed(tmp_path, capsys):
+    """As `tag` and `annotate export`: the readable pool is used, the bad input named, and the exit code says so."""
+    feed, out = str(DATA / "feed.jsonl"), tmp_path / "picked.json"
+    assert main(["suggest", "--pool", feed, str(tmp_path / "gone.txt"), "-n", "2", "-o", str(out), "-q"]) == 1
+    assert "gone.txt: no such file" in capsys.readouterr().err and out.exists()
+    assert main(["suggest", "--pool", feed, "-n", "2", "-o", str(tmp_path / "ok.json"), "-q"]) == 0
+
 # -- error messages name only flags their command has -----------------------------------------------------------------
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 QUOTED_COMMAND = re.compile(r"['(]policytag (\w+)")  # '(policytag train --data ...)': flags of that command

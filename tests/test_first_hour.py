@@ -52,10 +52,10 @@ def test_fit_reports_its_stages_to_a_progress_callback():
     assert calls[0] == ("encoding", 0, len(texts)) and calls[-1] == ("final fit", 1, 1)
 
 
-def _train_on_a_terminal(argv):
+def _train_on_a_terminal(argv, rows=24, columns=100):
     """Exit code and what a terminal would show of `policytag` run with stderr on a pseudo-terminal."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal's size: 24 x 100
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))  # a terminal's size
     proc = subprocess.Popen([sys.executable, "-m", "classifier.cli", *argv], cwd=ROOT, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
@@ -80,6 +80,14 @@ def test_train_shows_progress_on_a_terminal_and_nothing_in_a_pipe(tmp_path, caps
     assert main([*TRAIN, "--out", str(tmp_path / "pipe")]) == 0  # stderr captured: not a terminal
     err = capsys.readouterr().err
     assert "model selection" not in err and "policytag: trained on 24 units" in err
+
+
+def test_progress_shows_on_a_terminal_that_reports_no_size(tmp_path):
+    """`script -q -c "policytag train ..."` from a job, or a container's fresh tty: a terminal of 0 x 0."""
+    code, shown = _train_on_a_terminal([*TRAIN, "--out", str(tmp_path / "tty")], rows=0, columns=0)
+    assert code == 0
+    for stage in ("encoding: 24/24", "model selection: 3/3", "final fit: 1/1"):
+        assert f"policytag: {stage}" in shown, shown
 
 
 def test_quiet_means_no_progress_even_on_a_terminal(monkeypatch):

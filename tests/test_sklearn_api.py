@@ -8,8 +8,10 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from classifier import ThemeClassifier, load_codebook
+from classifier.zeroshot import ZeroShotClassifier
 
 ROWS = mini_rows()
 TEXTS = [r["text"] for r in ROWS]
@@ -93,3 +95,59 @@ def test_pickle_round_trip_predicts_the_same(multi):
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(copy.predict_proba(texts[:6]), model.predict_proba(texts[:6]))
     assert copy.get_params() == model.get_params()
+
+
+# -- scikit-learn's common estimator checks ----------------------------------------------------------------------
+# Our estimators say, truthfully, that they read texts and not a 2-D array (classifier.tagger.TextInputTags), and
+# for such an estimator scikit-learn generates no check beyond cloning. So the checks run on a subclass whose one
+# change is to claim a 2-D array input: every check is generated and runs ThemeClassifier's (ZeroShotClassifier's)
+# own code. Those that feed numbers, and so cannot apply to an estimator of texts, are expected to fail, each by
+# name and reason; xfail_strict makes one that starts passing fail the run, so the list cannot go stale.
+NUMBERS = "feeds a numeric matrix as X; the estimator reads texts (strings, Units, {'text': ...}) and refuses numbers"
+NOT_TEXT_CHECKS = {
+    **dict.fromkeys([
+        "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self", "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes", "check_complex_data", "check_dtype_object", "check_estimators_empty_data_messages",
+        "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimators_pickle",
+        "check_f_contiguous_array_estimator", "check_classifiers_one_label", "check_classifiers_classes",
+        "check_classifier_multioutput", "check_classifiers_train", "check_classifiers_regression_target",
+        "check_supervised_y_no_nan", "check_supervised_y_2d", "check_class_weight_classifiers",
+        "check_decision_proba_consistency", "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
+        "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d",
+    ], NUMBERS),
+    "check_readonly_memmap_input": "feeds a read-only memory-mapped numeric array; texts are not memory-mapped arrays",
+    "check_estimator_sparse_tag": "feeds a sparse numeric matrix; texts are never sparse",
+    "check_estimator_sparse_array": "feeds a sparse numeric array; texts are never sparse",
+    "check_estimator_sparse_matrix": "feeds a sparse numeric matrix; texts are never sparse",
+    "check_classifier_data_not_an_array": "wraps numbers in a non-iterable array-like; texts come as a sequence",
+    "check_fit1d": "feeds a 1-D array of numbers, where 1-D input would be a list of texts",
+    "check_requires_y_none": "fits numbers without y; ThemeClassifier needs labels (ZeroShotClassifier does not)",
+}
+
+
+def _claiming_two_d_input(cls):
+    class Checked(cls):
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.input_tags.two_d_array = True
+            return tags
+    Checked.__name__ = Checked.__qualname__ = cls.__name__
+    return Checked
+
+
+def _not_for_texts(estimator):
+    out = dict(NOT_TEXT_CHECKS)
+    if not isinstance(estimator, ThemeClassifier):
+        del out["check_requires_y_none"]  # a zero-shot model fits from its codebook alone: y=None is fine
+    return out
+
+
+@parametrize_with_checks([
+    _claiming_two_d_input(ThemeClassifier)(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None,
+                                           threshold=0.5, cache=False),
+    _claiming_two_d_input(ZeroShotClassifier)(cache=False),
+], expected_failed_checks=_not_for_texts, xfail_strict=True)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)

@@ -2,6 +2,7 @@
 and ThemeScorer, the pretty report's legend, threshold objectives in training, and the pipeline-style call."""
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -239,3 +240,39 @@ def test_an_objective_without_thresholds_to_tune_is_flagged(tmp_path, capsys):
                                       "negotiation_diplomacy 0.90")
     tagged = [line for line in body.splitlines() if line.startswith("  ¶") and "(no theme)" not in line]
     assert all(float(line.split()[-1]) >= 0.9 for line in tagged)
+
+
+def test_html_legend_and_chips_follow_the_command_lines_rule(shipped_model, article, tmp_path):
+    """The HTML view states the rule the records were made with, as the pretty report does: overrides, the
+    minimum score and the top-k cap, in the legend and in every chip's threshold."""
+    rule = ["--threshold", "deterrence=0.9", "--min-score", "0.43", "--top-k", "1"]
+    html, pretty = tmp_path / "view.html", tmp_path / "report.txt"
+    assert main(["tag", str(article), "-o", str(tmp_path / "t.jsonl"), "--html", str(html), "-q", *rule]) == 0
+    assert main(["tag", str(article), "-o", str(pretty), "--format", "pretty", "-q", *rule]) == 0
+    page = html.read_text(encoding="utf-8")
+    legend = page.split('<section class="panel legend"', 1)[1].split("</section>", 1)[0]
+    shown = [float(x) for x in re.findall(r"</i>([0-9.]+)</span>", legend)]
+    head = " ".join(pretty.read_text().split("== ")[0].split())
+    assert len(shown) == len(shipped_model.classes_)
+    for theme, value in zip(shipped_model.classes_, shown):
+        assert f"{theme} {value:.2f}" in head  # the page and the pretty report show the same thresholds
+    assert shown[0] == 0.9 and min(shown) >= 0.43
+    assert "at most 1 theme per paragraph" in legend
+    cuts = {float(x) for x in re.findall(r"its threshold ([0-9.]+)\"", page)}
+    assert cuts and cuts <= set(shown)  # chips are judged against the same thresholds
+
+
+def test_single_label_html_legend_shows_the_minimum_the_pretty_report_shows(mini_model):
+    from classifier.io.views import DocView, model_view
+    from classifier.io.writers import legend
+    mini_model.set_decision(min_score=0.6, thresholds={"burden_sharing": 0.7})
+    try:
+        records = mini_model.tag_article("Allies argued over who pays for the brigade.\n\nEnvoys met in Geneva.")
+        page = model_view(mini_model, [DocView("one", records)])
+        head = legend(mini_model.classes_, mini_model.thresholds_, False, mini_model.decision_rule)
+    finally:
+        mini_model.set_decision()
+    shown = page.split('<section class="panel legend"', 1)[1].split("</section>", 1)[0]
+    values = [float(x) for x in re.findall(r"</i>([0-9.]+)</span>", shown)]
+    assert values == [0.7 if c == "burden_sharing" else 0.6 for c in mini_model.classes_]
+    assert all(f"{c} {v:.2f}" in head for c, v in zip(mini_model.classes_, values))

@@ -21,13 +21,14 @@ import numpy as np
 
 from classifier.codebook import Codebook
 from classifier.errors import InputError, PolicytagError, printable
+from classifier.io.formats import ANNOTATION_TOOLS, POOL_TABLE_SUFFIXES, annotation_tool
 
 if TYPE_CHECKING:
     from classifier.model import ThemeClassifier
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("label-studio", "doccano")
+FORMATS = ANNOTATION_TOOLS
 FROM_NAME = "themes"
 TO_NAME = "text"
 SCORES_FIELD = "policytag_scores"
@@ -36,7 +37,6 @@ GOLD_FIELDS = ("labels", "label", SCORES_FIELD)  # never sent to annotators: the
 DEFINITIONS_STYLE = ('    <View style="flex: 2; max-height: 80vh; overflow-y: auto; padding: 0 1em; '
                      'border-left: 1px solid #ddd">')
 DEFINITION_STYLE = 'style="font-weight: normal; margin-top: 0"'  # Header sizes run 1-5 in Label Studio
-TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 
 
 class AnnotationError(PolicytagError):
@@ -56,14 +56,16 @@ class Imported:
 PARAGRAPH_COLUMNS = ("article_id", "paragraph", "labels", "label")  # a table with one of these holds paragraphs
 
 
-def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[list[dict[str, Any]], list[str]]:
+def read_pool(paths: Sequence[str | Path], text_column: str = "text",
+              skipped: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Paragraph rows from inputs read the way ``policytag tag`` reads them, plus one problem line per bad input.
 
     Articles (.txt/.md/.html files or folders) are split into paragraphs. A table (JSONL/CSV/Parquet) whose rows
     carry a paragraph column (``article_id``, ``paragraph``, ``labels`` or ``label``: a corpus or labeled table)
     holds paragraphs already: each row is one, kept whole. Any other table is a feed of articles, one a row
     (``id`` and ``text_column``, as ``tag`` reads JSONL/CSV): each row is split into its paragraphs, which keep
-    the row's other columns (title, url, ...) for the annotators."""
+    the row's other columns (title, url, ...) for the annotators. With a ``skipped`` list, an input with nothing
+    to read (an empty file, as ``tag`` skips it) goes there instead of among the problems."""
     from classifier.io.readers import ReadOptions, read_inputs
     from classifier.io.tables import numbered_rows
 
@@ -72,7 +74,7 @@ def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[l
     articles: list[str] = []
     for raw in paths:
         path = Path(raw)
-        if path.suffix.lower() not in TABLE_SUFFIXES or path.is_dir():
+        if path.suffix.lower() not in POOL_TABLE_SUFFIXES or path.is_dir():
             articles.append(str(raw))
             continue
         try:
@@ -91,7 +93,7 @@ def read_pool(paths: Sequence[str | Path], text_column: str = "text") -> tuple[l
                 rows.extend(_feed_rows(row, text_column, f"{path}:{n}", problems))
     for item in read_inputs(articles, ReadOptions()) if articles else ():
         if isinstance(item, InputError):
-            problems.append(str(item))
+            (skipped if item.skipped and skipped is not None else problems).append(str(item))
             continue
         rows.extend(_article_rows(item, {}))
     return rows, problems
@@ -265,11 +267,9 @@ def export_paragraphs(rows: Sequence[dict[str, Any]], path: str | Path, fmt: str
 
 def guess_format(path: str | Path) -> str:
     """label-studio for .json, doccano for .jsonl/.ndjson."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".json":
-        return "label-studio"
-    if suffix in (".jsonl", ".ndjson"):
-        return "doccano"
+    tool = annotation_tool(path)
+    if tool is not None:
+        return tool
     raise AnnotationError(f"{path}: cannot tell the annotation tool from the extension (.json: Label Studio, "
                           f".jsonl: doccano); name it with {' or '.join('--from ' + f for f in FORMATS)}")
 

@@ -54,7 +54,11 @@ def with_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if not applied:
         return args
     log.info("settings from %s [%s]: %s", path, command, ", ".join(applied))
-    return parser.parse_args(argv)
+    given = vars(args)
+    with_file = parser.parse_args(argv)
+    # what the file changed (not on the command line): a command can treat such a setting as a standing default
+    with_file.from_settings = frozenset(k for k, v in vars(with_file).items() if given.get(k) != v)
+    return with_file
 
 
 def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

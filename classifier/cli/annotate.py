@@ -22,6 +22,7 @@ from classifier.cli.options import (
     verbose_arg,
     writable,
 )
+from classifier.io.formats import ANNOTATION_TOOLS
 
 
 def add_parser(sub: Any) -> None:
@@ -42,7 +43,7 @@ def add_parser(sub: Any) -> None:
     i = act.add_parser("import", help="read a Label Studio (JSON) or doccano (JSONL) export as corpus rows")
     i.add_argument("file", help="the tool's export")
     i.add_argument("-o", "--output", default="-", help="corpus JSONL to write (default: stdout)")
-    i.add_argument("--from", dest="tool", choices=("label-studio", "doccano"), default=None,
+    i.add_argument("--from", dest="tool", choices=ANNOTATION_TOOLS, default=None,
                    help="the tool (default: by extension, .json Label Studio, .jsonl doccano)")
     i.add_argument("--codebook", default=None, help="codebook the labels must belong to (default: geopolitics)")
     i.add_argument("--split", default="train", choices=("train", "dev", "test"),
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if not tasks_writable(args):
         return EXIT_USAGE
     problems: list[str] = []
-    rows = read_pool_rows(args.inputs, args.text_column, problems)
+    skipped: list[str] = []
+    rows = read_pool_rows(args.inputs, args.text_column, problems, skipped)
     pre, codebook = None, load_codebook(args.codebook) if args.config and not args.prelabel else None
     if args.prelabel:
         from classifier import load_model
@@ -87,5 +89,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"policytag: exported {len(rows)} paragraphs for {tool_of(args)}"
               f"{' with pre-annotations' if pre is not None else ''}"
+              f"{f'; skipped {len(skipped)} (nothing to read)' if skipped else ''}"
               f"{f'; {len(problems)} problem(s), listed above' if problems else ''}", file=sys.stderr)
     return EXIT_PARTIAL if problems else EXIT_OK

@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from classifier.io.formats import ANNOTATION_TOOLS, DEFAULT_EXPORT_TOOL, annotation_tool
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("classifier.cli")
@@ -149,8 +152,19 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None = None) 
     """A progress bar on stderr; a silent stand-in when stderr is not a terminal or --quiet is given."""
     from tqdm import tqdm
     off = getattr(args, "quiet", False) or not sys.stderr.isatty()
-    return tqdm(total=total, unit=unit, desc="policytag", file=sys.stderr, disable=off, leave=False,
-                dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, desc="policytag", file=sys.stderr, disable=off, leave=False, **bar_width())
+
+
+def bar_width() -> dict[str, Any]:
+    """tqdm's size: follow the terminal as it is resized, but a terminal that reports no size (0 x 0: ``script
+    -c`` run from a job, a container's fresh tty) gets 80 x 24, since tqdm would draw nothing on it."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return {"ncols": 80, "nrows": 24}
+    if size.columns and size.lines:
+        return {"dynamic_ncols": True}
+    return {"ncols": size.columns or 80, "nrows": size.lines or 24}
 
 
 class StageBars:
@@ -166,7 +180,7 @@ class StageBars:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=f"policytag: {stage}", file=sys.stderr, dynamic_ncols=True,
+            self.bar = tqdm(total=total, desc=f"policytag: {stage}", file=sys.stderr, **bar_width(),
                             bar_format="{desc}: {n}/{total} [{elapsed}]")
         self.bar.total = total
         self.bar.n = done
@@ -188,16 +202,15 @@ def stage_bars(args: argparse.Namespace) -> StageBars | None:
 
 def annotation_out_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="-", help="tasks file (default: stdout)")
-    p.add_argument("--to", dest="tool", choices=("label-studio", "doccano"), default=None,
+    p.add_argument("--to", dest="tool", choices=ANNOTATION_TOOLS, default=None,
                    help="annotation tool (default: by extension, .json Label Studio, else doccano JSONL)")
     p.add_argument("--config", default=None, metavar="FILE", help="also write the Label Studio labeling config (XML)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files (-o, --config)")
 
 
 def tool_of(args: argparse.Namespace) -> str:
-    if args.tool:
-        return args.tool
-    return "label-studio" if str(args.output).lower().endswith(".json") else "doccano"
+    """The annotation tool to export for: --to, else the one the output's suffix names, else doccano."""
+    return args.tool or annotation_tool(args.output) or DEFAULT_EXPORT_TOOL
 
 
 def writable(path: str, force: bool) -> bool:
@@ -230,17 +243,22 @@ def emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, c
         Path(args.config).write_text(label_studio_config(codebook, with_scores=pre is not None), encoding="utf-8")
 
 
-def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] | None = None) -> list[dict[str, Any]]:
+def read_pool_rows(paths: Sequence[str], text_column: str, problems: list[str] | None = None,
+                   skipped: list[str] | None = None) -> list[dict[str, Any]]:
     """Paragraph rows of every input; one line on stderr per input (or row) that could not be read, also added to
-    ``problems`` when given, so the command can exit 1 as ``tag`` does."""
+    ``problems`` when given, so the command can exit 1 as ``tag`` does; an input skipped as ``tag`` skips it
+    (empty) gets its line too, and goes to ``skipped``, not ``problems``."""
     from classifier.annotate.roundtrip import read_pool
     from classifier.errors import InputError
 
-    rows, found = read_pool(paths, text_column)
-    for line in found:
+    empty: list[str] = []
+    rows, found = read_pool(paths, text_column, skipped=empty)
+    for line in [*empty, *found]:
         print(line, file=sys.stderr)
     if problems is not None:
         problems.extend(found)
+    if skipped is not None:
+        skipped.extend(empty)
     if not rows:
         raise InputError(", ".join(paths), "no paragraphs to read")
     return rows

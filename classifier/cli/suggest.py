@@ -7,6 +7,7 @@ from typing import Any
 
 from classifier.cli.options import (
     EXIT_OK,
+    EXIT_PARTIAL,
     EXIT_USAGE,
     annotation_out_args,
     cache_args,
@@ -52,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not tasks_writable(args):
         return EXIT_USAGE
-    rows = read_pool_rows(args.pool, args.text_column)
-    seen_rows = read_pool_rows(args.labeled, args.text_column) if args.labeled else []
+    problems: list[str] = []  # inputs that could not be read: named on stderr, and the exit code is 1, as for tag
+    rows = read_pool_rows(args.pool, args.text_column, problems)
+    seen_rows = read_pool_rows(args.labeled, args.text_column, problems) if args.labeled else []
     known = {r["text"] for r in seen_rows}
     fresh = [r for r in rows if r["text"] not in known]
     log.info("pool: %d paragraphs (%d already labeled, left out)", len(rows), len(rows) - len(fresh))
@@ -73,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"policytag: suggested {len(out)} of {len(fresh)} pool paragraphs (mean uncertainty "
               f"{float(picked.uncertainty.mean()) if len(out) else 0:.2f}, "
-              f"pool {float(picked.pool_uncertainty.mean()):.2f})",
-              file=sys.stderr)
-    return EXIT_OK
+              f"pool {float(picked.pool_uncertainty.mean()):.2f})"
+              f"{f'; {len(problems)} problem(s), listed above' if problems else ''}", file=sys.stderr)
+    return EXIT_PARTIAL if problems else EXIT_OK

@@ -23,6 +23,7 @@ from classifier.cli.options import (
     top_k,
     verbose_arg,
 )
+from classifier.io.formats import DEFAULT_OUTPUT, OUTPUTS, STDIN_FORMATS
 
 
 def add_parser(sub: Any) -> None:
@@ -31,8 +32,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the shipped geopolitics model)")
     p.add_argument("-o", "--output", default=None, help="output file (default or -: stdout); locked while the run "
                    "writes it, and never read as an input")
-    p.add_argument("--format", choices=("jsonl", "csv", "pretty"), default=None, help="output format: jsonl, csv, "
-                   "or pretty (a readable report); default: by extension, else jsonl")
+    p.add_argument("--format", choices=tuple(OUTPUTS), default=None, help="output format: jsonl, csv, "
+                   f"or pretty (a readable report); default: by extension, else {DEFAULT_OUTPUT}")
     p.add_argument("--summary", default=None, metavar="FILE", help="per-document theme profile (.jsonl, .csv or "
                    ".md: share of its paragraphs carrying each theme, and its metadata), written as documents "
                    "finish; see --summary-by")
@@ -47,8 +48,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--text-field", default="text", help="JSONL/CSV field with the article text (default: text)")
     p.add_argument("--id-field", default="id", help="JSONL/CSV field with the document id (default: id)")
     p.add_argument("--input-format", "--stdin-format", dest="stdin_format", default=None,
-                   choices=("text", "markdown", "html", "jsonl"), help="how to read stdin (-): text, markdown, html "
-                   "or jsonl; default: html when it starts with markup, else text")
+                   choices=STDIN_FORMATS, help=f"how to read stdin (-): {', '.join(STDIN_FORMATS[:-1])} or "
+                   f"{STDIN_FORMATS[-1]}; default: html when it starts with markup, else text")
     g = p.add_argument_group("when a theme is assigned (default: its score reaches the threshold the model learned)")
     g.add_argument("--min-score", type=min_score, default=None, metavar="X",
                    help="a theme's score must also reach X (0..1)")
@@ -78,16 +79,19 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
+    from classifier.io.formats import output_format
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_summary_by, claim_outputs, format_for, parse_summary_by
+    from classifier.io.writers import check_summary_by, claim_outputs, parse_summary_by
 
-    fmt = format_for(args.output, args.format)
+    fmt = output_format(args.output, args.format)
     if args.resume and args.output in (None, "-"):
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
-    summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None else ()
+    # a settings file's summary-by is how to group a summary when one is written, not a request for one
+    standing = args.summary is None and "summary_by" in getattr(args, "from_settings", ())
+    summary_by = parse_summary_by(args.summary_by) if args.summary_by is not None and not standing else ()
     check_summary_by(args.summary, summary_by, args.resume)
     from classifier.decision import DecisionRule, DecisionRuleError
     rule = DecisionRule(args.min_score, args.top_k, dict(args.threshold))

@@ -89,7 +89,6 @@ def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from classifier.codebook import Codebook
     from classifier.io.tables import read_labeled
     from classifier.model import ThemeClassifier
 
@@ -115,9 +114,7 @@ def run(args: argparse.Namespace) -> int:
     test = _test_split(args) if args.compare else None
     if test is not None and args.split is None and columns(args, "train").split is None:
         data = read_labeled(args.data, replace(columns(args, "train"), split="train"), args.codebook)  # not test
-    codebook = data.codebook
-    if codebook is not None and args.single_label and codebook.multi_label:
-        codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
+    codebook = data.codebook.single_label_if(args.single_label) if data.codebook is not None else None
     model = ThemeClassifier(encoder=args.encoder, codebook=codebook,
                             context={"auto": "auto", "on": True, "off": False}[args.context],
                             C=args.C if args.C == "auto" else float(args.C),

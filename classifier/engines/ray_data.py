@@ -22,8 +22,9 @@ from classifier.encoding.features import Unit, article_units
 from classifier.engines.local import DEFAULT_CHUNK, ENCODE_FAILED, score_groups
 from classifier.engines.ray_ship import ModelFiles, SharedModel, load_shipped, model_files, require_ray
 from classifier.errors import InputError, PolicytagError
+from classifier.io.formats import TEXT_SUFFIXES, input_kind
 from classifier.io.meta import merge_meta, text_meta
-from classifier.io.readers import TEXT_SUFFIXES, Document, Item, ReadOptions, _document, _record, decode
+from classifier.io.readers import Document, Item, ReadOptions, _document, _record, decode
 from classifier.io.segment import Paragraph, split
 from classifier.records import record_schema, to_row
 
@@ -135,7 +136,7 @@ def row_document(row: dict[str, Any], opts: ReadOptions, fmt: str | None = None)
             text, note = decode(bytes(row["bytes"]), path)
         except InputError as exc:
             return exc
-        item = _document(path, text, TEXT_SUFFIXES.get(Path(path).suffix.lower(), "text"), path, note,
+        item = _document(path, text, input_kind(path), path, note,
                          opts.meta_fields)
     else:
         ident = row.get(opts.id_field)

@@ -200,9 +200,7 @@ class Run:
                 if own
                 else infer_codebook(ours or datasets, not cfg.columns.single_label, None if ours else self.label_map)
             )
-        if cfg.columns.single_label and codebook.multi_label:
-            codebook = Codebook(codebook.name, codebook.version, False, codebook.themes)
-        return codebook
+        return codebook.single_label_if(cfg.columns.single_label)
 
 
 # -- scoring ---------------------------------------------------------------------------------------
@@ -420,9 +418,7 @@ def primary_system(cfg: Config, plain: bool) -> str:
     path = cfg.codebook or (cfile.parent / "codebook.yaml" if cfile is not None else None)
     if path is None or not Path(path).exists():
         return "theme"
-    ours = load_codebook(path)
-    if cfg.columns.single_label and ours.multi_label:
-        ours = Codebook(ours.name, ours.version, False, ours.themes)
+    ours = load_codebook(path).single_label_if(cfg.columns.single_label)
     return "model" if ours.fingerprint == theirs.fingerprint else "theme"
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 
-from classifier.heads.linear import LinearHead, fit_head
+from classifier.heads.linear import LinearHead
 
 LEXICAL_C = 8.0
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -118,36 +118,59 @@ class TfidfFeatures:
 
 @dataclass
 class LexicalHead:
-    """The TF-IDF features and the linear head over them."""
+    """The TF-IDF features and the linear head over them; a :class:`~classifier.heads.base.Head` over texts."""
 
-    features: TfidfFeatures
-    head: LinearHead
+    features: TfidfFeatures | None = None
+    head: LinearHead | None = None
+    multi_label: bool = True
+    random_state: int = 0
+    n_classes: int | None = None
 
-    def proba(self, texts: Sequence[str]) -> np.ndarray:
+    ARRAYS = ("coef", "intercept", "terms", "idf")
+
+    def fit(self, texts: Sequence[str], Y: np.ndarray) -> LexicalHead:
+        vectorizer = make_vectorizer()
+        try:
+            X = vectorizer.fit_transform(list(texts))
+        except ValueError:  # too few texts for min_df: fall back to every word
+            vectorizer.set_params(min_df=1)
+            X = vectorizer.fit_transform(list(texts))
+        self.head = LinearHead(multi_label=self.multi_label, C=LEXICAL_C, class_weight="balanced",
+                               random_state=self.random_state, n_classes=self.n_classes).fit(X, Y)
+        self.features = TfidfFeatures.from_vectorizer(vectorizer)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         k = self.head.coef.shape[0]
         Z = np.empty((len(texts), k))
         for i, (cols, vals) in enumerate(self.features.rows(texts)):  # sparse row times dense weights
             Z[i] = self.head.coef[:, cols] @ vals + self.head.intercept
         return self.head.proba_from_logits(Z)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"lexical_terms": np.array(self.features.terms, dtype=str), "lexical_idf": self.features.idf,
-                **{f"lexical_{k}": v for k, v in self.head.to_arrays().items()}}
+    proba = predict_proba
+
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, settings = self.head.get_state()
+        return {**arrays, "terms": np.array(self.features.terms, dtype=str), "idf": self.features.idf}, settings
+
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """As :meth:`LinearHead.check_arrays` over the vocabulary (``width`` is not the encoder's here), and the
+        terms (text) and idf weights (numbers), one per column."""
+        LinearHead.check_arrays(arrays, k, None, prefix)
+        terms, idf = arrays.get(f"{prefix}terms"), arrays.get(f"{prefix}idf")
+        if terms is None or idf is None or terms.dtype.kind != "U" or not np.issubdtype(idf.dtype, np.number):
+            raise ValueError(f"{prefix}terms (text) and {prefix}idf (numbers) are required with {prefix}coef")
+        if terms.shape != idf.shape or idf.shape != (arrays[f"{prefix}coef"].shape[1],):
+            raise ValueError(f"{prefix}terms, {prefix}idf and {prefix}coef disagree on the vocabulary size")
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LexicalHead:
-        head = LinearHead.from_arrays({k[len("lexical_"):]: v for k, v in arrays.items()
-                                       if k in ("lexical_coef", "lexical_intercept")}, multi_label)
-        return cls(TfidfFeatures(np.asarray(arrays["lexical_terms"]).tolist(), np.asarray(arrays["lexical_idf"])), head)
+    def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> LexicalHead:
+        head = LinearHead.from_state(arrays, settings)
+        features = TfidfFeatures(np.asarray(arrays["terms"]).tolist(), np.asarray(arrays["idf"]))
+        return cls(features, head, head.multi_label)
 
 
 def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0,
                 n_classes: int | None = None) -> LexicalHead:
-    vectorizer = make_vectorizer()
-    try:
-        X = vectorizer.fit_transform(list(texts))
-    except ValueError:  # too few texts for min_df: fall back to every word
-        vectorizer.set_params(min_df=1)
-        X = vectorizer.fit_transform(list(texts))
-    head = fit_head(X, Y, multi_label, LEXICAL_C, "balanced", random_state, n_classes)
-    return LexicalHead(TfidfFeatures.from_vectorizer(vectorizer), head)
+    return LexicalHead(multi_label=multi_label, random_state=random_state, n_classes=n_classes).fit(texts, Y)

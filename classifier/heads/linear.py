@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,17 +15,34 @@ SATURATED = 12.0  # logit used for a label that is always (or never) present in 
 
 @dataclass
 class LinearHead:
-    """Logistic regression weights: one-vs-rest sigmoid rows (multi-label) or one softmax (single-label)."""
+    """Logistic regression weights: one-vs-rest sigmoid rows (multi-label) or one softmax (single-label).
 
-    coef: np.ndarray
-    intercept: np.ndarray
-    multi_label: bool
+    A :class:`~classifier.heads.base.Head`: ``LinearHead(multi_label=..., C=..., class_weight=...).fit(X, Y)``
+    learns ``coef`` and ``intercept`` (one row per theme, ``n_classes`` rows for a single-label head, so a class
+    absent from training keeps its column); a loaded head is ``LinearHead(coef, intercept, multi_label)``."""
+
+    coef: np.ndarray | None = None
+    intercept: np.ndarray | None = None
+    multi_label: bool = True
+    C: float = 1.0
+    class_weight: str | None = None
+    random_state: int = 0
+    n_classes: int | None = None
+
+    ARRAYS = ("coef", "intercept")  # what get_state saves, in this order
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> LinearHead:
+        fitted = fit_head(X, Y, self.multi_label, self.C, self.class_weight, self.random_state, self.n_classes)
+        self.coef, self.intercept = fitted.coef, fitted.intercept
+        return self
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         return X @ self.coef.T + self.intercept
 
-    def proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.proba_from_logits(self.logits(X))
+
+    proba = predict_proba
 
     def proba_from_logits(self, z: np.ndarray) -> np.ndarray:
         if self.multi_label:
@@ -34,14 +51,29 @@ class LinearHead:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The head as plain arrays (saved in the model's ``head.npz``, never pickled)."""
-        return {"coef": self.coef, "intercept": self.intercept}
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The weights as plain arrays (saved in the model's ``head.npz``, never pickled) and the label mode."""
+        return {"coef": self.coef, "intercept": self.intercept}, {"multi_label": self.multi_label}
+
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse saved weights that cannot score ``k`` themes over ``width`` features (any width when None):
+        missing, not finite numbers, or the wrong shape; a ValueError naming the arrays as saved (``prefix``)."""
+        coef, intercept = arrays.get(f"{prefix}coef"), arrays.get(f"{prefix}intercept")
+        if coef is None or intercept is None:
+            raise ValueError(f"{prefix}coef and {prefix}intercept are required")
+        if not all(np.issubdtype(a.dtype, np.number) and np.isfinite(a).all() for a in (coef, intercept)):
+            raise ValueError(f"{prefix}coef and {prefix}intercept must be finite numbers")
+        if coef.ndim != 2 or coef.shape[0] != k or intercept.shape != (k,):
+            raise ValueError(f"{prefix}coef is {coef.shape} and {prefix}intercept {intercept.shape}, "
+                             f"expected ({k}, n) and ({k},) for {k} themes")
+        if width is not None and coef.shape[1] != width:
+            raise ValueError(f"{prefix}coef has {coef.shape[1]} columns, the encoder gives {width}")
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], multi_label: bool) -> LinearHead:
+    def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> LinearHead:
         return cls(np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
-                   multi_label)
+                   bool(settings["multi_label"]))
 
 
 def _logistic(C: float, class_weight: str | None, random_state: int, binary: bool = True):

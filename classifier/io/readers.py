@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import IO
 
 from classifier.errors import InputError, printable, utf8_safe
+from classifier.io.formats import UNREAD_DOCUMENTS, input_kind, is_input, named_inputs
 from classifier.io.meta import DEFAULT_META_FIELDS, MetaFields, column_meta, merge_meta, text_meta
 
-TEXT_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
-                 ".html": "html", ".htm": "html"}
-RECORD_SUFFIXES = {".jsonl", ".ndjson", ".csv"}
-UNREAD_DOCUMENTS = {".pdf", ".doc", ".docx", ".odt", ".rtf", ".epub", ".pages"}  # said so, not silently passed over
 DEFAULT_MAX_BYTES = 20_000_000
 
 
@@ -180,7 +177,7 @@ def _expand_path(path: Path, exclude: Set[tuple[int, int]] = frozenset()) -> Ite
                 child = Path(root) / name
                 if _excluded(child, exclude):
                     continue
-                if child.suffix.lower() in TEXT_SUFFIXES or child.suffix.lower() in RECORD_SUFFIXES:
+                if is_input(child):
                     found = True
                     yield special_file(child) or child
                 elif child.suffix.lower() in UNREAD_DOCUMENTS:
@@ -190,7 +187,7 @@ def _expand_path(path: Path, exclude: Set[tuple[int, int]] = frozenset()) -> Ite
             found = True
             yield _folder_error(unreadable.pop(0), path)
         if not found:
-            yield InputError(str(path), "directory has no .txt, .md, .html, .jsonl or .csv files to tag", skipped=True)
+            yield InputError(str(path), f"directory has no {named_inputs('or')} files to tag", skipped=True)
         return
     yield unread_document(path) if path.suffix.lower() in UNREAD_DOCUMENTS else path
 
@@ -204,8 +201,8 @@ def _folder_error(exc: OSError, top: Path) -> InputError:
 
 def unread_document(path: Path) -> InputError:
     """A document format policytag does not extract text from: skipped with a line that says what to do."""
-    return InputError(str(path), f"{path.suffix.lower()} files are not read (policytag reads .txt, .md, .html, "
-                                 ".jsonl and .csv): convert it to text first", skipped=True)
+    return InputError(str(path), f"{path.suffix.lower()} files are not read (policytag reads {named_inputs()}): "
+                                 "convert it to text first", skipped=True)
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -252,24 +249,21 @@ def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None,
 
 def read_file(path: Path, opts: ReadOptions) -> Iterator[Item]:
     """Documents of one file: the whole file for text formats, one per row for JSONL and CSV."""
-    suffix = path.suffix.lower()
+    kind = input_kind(path)
     problem = link_problem(path)
     if problem is not None:
         yield problem
         return
     try:
-        if suffix in (".jsonl", ".ndjson"):
-            yield from _read_jsonl(path, opts)
-            return
-        if suffix == ".csv":
-            yield from _read_csv(path, opts)
+        if kind in ROW_READERS:
+            yield from ROW_READERS[kind](path, opts)
             return
         data = read_bytes(path, opts.max_bytes)
         text, note = decode(data, str(path))
     except InputError as exc:
         yield exc
         return
-    yield _document(str(path), text, TEXT_SUFFIXES.get(suffix, "text"), str(path), note, opts.meta_fields)
+    yield _document(str(path), text, kind, str(path), note, opts.meta_fields)
 
 
 def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> Item:
@@ -425,6 +419,10 @@ def _quote_left_open(lines: list[str]) -> bool:
     except csv.Error as exc:
         return "end of data" in str(exc)
     return False
+
+
+# row kinds of classifier.io.formats -> the reader of such a feed (one document a row)
+ROW_READERS = {"jsonl": _read_jsonl, "csv": _read_csv}
 
 
 def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None,

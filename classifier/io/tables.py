@@ -10,6 +10,7 @@ from typing import Any
 from classifier.codebook import Codebook, load_codebook, resolve_codebook
 from classifier.encoding.features import Unit
 from classifier.errors import CorpusError, TrainingDataError, printable
+from classifier.io.formats import TABLES
 
 CORPUS_FILE = "paragraphs.jsonl"
 UNION_FILE = "union.json"
@@ -91,18 +92,19 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
 def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     """(line in the file, row) for a CSV (header is line 1), JSONL (blank lines skipped) or Parquet (row number)."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    kind = TABLES.get(path.suffix.lower(), path.suffix.lower())
     name = printable(str(path))
     if not path.exists():
         raise TrainingDataError(f"{name}: no such file")
     try:
-        return _numbered_rows(path, suffix, name)
+        return _numbered_rows(path, kind, name)
     except UnicodeDecodeError as exc:
         raise TrainingDataError(f"{name}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
 
 
-def _numbered_rows(path: Path, suffix: str, name: str) -> list[tuple[int, dict[str, Any]]]:
-    if suffix in (".jsonl", ".ndjson", ".json"):
+def _numbered_rows(path: Path, kind: str, name: str) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of a table of ``kind`` (see :data:`classifier.io.formats.TABLES`; else the unknown suffix)."""
+    if kind == "jsonl":
         rows = []
         with path.open(encoding="utf-8-sig") as fh:
             for n, line in enumerate(fh, 1):
@@ -117,18 +119,18 @@ def _numbered_rows(path: Path, suffix: str, name: str) -> list[tuple[int, dict[s
                         raise TrainingDataError(f"{name}:{n}: expected a JSON object per line")
         return rows
     import pandas as pd
-    if suffix == ".csv":
+    if kind == "csv":
         try:
             frame = pd.read_csv(path, keep_default_na=False, dtype=str)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             reason = " ".join(str(exc).split())  # e.g. "EOF inside string starting at row 1": a quote left open
             raise TrainingDataError(f"{name}: malformed CSV ({reason})") from None
         first = 2
-    elif suffix in (".parquet", ".pq"):
+    elif kind == "parquet":
         frame = pd.read_parquet(path)
         first = 1
     else:
-        raise TrainingDataError(f"{path}: unknown data format {suffix!r} (use .csv, .jsonl or .parquet)")
+        raise TrainingDataError(f"{path}: unknown data format {kind!r} (use .csv, .jsonl or .parquet)")
     return list(enumerate(frame.to_dict("records"), first))
 
 

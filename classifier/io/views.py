@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classifier.io.formats import RECORD_SUFFIXES
 from classifier.io.writers import paragraph_label
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def source_of(location: str) -> str:
     if base in ("", "<stdin>"):
         return base or "-"
     path = Path(base)
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".csv"):
+    if path.suffix.lower() in RECORD_SUFFIXES:  # a feed: its rows are its documents
         return path.name
     return path.parent.name or str(path.parent)
 
@@ -278,7 +279,7 @@ def _compare_table(title: str, rows: list[tuple[str, str, str | None, int, int, 
 
 
 def _legend(themes: list[ThemeInfo], colors: list[str], thresholds: dict[str, float] | None,
-            counts: dict[str, int]) -> str:
+            counts: dict[str, int], top_k: int | None = None) -> str:
     """What the chips mean, and each theme's threshold (themes no paragraph carries are greyed)."""
     solid = f'<span class="chip sample" style="--c:{PALETTE[0]}">Theme<b>0.72</b></span>'
     dashed = f'<span class="chip near sample" style="--c:{PALETTE[0]}">Theme<b>0.41</b></span>'
@@ -290,6 +291,8 @@ def _legend(themes: list[ThemeInfo], colors: list[str], thresholds: dict[str, fl
     none = '<span class="chip none sample">no theme</span>'
     keys.append(f"<span>{none} no theme reached its threshold</span>" if thresholds else
                 f"<span>{none} no theme assigned</span>")
+    if top_k and thresholds:
+        keys.append(f"<span>at most {plural(top_k, 'theme')} per paragraph, highest scores first</span>")
     keys.append('<span><span class="evkey">underlined text</span> the sentence that scored highest for a theme'
                 '</span>')
     out = [f'<section class="panel legend" aria-label="legend"><div class="keys">{"".join(keys)}</div>']
@@ -375,12 +378,13 @@ def _time_chart(docs: Sequence[DocView], metas: list[dict[str, str]], themes: li
 
 
 def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[str, float] | None = None,
-                title: str = "policytag", theme_ids: Sequence[str] | None = None) -> str:
+                title: str = "policytag", theme_ids: Sequence[str] | None = None, top_k: int | None = None) -> str:
     """The whole page as one string: no external files, scripts, fonts or network.
 
     ``codebook`` (or ``theme_ids``) fixes theme order, names and colours; themes no paragraph carries are left
     out of the filters, heat maps and chart. ``thresholds`` (theme -> threshold) adds faint "near" chips for
-    themes scored just below their threshold, and the legend lists them.
+    themes scored just below their threshold, and the legend lists them; ``top_k`` (a cap on themes per
+    paragraph) is stated in the legend.
     """
     all_themes = _themes_of(codebook, theme_ids or (sorted({t for d in docs for r in d.records for t in r["scores"]})
                                                      if docs and docs[0].records else []))
@@ -427,7 +431,7 @@ def render_html(docs: Sequence[DocView], codebook: Any = None, thresholds: dict[
     parts.append(_compare_table("Theme profiles by document (% of paragraphs)", doc_rows, themes, colors))
     parts.append("</section>")
     parts.append(_time_chart(docs, metas, themes, keys, colors))
-    parts.append(_legend(all_themes, colors_all, thresholds, counts))
+    parts.append(_legend(all_themes, colors_all, thresholds, counts, top_k))
     for i, (d, m) in enumerate(zip(docs, metas)):
         parts.append(_article(i, d, m, ids, info, thresholds or {}))
     parts.append(f"</main><script>{SCRIPT}</script></body></html>")
@@ -506,7 +510,10 @@ def _article(i: int, doc: DocView, meta: dict[str, str], ids: list[str],
 def model_view(model: Any, docs: Sequence[DocView], title: str | None = None) -> str:
     """The page for documents tagged by ``model``: its codebook order, names and thresholds. The title says
     how many documents (``policytag: 1 document``) unless one is given."""
-    thresholds = ({str(t): float(v) for t, v in zip(model.classes_, model.thresholds_)}
-                  if model.head_.multi_label else None)
+    from classifier.decision import cutoffs
+    rule = model.resolve_rule()  # the rule the records were made with (policytag tag keeps the command line's)
+    cut = cutoffs(model.classes_, model.thresholds_, model.head_.multi_label, rule)
+    thresholds = None if cut is None else {str(t): float(v) for t, v in zip(model.classes_, cut)}
     return render_html(docs, getattr(model, "codebook_", None), thresholds,
-                       title or f"policytag: {plural(len(docs), 'document')}")
+                       title or f"policytag: {plural(len(docs), 'document')}",
+                       top_k=rule.top_k if model.head_.multi_label else None)

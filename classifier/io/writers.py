@@ -19,14 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from classifier.errors import PolicytagError
-
-FORMATS = ("jsonl", "csv", "pretty")
-
-
-def format_for(path: str | None, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "csv" if path and path.lower().endswith(".csv") else "jsonl"
+from classifier.io.formats import summary_format
 
 
 def csv_columns(theme_ids: Sequence[str]) -> list[str]:
@@ -59,16 +52,13 @@ def legend(classes: Sequence[Any], learned: Sequence[float], multi_label: bool, 
            width: int = 100) -> str:
     """The head of a pretty report: the score at which each theme is assigned (learned thresholds with a
     decision rule's overrides and minimum), so a reader can tell a near miss from a clear no."""
-    from classifier.decision import DecisionRule, effective_thresholds
+    from classifier.decision import DecisionRule, cutoffs
     rule = rule or DecisionRule()
-    if multi_label:
-        cut = effective_thresholds(classes, list(learned), rule)
-        head = "a theme is assigned when its score reaches its threshold"
-    elif rule.min_score is None and not rule.thresholds:
+    cut = cutoffs(classes, learned, multi_label, rule)
+    if cut is None:
         return "thresholds: none (a single-label model gives each paragraph its highest-scoring theme)\n"
-    else:
-        cut = [max(float(rule.thresholds.get(str(c), 0.0)), float(rule.min_score or 0.0)) for c in classes]
-        head = "each paragraph gets its highest-scoring theme, if it reaches the score shown"
+    head = ("a theme is assigned when its score reaches its threshold" if multi_label else
+            "each paragraph gets its highest-scoring theme, if it reaches the score shown")
     cap = f"; at most {rule.top_k} per paragraph" if rule.top_k and multi_label else ""
     lines, line = [], f"thresholds ({head}{cap}):"
     for c, t in zip(classes, cut):  # wrapped between themes, never inside "theme 0.42"
@@ -214,7 +204,7 @@ class RunOutputs:
         self.records = records
         self.summary = summary
         self.html = html
-        self._summary_kind = summary_kind(summary.path) if summary is not None else ""
+        self._summary_kind = summary_format(summary.path) if summary is not None else ""
         self._meta_keys: list[str] = []
         self._groups: GroupedSummary | None = None
 
@@ -376,11 +366,6 @@ def _cut_torn_tail(fd: int) -> None:
             return
         pos -= step
     os.ftruncate(fd, 0)
-
-
-def summary_kind(path: str) -> str:
-    """``md`` (a Markdown table), ``csv``, or anything else (JSONL): by the summary file's extension."""
-    return Path(path).suffix.lower().lstrip(".")
 
 
 def summary_header(kind: str, theme_ids: Sequence[str], meta_keys: Sequence[str] = ()) -> str:

@@ -1,0 +1,121 @@
+"""The blend: a ThemeClassifier's whole head, the paragraph head mixed with its best sentence and the TF-IDF head.
+
+A theme's score is ``(1 - s)`` x the paragraph head's plus ``s`` x its best sentence's (sentence evidence), then
+``(1 - l)`` x that plus ``l`` x the TF-IDF head's (``s`` and ``l`` one number, or one per theme). Without sentence
+evidence a paragraph takes each theme's best window. The weights are chosen by model selection (see
+:mod:`classifier.model`); the blend only applies them, so scoring here is the one place this arithmetic lives.
+
+Saved as its parts' arrays side by side (see :data:`PARTS`: the paragraph head's unprefixed, the others under
+``sentence_`` and ``lexical_``) and the weights as JSON (the manifest's ``selected.lexical`` and
+``selected.sentence_weight``): the model folder's format.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from classifier.heads.base import Arrays, prefixed, unprefixed
+from classifier.heads.lexical import LexicalHead
+from classifier.heads.linear import LinearHead
+
+Weight = float | list[float]
+
+# role -> (key prefix in head.npz, head type): the blend's parts, each saved and loaded through the Head protocol
+PARTS: dict[str, tuple[str, type]] = {"paragraph": ("", LinearHead), "sentence": ("sentence_", LinearHead),
+                                      "lexical": ("lexical_", LexicalHead)}
+
+
+@dataclass
+class BlendInput:
+    """What the blend reads for n paragraphs: their design rows (``paragraphs``; needed with sentence evidence),
+    the design rows of their pieces (sentences, or windows of a long paragraph) with each piece's paragraph in
+    ``owner``, and their texts (for the TF-IDF head)."""
+
+    paragraphs: np.ndarray | None
+    pieces: np.ndarray | None
+    owner: np.ndarray
+    texts: Sequence[str]
+
+
+@dataclass
+class BlendHead:
+    """The paragraph head, an optional head of its own for sentences, an optional TF-IDF head, and their weights.
+
+    ``sentence_weight`` None: the model reads whole paragraphs (no evidence), and a paragraph's score is its best
+    window's. ``sentence`` None: the paragraph head also scores sentences. ``lexical`` None: no TF-IDF blend."""
+
+    paragraph: LinearHead
+    sentence: LinearHead | None = None
+    lexical: LexicalHead | None = None
+    sentence_weight: Weight | None = None
+    lexical_weight: Weight = 0.0
+
+    @property
+    def multi_label(self) -> bool:
+        return self.paragraph.multi_label
+
+    def fit(self, X: BlendInput, Y: np.ndarray) -> BlendHead:
+        """Fit each part with its own settings: the paragraph head on paragraphs, the sentence head on sentences
+        (each carrying its paragraph's labels), the TF-IDF head on texts; the weights are kept as given."""
+        self.paragraph.fit(X.paragraphs, Y)
+        if self.sentence is not None:
+            self.sentence.fit(X.pieces, Y[X.owner])
+        if self.lexical is not None:
+            self.lexical.fit(X.texts, Y)
+        return self
+
+    def scores(self, X: BlendInput) -> tuple[np.ndarray, np.ndarray]:
+        """(n, k) blended probabilities and each piece's own scores (which sentence carries a theme: evidence)."""
+        piece_scores = (self.sentence or self.paragraph).predict_proba(X.pieces)
+        best = np.zeros((len(X.texts), piece_scores.shape[1]))
+        np.maximum.at(best, X.owner, piece_scores)  # a theme present in any piece is present in the paragraph
+        if self.sentence_weight is None:
+            P = best
+        else:
+            w = np.asarray(self.sentence_weight, dtype=float)  # one number, or one per theme
+            P = (1 - w) * self.paragraph.predict_proba(X.paragraphs) + w * best
+        if not self.multi_label:
+            P = P / P.sum(axis=1, keepdims=True)
+        if self.lexical is not None:
+            lex = np.asarray(self.lexical_weight, dtype=float)
+            P = (1 - lex) * P + lex * self.lexical.predict_proba(X.texts)
+        return P, piece_scores
+
+    def predict_proba(self, X: BlendInput) -> np.ndarray:
+        return self.scores(X)[0]
+
+    def get_state(self) -> tuple[Arrays, dict[str, Any]]:
+        """Every part's arrays under its prefix; settings: the label mode and the two weights."""
+        arrays: Arrays = {}
+        for role, (prefix, _) in PARTS.items():
+            part = getattr(self, role)
+            if part is not None:
+                arrays.update(prefixed(prefix, part.get_state()[0]))
+        return arrays, {"multi_label": self.multi_label, "lexical": self.lexical_weight,
+                        "sentence_weight": self.sentence_weight}
+
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse saved arrays that cannot be this head for ``k`` themes over ``width``-wide design rows: each
+        part's own check (:data:`PARTS`), the paragraph head required, the others only when saved."""
+        for role, (part, kind) in PARTS.items():
+            if role == "paragraph" or f"{prefix}{part}{kind.ARRAYS[0]}" in arrays:
+                kind.check_arrays(arrays, k, width, f"{prefix}{part}")
+
+    @classmethod
+    def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> BlendHead:
+        parts = {}
+        for role, (prefix, kind) in PARTS.items():
+            saved = unprefixed(prefix, arrays, kind.ARRAYS)
+            parts[role] = None if saved is None else kind.from_state(saved, settings)
+        sentence = settings.get("sentence_weight")
+        return cls(parts["paragraph"], parts["sentence"], parts["lexical"],
+                   None if sentence is None else _weight(sentence), _weight(settings.get("lexical", 0.0)))
+
+
+def _weight(value: Weight) -> Weight:
+    """A blend weight from a manifest: one number for all themes, or a list with one per theme."""
+    return [float(v) for v in value] if isinstance(value, list) else float(value)

@@ -1,0 +1,101 @@
+"""The head seam: every head type fits, scores and saves through one protocol (classifier.heads.base.Head), and the
+blend's state is exactly the model folder's head format (head.npz keys and the manifest's head settings)."""
+import json
+
+import numpy as np
+import pytest
+from ecosystem_data import mini_rows
+from helpers import ROOT
+
+from classifier.encoding.encoder import make_encoder
+from classifier.heads.base import Head
+from classifier.heads.blend import BlendHead, BlendInput
+from classifier.heads.lexical import LexicalHead
+from classifier.heads.linear import LinearHead
+from classifier.model import load_model
+from classifier.persist import read_folder, write_arrays
+
+SHIPPED = [ROOT / "models" / "geopolitics", ROOT / "models" / "geopolitics-mpnet"]
+
+
+def _settings(manifest):
+    sel = manifest["selected"]
+    return {"multi_label": manifest["multi_label"], "lexical": sel["lexical"],
+            "sentence_weight": sel["sentence_weight"]}
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
+def test_a_shipped_head_round_trips_through_the_protocol_byte_for_byte(folder, tmp_path):
+    manifest, arrays = read_folder(folder)  # no encoder needed: the mpnet model is checked too
+    head = BlendHead.from_state(arrays, _settings(manifest))
+    assert isinstance(head.paragraph, LinearHead) and isinstance(head.sentence, LinearHead)
+    assert isinstance(head.lexical, LexicalHead)
+    saved, settings = head.get_state()
+    assert sorted(saved) == manifest["head"]["arrays"]
+    for name, array in arrays.items():
+        assert saved[name].dtype == array.dtype and saved[name].shape == array.shape
+        np.testing.assert_array_equal(saved[name], array)
+    assert settings == _settings(manifest)
+    write_arrays(tmp_path / "head.npz", saved)
+    assert (tmp_path / "head.npz").read_bytes() == (folder / "head.npz").read_bytes()
+
+
+def test_a_loaded_model_saves_the_state_it_was_loaded_from(tmp_path):
+    folder = SHIPPED[0]
+    model = load_model(folder, cache=False)
+    assert isinstance(model.head_, BlendHead) and model.lexical_ == model.manifest_["selected"]["lexical"]
+    model.save(tmp_path / "again")
+    before = json.loads((folder / "manifest.json").read_text())
+    after = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    for key in ("selected", "multi_label", "thresholds", "head", "codebook", "encoder"):
+        assert after[key] == before[key], key
+    assert (tmp_path / "again" / "head.npz").read_bytes() == (folder / "head.npz").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def mini():
+    rows = mini_rows()
+    texts = [r["text"] for r in rows]
+    ids = sorted({r["label"] for r in rows})
+    y = np.array([ids.index(r["label"]) for r in rows])
+    X = make_encoder(None, 64, False).encode(texts)
+    return texts, X, y, np.eye(len(ids), dtype=bool)[y]
+
+
+def test_every_head_type_fits_scores_and_reloads_through_the_protocol(mini):
+    texts, X, y, Y = mini
+    paragraphs = BlendInput(X, X, np.arange(len(texts)), texts)
+    cases = [
+        (LinearHead(multi_label=False, C=4.0, n_classes=3), X, y),
+        (LinearHead(multi_label=True, C=4.0), X, Y),
+        (LexicalHead(multi_label=True), texts, Y),
+        (BlendHead(LinearHead(multi_label=True, C=4.0), LinearHead(multi_label=True, C=4.0),
+                   LexicalHead(multi_label=True), 0.25, [0.5, 0.0, 1.0]), paragraphs, Y),
+        (BlendHead(LinearHead(multi_label=False, C=4.0, n_classes=3)), paragraphs, y),
+    ]
+    for head, features, target in cases:
+        assert isinstance(head, Head)
+        P = head.fit(features, target).predict_proba(features)
+        assert P.shape == (len(texts), 3)
+        assert (P.argmax(1) == y).mean() > 0.8, type(head).__name__  # it learned the training themes
+        arrays, settings = head.get_state()
+        assert all(isinstance(a, np.ndarray) and a.dtype.kind in "fU" for a in arrays.values())
+        again = type(head).from_state(arrays, json.loads(json.dumps(settings)))  # as the manifest hands it back
+        np.testing.assert_array_equal(again.predict_proba(features), P)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: a.pop("coef"), "coef and intercept are required"),
+    (lambda a: a.update(sentence_coef=a["sentence_coef"][:, :-1]),
+     "sentence_coef has 383 columns, the encoder gives 384"),
+    (lambda a: a.update(sentence_intercept=np.full(12, np.inf)), "sentence_coef and sentence_intercept must be finite"),
+    (lambda a: a.pop("lexical_idf"), "lexical_terms (text) and lexical_idf (numbers) are required with lexical_coef"),
+    (lambda a: a.update(lexical_terms=a["lexical_terms"][:-1]), "disagree on the vocabulary size"),
+])
+def test_each_part_checks_its_own_saved_arrays(damage, message):
+    manifest, arrays = read_folder(SHIPPED[0])
+    BlendHead.check_arrays(arrays, 12, 384)  # as shipped: fits
+    damage(arrays)
+    with pytest.raises(ValueError) as info:
+        BlendHead.check_arrays(arrays, 12, 384)
+    assert message in str(info.value)
