@@ -81,12 +81,13 @@ def _check_columns(columns: Sequence[str], needed: Sequence[str | None], what: s
 
 def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str = "text",
                 context_column: str | None = None, article_column: str | None = ARTICLE_COLUMN,
-                batch_size: int = 256, prefix: str = "", num_proc: int | None = None,
+                chunk: int = 256, prefix: str = "", num_proc: int | None = None,
                 load_from_cache_file: bool | None = None,
                 remove_columns: str | list[str] | None = None) -> Dataset | DatasetDict:
     """A copy of a Hugging Face ``Dataset`` (or each split of a ``DatasetDict``) with theme and score columns.
 
-    Runs through ``Dataset.map(batched=True)``. When the dataset has ``article_column`` (default
+    Runs through ``Dataset.map(batched=True)``, ``chunk`` rows per call (``batch_size`` stays the encoder's
+    batch, as everywhere in policytag). When the dataset has ``article_column`` (default
     ``article_id``, as in ``load_corpus``), each paragraph is read with its section and neighbours in the
     order of the ``paragraph`` column; contexts are computed over the whole dataset first, so batch
     boundaries never cut an article. Pass ``article_column=None`` to read rows alone.
@@ -101,7 +102,7 @@ def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str 
     model._check_fitted()
     if isinstance(dataset, DatasetDict):
         return DatasetDict({name: tag_dataset(model, split, text_column, context_column, article_column,
-                                              batch_size, prefix, num_proc, load_from_cache_file, remove_columns)
+                                              chunk, prefix, num_proc, load_from_cache_file, remove_columns)
                             for name, split in dataset.items()})
     names = list(dataset.column_names)
     removed = [remove_columns] if isinstance(remove_columns, str) else list(remove_columns or [])
@@ -127,7 +128,7 @@ def tag_dataset(model: Tagger, dataset: Dataset | DatasetDict, text_column: str 
     fingerprint = _fingerprint(dataset, model, text_column, context_column, art, prefix, removed)
     passed = {k: v for k, v in (("num_proc", num_proc), ("load_from_cache_file", load_from_cache_file))
               if v is not None}
-    return dataset.map(add, batched=True, batch_size=batch_size, with_indices=True, new_fingerprint=fingerprint,
+    return dataset.map(add, batched=True, batch_size=chunk, with_indices=True, new_fingerprint=fingerprint,
                        features=_features(dataset, model, prefix, removed), desc="policytag",
                        remove_columns=removed or None, **passed)
 

@@ -251,14 +251,14 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     # -- articles ------------------------------------------------------------------------------
     # -- tables --------------------------------------------------------------------------------
     def tag_dataset(self, dataset: Any, text_column: str = "text", context_column: str | None = None,
-                    article_column: str | None = "article_id", batch_size: int = 256, prefix: str = "",
+                    article_column: str | None = "article_id", chunk: int = 256, prefix: str = "",
                     num_proc: int | None = None, load_from_cache_file: bool | None = None,
                     remove_columns: str | list[str] | None = None) -> Any:
         """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
-        through ``Dataset.map(batched=True)`` (``num_proc``, ``load_from_cache_file`` and ``remove_columns``
+        through ``Dataset.map(batched=True)``, ``chunk`` rows per call (``num_proc``, ``load_from_cache_file`` and ``remove_columns``
         passed through); see :func:`classifier.integrations.tag_dataset`."""
         from classifier.integrations import tag_dataset
-        return tag_dataset(self, dataset, text_column, context_column, article_column, batch_size, prefix,
+        return tag_dataset(self, dataset, text_column, context_column, article_column, chunk, prefix,
                            num_proc, load_from_cache_file, remove_columns)
 
     def tag_dataframe(self, frame: Any, text_column: str = "text", context_column: str | None = None,

@@ -49,7 +49,7 @@ def test_tag_dataframe_adds_columns_and_keeps_the_input(model, frame):
 
 def test_tag_dataset_goes_through_batched_map(model, frame):
     ds = Dataset.from_pandas(frame, preserve_index=False)
-    out = model.tag_dataset(ds, batch_size=7)  # several batches
+    out = model.tag_dataset(ds, chunk=7)  # several batches
     assert isinstance(out, Dataset) and len(out) == len(ds)
     assert out.column_names == ["text", "gold", "themes", *SCORE_COLUMNS]
     assert out.features["themes"].feature.dtype == "string"
@@ -61,7 +61,7 @@ def test_tag_dataset_goes_through_batched_map(model, frame):
 def test_a_first_batch_without_themes_keeps_the_column_a_list_of_strings(model):
     ds = Dataset.from_dict({"text": ["Rain is expected in the north tomorrow."] * 3
                             + ["The navy will double its patrols through the strait."]})
-    out = model.tag_dataset(ds, batch_size=1)
+    out = model.tag_dataset(ds, chunk=1)
     assert out.features["themes"].feature.dtype == "string"
     assert out["themes"][-1] == ["maritime_security"]
 
@@ -69,7 +69,7 @@ def test_a_first_batch_without_themes_keeps_the_column_a_list_of_strings(model):
 def test_load_corpus_dataset_dict_is_tagged_split_by_split_with_article_context(context_model, tmp_path):
     corpus = load_corpus(mini_corpus(tmp_path / "corpus"))
     assert isinstance(corpus, DatasetDict) and set(corpus) == {"train", "test"}
-    out = context_model.tag_dataset(corpus, batch_size=4)
+    out = context_model.tag_dataset(corpus, chunk=4)
     assert isinstance(out, DatasetDict)
     for split, ds in out.items():
         rows = corpus[split].to_list()
