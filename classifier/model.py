@@ -255,8 +255,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                     num_proc: int | None = None, load_from_cache_file: bool | None = None,
                     remove_columns: str | list[str] | None = None) -> Any:
         """A Hugging Face ``Dataset``/``DatasetDict`` with ``themes`` and ``score_<theme>`` columns added
-        through ``Dataset.map(batched=True)``, ``chunk`` rows per call (``num_proc``, ``load_from_cache_file`` and ``remove_columns``
-        passed through); see :func:`classifier.integrations.tag_dataset`."""
+        through ``Dataset.map(batched=True)``, ``chunk`` rows per call (``num_proc``, ``load_from_cache_file``
+        and ``remove_columns`` passed through); see :func:`classifier.integrations.tag_dataset`."""
         from classifier.integrations import tag_dataset
         return tag_dataset(self, dataset, text_column, context_column, article_column, chunk, prefix,
                            num_proc, load_from_cache_file, remove_columns)
