@@ -323,3 +323,56 @@ def test_training_data_that_cannot_be_read_is_one_line_exit_2(tmp_path, capsys, 
     path.write_bytes(data)
     code, _, err = run(["train", "--data", str(path), "--out", str(tmp_path / "model")], capsys)
     assert code == 2 and err.startswith(f"policytag: {tmp_path}/{message}") and err.count("\n") == 1, err
+
+
+# r1: nastier variants of the cases above, found on the merged code ------------------------------------------
+def test_csv_quote_closed_by_a_later_row_is_an_error_not_rows_merged(tmp_path, capsys):
+    """A quote left open whose closing quote sits inside a later row (``"more``): the lenient reader merged the
+    rows between into one field; the row that opened it fails with one line instead (case 4)."""
+    table = tmp_path / "q.csv"
+    table.write_text(f'id,text\nq0,"{GOOD}"\nq1,"x\nq2,y.\nq3,"more\n')
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(table), "-o", str(out)], capsys)
+    assert code == 1, err
+    assert any(line.startswith(f"{table}:3: malformed CSV") for line in err.splitlines()), err
+    assert [r["doc"] for r in records(out)] == ["q0"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-16-be"])
+def test_jsonl_with_a_utf16_or_utf32_bom_is_read_in_that_encoding(tmp_path, capsys, codec):
+    """The README honours UTF-16 and UTF-32 marks for every reader: a JSONL feed saved as UTF-16 (Windows tools
+    do) was split on b"\\n" and failed as binary (case 5)."""
+    feed = tmp_path / "u.jsonl"
+    body = "".join(json.dumps({"id": f"u{i}", "text": GOOD}) + "\n" for i in range(2))
+    feed.write_bytes(b"\xfe\xff" + body.encode(codec) if codec == "utf-16-be" else body.encode(codec))
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(feed), "-o", str(out)], capsys)
+    assert code == 0, err
+    assert [(r["doc"], r["text"]) for r in records(out)] == [("u0", GOOD), ("u1", GOOD)]
+
+
+def test_lone_surrogate_in_metadata_keeps_every_output_valid_utf8(tmp_path, capsys):
+    """A lone surrogate in a feed's title or outlet column (not only its id) is written as ``\\ud800`` in the
+    records, the summary and the page, which all stay valid UTF-8 (case 6 with metadata columns)."""
+    feed = tmp_path / "s.jsonl"
+    feed.write_text(json.dumps({"id": "s1", "text": GOOD, "title": "T \ud800 x", "outlet": "\udc00 Post"}) + "\n")
+    out, summary, md, page = (tmp_path / n for n in ("o.jsonl", "s.csv", "s.md", "v.html"))
+    code, _, err = run(["tag", str(feed), "-o", str(out), "--summary", str(summary), "--summary-by", "outlet",
+                        "--html", str(page)], capsys)
+    assert code == 0, err
+    code, _, err = run(["tag", str(feed), "-o", str(tmp_path / "o2.jsonl"), "--summary", str(md)], capsys)
+    assert code == 0, err
+    for path in (out, summary, md, page):
+        path.read_bytes().decode("utf-8")  # strict: raises on an encoded lone surrogate
+    assert records(out)[0]["meta"]["title"] == "T \\ud800 x"
+    assert "\\udc00 Post" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("flag", ["-o", "--model", "--html"])
+def test_paths_in_usage_errors_are_escaped_too(tmp_path, capsys, flag):
+    """Control characters are escaped in every path printed, usage errors included (case 15): a missing folder
+    or model named with a newline was printed raw, splitting the line."""
+    target = str(tmp_path / "no\npolicytag: forged" / "o.jsonl")
+    code, _, err = run(["tag", str(good_file(tmp_path)), flag, target, "-q"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "no\\npolicytag: forged" in err, err

@@ -104,7 +104,9 @@ def size(text: str) -> int:
 
 
 def err(msg: str) -> None:
-    print(f"policytag: {msg}", file=sys.stderr)
+    """One line on stderr, whatever the message quotes: control characters in a path named there are escaped."""
+    from classifier.errors import printable
+    print(f"policytag: {printable(msg)}", file=sys.stderr)
 
 
 def cache_option(args: argparse.Namespace) -> Any:

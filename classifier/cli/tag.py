@@ -78,6 +78,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
+    from classifier.errors import printable
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
     from classifier.io.writers import check_summary_by, claim_outputs, format_for, parse_summary_by
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
                                                            args.stdin_format, meta_fields),
                            fmt=fmt, resume=args.resume, summary_by=summary_by,
                            engine=EngineOptions(args.engine, args.model, args.chunk, ray),
-                           on_message=lambda msg: print(msg, file=sys.stderr), on_document=step,
+                           on_message=lambda msg: print(printable(msg), file=sys.stderr), on_document=step,
                            notes=not args.quiet, outputs=outputs)
         progress.close()
     if not args.quiet:
