@@ -239,14 +239,16 @@ def _read_stream(stream: IO[bytes], max_bytes: int) -> bytes:
 def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None,
               meta_fields: MetaFields = (), columns: dict[str, str] | None = None) -> Item:
     """A document, its metadata from feed ``columns`` first, then from its own text (front matter, HTML), or why
-    there is nothing to tag. Every document passes here, so here its id and text get the one surrogate rule
-    (records stay valid UTF-8, and --resume reads the same id back) and its source is made printable (a note
+    there is nothing to tag. Every document passes here, so here its id, text and metadata get the one surrogate
+    rule (records stay valid UTF-8, and --resume reads the same id back) and its source is made printable (a note
     names it on one line)."""
     if not text:
         return InputError(location, "empty file, nothing to tag", skipped=True)
     if not text.strip():
         return InputError(location, "contains only whitespace, nothing to tag", skipped=True)
     meta = merge_meta(columns, text_meta(text, fmt, [k for k, _ in meta_fields]))
+    if meta:
+        meta = {key: utf8_safe(value) if isinstance(value, str) else value for key, value in meta.items()}
     return Document(utf8_safe(doc_id), utf8_safe(text), fmt, printable(location), note, meta)
 
 
