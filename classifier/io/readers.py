@@ -367,29 +367,40 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     note = note and f"the file is {note}"  # said where its first row is, so it names the file, not that row
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     lines = list(io.StringIO(text, newline=""))
-    reader = csv.DictReader(lines)
-    if reader.fieldnames is None:
+    reader = csv.DictReader(lines, strict=True)
+    try:
+        fieldnames = reader.fieldnames  # reads the header row, which may be malformed too
+    except csv.Error as exc:
+        yield InputError(f"{name}:1", _csv_problem(exc))
+        return
+    if fieldnames is None:
         yield InputError(name, "empty file, nothing to tag", skipped=True)
         return
     if opts.text_field not in reader.fieldnames:
         yield InputError(f"{name}:1", f"no column {opts.text_field!r} (columns: {', '.join(reader.fieldnames)}; "
                                       "choose one with --text-field)")
         return
+    start = reader.line_num + 1
     try:
-        start = reader.line_num + 1
         for row in reader:
-            if reader.line_num == len(lines) and _quote_left_open(lines[start - 1:]):
-                yield InputError(f"{name}:{start}", "unterminated quote: the quoted field opened on this line "
-                                                    "runs to the end of the file (close it with \"); this row "
-                                                    "and the lines after it are not read")
-                return
             item = _record(row, f"{name}:{reader.line_num}", opts, f"{name}:{reader.line_num}")
             if note and isinstance(item, Document):
                 item, note = replace(item, note=note), None
             yield item
             start = reader.line_num + 1
     except csv.Error as exc:
-        yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
+        yield InputError(f"{name}:{start}", _csv_problem(exc))
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What a strict reader's complaint means for the row it stopped in: the lenient reader would have taken
+    the rest of the file (a quote left open) or the rows up to the next stray quote (``"x`` ... ``"more``) as
+    one field, so that row and everything after it are refused rather than silently merged."""
+    if "end of data" in str(exc):
+        return "unterminated quote: the quoted field opened on this line runs to the end of the file (close it " \
+               "with \"); this row and the lines after it are not read"
+    return f"malformed CSV ({exc}: a quoted field must end at a comma or the end of its line); this row and " \
+           "the lines after it are not read"
 
 
 _MARKUP_START = re.compile(r"\A\ufeff?\s*<(!doctype\s+html|html|head|body|[a-z][a-z0-9]*)[\s>/]", re.IGNORECASE)
@@ -416,17 +427,6 @@ def _stream_excluded(stream: IO[bytes], exclude: Set[tuple[int, int]]) -> bool:
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
         return False
     return (st.st_dev, st.st_ino) in exclude
-
-
-def _quote_left_open(lines: list[str]) -> bool:
-    """Whether the last row (these lines) ends inside a quoted field: the lenient reader would take the rest of
-    the file as that field; a strict one says so."""
-    try:
-        for _ in csv.reader(lines, strict=True):
-            pass
-    except csv.Error as exc:
-        return "end of data" in str(exc)
-    return False
 
 
 def read_inputs(inputs: Sequence[str], opts: ReadOptions = ReadOptions(), stdin: IO[bytes] | None = None,
