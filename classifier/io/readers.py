@@ -1,6 +1,7 @@
 """Reading inputs: files, folders, globs, stdin and JSONL/CSV rows into documents, one error per bad input."""
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import glob
@@ -330,33 +331,54 @@ def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = 
         yield InputError(name, f"cannot read ({exc.strerror or exc})")
         return
     with fh:
-        seen, note, noted = False, None, False
-        for n, (raw, size) in enumerate(_bounded_lines(fh, opts.max_bytes, stream is None), 1):
-            location = f"{name}:{n}"
-            if not raw.strip():
-                continue
-            seen = True
-            if size > opts.max_bytes:
-                if stream is not None:
-                    yield InputError(location, f"line is over the {opts.max_bytes:,}-byte limit (raise it with "
-                                               f"--max-bytes); the rest of {name} is not read")
-                    return
-                yield InputError(location, f"line is {size:,} bytes, over the {opts.max_bytes:,}-byte limit")
-                continue
-            try:
-                obj, line_note = _json_line(raw, location)
-            except InputError as exc:
-                yield exc
-                continue
-            if line_note and not noted:
-                note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
-                              "decoded the same way", True
-            item = _record(obj, location, opts, f"{name}:{n}")
-            if note and isinstance(item, Document):
-                item, note = replace(item, note=note), None
-            yield item
-        if not seen:
-            yield InputError(name, "empty file, nothing to tag", skipped=True)
+        view, codec = _utf8_view(fh)
+        try:
+            yield from _jsonl_items(view, name, opts, stream is not None)
+        except UnicodeDecodeError as exc:
+            yield InputError(name, f"has a {codec.upper()} byte-order mark but is not valid {codec.upper()} "
+                                   f"({exc.reason}); the rest of it is not read")
+
+
+def _utf8_view(fh: IO[bytes]) -> tuple[IO[bytes], str | None]:
+    """``fh`` itself, or, when it starts with a UTF-16 or UTF-32 byte-order mark, a view of it as UTF-8 bytes, so
+    its lines split where its text does (the mark is honoured for JSONL as for every other reader)."""
+    peek = getattr(fh, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    codec = next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
+    if codec is None:
+        return fh, None
+    return codecs.EncodedFile(fh, "utf-8", codec), codec  # type: ignore[return-value]
+
+
+def _jsonl_items(fh: IO[bytes], name: str, opts: ReadOptions, endless: bool) -> Iterator[Item]:
+    """The documents (or errors) of a JSONL byte stream read as UTF-8 lines; see :func:`_read_jsonl`."""
+    seen, note, noted = False, None, False
+    for n, (raw, size) in enumerate(_bounded_lines(fh, opts.max_bytes, not endless), 1):
+        location = f"{name}:{n}"
+        if not raw.strip():
+            continue
+        seen = True
+        if size > opts.max_bytes:
+            if endless:
+                yield InputError(location, f"line is over the {opts.max_bytes:,}-byte limit (raise it with "
+                                           f"--max-bytes); the rest of {name} is not read")
+                return
+            yield InputError(location, f"line is {size:,} bytes, over the {opts.max_bytes:,}-byte limit")
+            continue
+        try:
+            obj, line_note = _json_line(raw, location)
+        except InputError as exc:
+            yield exc
+            continue
+        if line_note and not noted:
+            note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
+                          "decoded the same way", True
+        item = _record(obj, location, opts, f"{name}:{n}")
+        if note and isinstance(item, Document):
+            item, note = replace(item, note=note), None
+        yield item
+    if not seen:
+        yield InputError(name, "empty file, nothing to tag", skipped=True)
 
 
 def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
