@@ -287,3 +287,15 @@ def test_impossible_numbers_are_usage_errors(argv, says, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].endswith(says), err
+
+
+# r1: a size past any disk was an OverflowError traceback once a JSONL line or stdin was read with it
+@pytest.mark.parametrize("size", ["99999999999999999999999G", "9" * 400])
+def test_a_size_too_large_for_any_disk_is_a_usage_error(size, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["tag", "-", "--input-format", "jsonl", "--max-bytes", size])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith("too large a size (at most 1000000T)")
+    assert "argument --max-bytes: " in err, err
+    assert "Traceback" not in err
