@@ -299,3 +299,17 @@ def test_a_size_too_large_for_any_disk_is_a_usage_error(size, capsys):
     assert err.splitlines()[-1].endswith("too large a size (at most 1000000T)")
     assert "argument --max-bytes: " in err, err
     assert "Traceback" not in err
+
+
+# r1: stdout under another name is the same output as -o - (case 10): the page was written into the records
+def test_stdout_under_another_name_is_one_file_for_two_outputs(folder, tmp_path):
+    piped = subprocess.run(cli(folder / "a.txt", "-o", "-", "--html", "/dev/stdout"), capture_output=True,
+                           text=True, timeout=300, cwd=ROOT, env=env())
+    assert piped.returncode == 2 and piped.stdout == "", piped.stderr
+    assert piped.stderr == "policytag: /dev/stdout: given as both -o and --html; give each output its own file\n"
+    page = tmp_path / "page.html"
+    with open(page, "w") as shell_redirect:  # policytag tag ... -o - --html page.html > page.html
+        done = subprocess.run(cli(folder / "a.txt", "-o", "-", "--html", page), stdout=shell_redirect,
+                              stderr=subprocess.PIPE, text=True, timeout=300, cwd=ROOT, env=env())
+    assert done.returncode == 2, done.stderr
+    assert "given as both -o and --html" in done.stderr and page.read_text() == ""

@@ -148,16 +148,28 @@ class Target:
 
 
 def _identity(path: str | None) -> object:
-    """What makes two outputs the same: stdout, the same regular file (also through links), or the same path."""
+    """What makes two outputs the same: stdout (``-``, or ``/dev/stdout`` and any other name of what stdout is
+    writing to), the same regular file (also through links), or the same path. /dev/null may be shared."""
+    out = _stdout_stat()
     if path is None or path == "-":
-        return "<stdout>"
+        return (out.st_dev, out.st_ino) if out is not None and stat.S_ISREG(out.st_mode) else "<stdout>"
     try:
         st = os.stat(path)
     except OSError:
         return os.path.realpath(path)
-    if not stat.S_ISREG(st.st_mode):
-        return None  # /dev/null and other devices may be shared
-    return st.st_dev, st.st_ino
+    if stat.S_ISREG(st.st_mode):
+        return st.st_dev, st.st_ino
+    if out is not None and os.path.samestat(st, out) and not os.path.samestat(st, os.stat(os.devnull)):
+        return "<stdout>"
+    return None
+
+
+def _stdout_stat() -> os.stat_result | None:
+    """What ``-o -`` writes to (a terminal, a pipe, or a file the shell redirected it to), if it can be told."""
+    try:
+        return os.fstat(sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _open_error(path: str, exc: OSError) -> OutputError:
