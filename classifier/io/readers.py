@@ -347,7 +347,32 @@ def _utf8_view(fh: IO[bytes]) -> tuple[IO[bytes], str | None]:
     codec = next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
     if codec is None:
         return fh, None
-    return codecs.EncodedFile(fh, "utf-8", codec), codec  # type: ignore[return-value]
+    return _Recoded(fh, codec), codec  # type: ignore[return-value]
+
+
+class _Recoded:
+    """UTF-8 lines of a UTF-16/32 byte stream, read in small pieces: ``readline(size)`` holds about ``size``
+    bytes at most, like a file's own, and a stream that is not valid in its encoding (also cut short at the
+    end) raises UnicodeDecodeError."""
+
+    PIECE = 1 << 16
+
+    def __init__(self, raw: IO[bytes], codec: str):
+        self.raw, self.decoder = raw, codecs.getincrementaldecoder(codec)()
+        self.buf, self.eof = bytearray(), False
+
+    def readline(self, size: int) -> bytes:
+        newline = self.buf.find(b"\n")
+        while newline < 0 and len(self.buf) < size and not self.eof:
+            piece = self.raw.read(self.PIECE)
+            self.eof = not piece
+            start = len(self.buf)
+            self.buf += self.decoder.decode(piece, final=self.eof).encode("utf-8")
+            newline = self.buf.find(b"\n", start)
+        end = newline + 1 if 0 <= newline < size else min(size, len(self.buf))
+        line = bytes(self.buf[:end])
+        del self.buf[:end]
+        return line
 
 
 def _jsonl_items(fh: IO[bytes], name: str, opts: ReadOptions, endless: bool) -> Iterator[Item]:
