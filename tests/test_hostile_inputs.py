@@ -376,3 +376,37 @@ def test_paths_in_usage_errors_are_escaped_too(tmp_path, capsys, flag):
     code, _, err = run(["tag", str(good_file(tmp_path)), flag, target, "-q"], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "no\\npolicytag: forged" in err, err
+
+
+EVALUATE = ["evaluate", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label"]
+
+
+def test_evaluate_output_in_a_missing_folder_is_a_usage_error_before_any_work(tmp_path, capsys):
+    """Cases 12 and 16 for evaluate: an output in a folder that does not exist was a FileNotFoundError traceback
+    (exit 1) after the whole evaluation."""
+    target = tmp_path / "nope" / "r.json"
+    code, out, err = run([*EVALUATE, "--json", str(target)], capsys)
+    assert code == 2 and out == ""
+    assert err == f"policytag: {target}: the folder {target.parent} does not exist; create it or choose another " \
+                  "path\n"
+
+
+@pytest.mark.parametrize(("argv", "roles"), [
+    (["--json", "{p}", "--html", "{p}"], "--json and --html"),
+    (["--markdown", "{p}", "--json", "{p}"], "--json and --markdown"),
+])
+def test_evaluate_one_file_for_two_outputs_is_a_usage_error(tmp_path, capsys, argv, roles):
+    """Case 10 for evaluate: --json and --html on one file both wrote it (the page replaced the metrics), exit 0."""
+    path = tmp_path / "r.out"
+    code, out, err = run([*EVALUATE, *(a.format(p=path) for a in argv), "--force"], capsys)
+    assert code == 2 and out == "" and not path.exists()
+    assert err == f"policytag: {path}: given as both {roles}; give each output its own file\n"
+
+
+def test_annotate_export_one_file_for_tasks_and_config_is_a_usage_error(tmp_path, capsys):
+    """Case 10 for annotate export: -o and --config on one file wrote the config over the tasks, exit 0."""
+    path = tmp_path / "t.json"
+    code, _, err = run(["annotate", "export", str(DATA / "mini.csv"), "-o", str(path), "--config", str(path),
+                        "--force", "-q"], capsys)
+    assert code == 2 and not path.exists()
+    assert err == f"policytag: {path}: given as both -o and --config; give each output its own file\n"

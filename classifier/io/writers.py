@@ -180,16 +180,36 @@ def _open_error(path: str, exc: OSError) -> OutputError:
     return OutputError(f"{path}: cannot write here ({exc.strerror or exc}); choose another path")
 
 
-def claim(path: str, role: str, force: bool, resume: bool) -> Target:
-    """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
-    not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
+def check_output_path(path: str) -> None:
+    """Why ``path`` cannot be an output, as far as can be told without opening it: a directory, or a folder that
+    does not exist. Every command checks its outputs here before any work."""
     if path == "-":
-        return Target(path, role)
+        return
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory; give a file name")
     folder = Path(path).parent
     if not folder.is_dir():
         raise OutputFolderError(f"{path}: the folder {folder} does not exist; create it or choose another path")
+
+
+def check_distinct(named: Sequence[tuple[str | None, str]]) -> None:
+    """(path, option) pairs of one command's outputs: one file given for two of them is a usage error (``None``
+    and ``-`` are stdout; /dev/null may be shared)."""
+    seen: dict[object, str] = {}
+    for path, role in named:
+        ident = _identity(path)
+        if ident is not None and ident in seen:
+            raise OutputError(f"{path or '-'}: given as both {seen[ident]} and {role}; give each output its own file")
+        if ident is not None:
+            seen[ident] = role
+
+
+def claim(path: str, role: str, force: bool, resume: bool) -> Target:
+    """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
+    not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
+    if path == "-":
+        return Target(path, role)
+    check_output_path(path)
     try:
         st: os.stat_result | None = os.stat(path)
     except OSError:
@@ -338,13 +358,7 @@ def claim_outputs(output: str | None, fmt: str = "jsonl", summary: str | None = 
         raise OutputError("--resume needs --format jsonl or csv: a pretty report cannot be continued")
     named = [(p, role) for p, role in ((output, "-o"), (summary, "--summary"), (html, "--html"))
              if p is not None or role == "-o"]
-    seen: dict[object, str] = {}
-    for path, role in named:
-        ident = _identity(path)
-        if ident is not None and ident in seen:
-            raise OutputError(f"{path or '-'}: given as both {seen[ident]} and {role}; give each output its own file")
-        if ident is not None:
-            seen[ident] = role
+    check_distinct(named)
     claimed: list[Target] = []
     try:
         for path, role in named:
