@@ -313,3 +313,27 @@ def test_stdout_under_another_name_is_one_file_for_two_outputs(folder, tmp_path)
                               stderr=subprocess.PIPE, text=True, timeout=300, cwd=ROOT, env=env())
     assert done.returncode == 2, done.stderr
     assert "given as both -o and --html" in done.stderr and page.read_text() == ""
+
+
+# r1: a named pipe as an output, with nobody reading it, hung the run at open (case 1 on the output side)
+@pytest.mark.parametrize("flag", ["-o", "--summary", "--html"])
+def test_an_output_pipe_nobody_reads_is_a_usage_error_not_a_hang(folder, tmp_path, flag):
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    extra = [] if flag == "-o" else ["-o", tmp_path / "o.jsonl"]
+    done = subprocess.run(cli(folder / "a.txt", *extra, flag, pipe), capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=env())
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"policytag: {pipe}: a pipe that nothing reads; start its reader first or choose a file\n"
+
+
+def test_an_output_pipe_with_a_reader_is_written(folder, tmp_path):
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    reader = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # cat opens the pipe for reading first, as `policytag tag ... -o >(gzip > o.gz)` would
+    done = subprocess.run(cli(folder / "a.txt", "-o", pipe, "-q"), capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env=env())
+    out, _ = reader.communicate(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len([json.loads(line) for line in out.splitlines()]) == 2

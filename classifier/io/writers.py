@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import io
 import json
@@ -204,6 +205,20 @@ def check_distinct(named: Sequence[tuple[str | None, str]]) -> None:
             seen[ident] = role
 
 
+def _open_device(path: str) -> IO[str]:
+    """A device or pipe opened for writing without waiting: a named pipe that nothing reads would block the open
+    for ever, so it is refused in one line instead (a reader started first, as with ``-o >(gzip > o.gz)``, is
+    fine)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(f"{path}: a pipe that nothing reads; start its reader first or choose a file") from None
+        raise _open_error(path, exc) from None
+    os.set_blocking(fd, True)
+    return open(fd, "w", encoding="utf-8")
+
+
 def claim(path: str, role: str, force: bool, resume: bool) -> Target:
     """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
     not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
@@ -215,10 +230,7 @@ def claim(path: str, role: str, force: bool, resume: bool) -> Target:
     except OSError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):  # /dev/null, /dev/stdout on a terminal or pipe
-        try:
-            return Target(path, role, stream=open(path, "w", encoding="utf-8"))
-        except OSError as exc:
-            raise _open_error(path, exc) from None
+        return Target(path, role, stream=_open_device(path))
     if st is not None and st.st_size > 0 and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
     try:
