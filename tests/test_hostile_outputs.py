@@ -337,3 +337,14 @@ def test_an_output_pipe_with_a_reader_is_written(folder, tmp_path):
     out, _ = reader.communicate(timeout=60)
     assert done.returncode == 0, done.stderr
     assert len([json.loads(line) for line in out.splitlines()]) == 2
+
+
+# r1: train --out naming a file was a FileExistsError traceback (exit 1) after the whole training (case 12)
+@pytest.mark.parametrize("extra", [[], ["--zero-shot"]])
+def test_train_out_that_is_a_file_is_a_usage_error_before_any_work(tmp_path, capsys, extra):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    code, _, err = run(["train", "--data", str(ROOT / "tests" / "data" / "mini.csv"), "--label-column", "label",
+                        "--single-label", "--out", str(taken), "--force", *extra], capsys)
+    assert code == 2 and taken.read_text() == "mine"
+    assert err == f"policytag: {taken}: is a file, not a model folder; choose another --out\n"
