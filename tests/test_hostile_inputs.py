@@ -10,6 +10,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,16 @@ def test_annotate_export_one_file_for_tasks_and_config_is_a_usage_error(tmp_path
                         "--force", "-q"], capsys)
     assert code == 2 and not path.exists()
     assert err == f"policytag: {path}: given as both -o and --config; give each output its own file\n"
+
+
+@pytest.mark.parametrize("line", ["_a " * 20_000, "`a " * 20_000, "![ " * 20_000, "[" * 40_000 + "]" * 40_000,
+                                  "# " + "#" * 60_000 + " x", "[a](" * 20_000])
+def test_markdown_lines_built_to_backtrack_are_read_in_linear_time(tmp_path, line):
+    """Case 1 for Markdown: unclosed emphasis, brackets or closing hashes made the segmenter's patterns
+    backtrack over the whole line from every position (20-50 s for 60 kB, hours for a few MB under --max-bytes),
+    so one such file hung the batch."""
+    from classifier.io.segment import split_markdown
+    start = time.perf_counter()
+    paragraphs = split_markdown(f"{line}\n\n{GOOD}\n")
+    assert time.perf_counter() - start < 2.0
+    assert paragraphs[-1].text == GOOD
