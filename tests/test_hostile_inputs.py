@@ -424,3 +424,14 @@ def test_markdown_lines_built_to_backtrack_are_read_in_linear_time(tmp_path, lin
     paragraphs = split_markdown(f"{line}\n\n{GOOD}\n")
     assert time.perf_counter() - start < 2.0
     assert paragraphs[-1].text == GOOD
+
+
+def test_deeply_nested_front_matter_is_read_as_text_not_a_failed_document(tmp_path, capsys):
+    """Case 2 for Markdown front matter: YAML nested a few thousand deep raised RecursionError, so the article
+    failed ("cannot split into paragraphs"); it is not metadata, so the article is tagged without it."""
+    page = tmp_path / "deep.md"
+    page.write_text("---\ntitle: " + "[" * 3000 + "]" * 3000 + f"\n---\n{GOOD}\n")
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(page), "-o", str(out)], capsys)
+    assert code == 0, err
+    assert records(out)[-1]["text"] == GOOD
