@@ -316,8 +316,10 @@ def test_evaluate_refuses_to_overwrite_its_outputs_before_any_work(tmp_path, cap
 @pytest.mark.parametrize(("name", "data", "message"), [
     ("deep.jsonl", ('{"text": ' + DEEP + "}\n").encode(), "deep.jsonl:1: JSON nested too deeply to read"),
     ("latin.csv", "text,labels\ncaf\xe9,deterrence\n".encode("cp1252"), "latin.csv: not UTF-8 (byte "),
-    ("open.csv", b'text,labels\n"x,deterrence\n', "open.csv: malformed CSV (Error tokenizing data. C error: EOF "
-                                                  "inside string starting at row 1)"),
+    ("open.csv", b'text,labels\n"x,deterrence\n', "open.csv:2: unterminated quote: the quoted field opened on "
+                                                  "this line runs to the end of the file"),
+    ("merged.csv", b'text,labels\n"x\nq2,deterrence\nq3,"more,deterrence\nok,deterrence\n',
+     "merged.csv:2: malformed CSV (',' expected after '\"'"),  # r1: rows 2-4 were one silently merged text
 ])
 def test_training_data_that_cannot_be_read_is_one_line_exit_2(tmp_path, capsys, name, data, message):
     path = tmp_path / name

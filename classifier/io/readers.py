@@ -439,6 +439,19 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
         yield InputError(f"{name}:{start}", _csv_problem(exc))
 
 
+def csv_quote_problem(text: str) -> tuple[int, str] | None:
+    """(line, message) of the first row a strict CSV reader refuses in ``text``, or None: for readers (pandas)
+    that would silently merge the rows up to a stray quote into one field."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return start, _csv_problem(exc)
+    return None
+
+
 def _csv_problem(exc: csv.Error) -> str:
     """What a strict reader's complaint means for the row it stopped in: the lenient reader would have taken
     the rest of the file (a quote left open) or the rows up to the next stray quote (``"x`` ... ``"more``) as
