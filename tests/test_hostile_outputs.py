@@ -348,3 +348,9 @@ def test_train_out_that_is_a_file_is_a_usage_error_before_any_work(tmp_path, cap
                         "--single-label", "--out", str(taken), "--force", *extra], capsys)
     assert code == 2 and taken.read_text() == "mine"
     assert err == f"policytag: {taken}: is a file, not a model folder; choose another --out\n"
+
+
+# r1: -o /dev/null --resume ran a whole run that resumed nothing; -o - --resume was refused (case 12)
+def test_resume_into_a_device_is_refused_like_stdout(folder, capsys):
+    code, _, err = run(["tag", str(folder), "-o", os.devnull, "--resume"], capsys)
+    assert code == 2 and err == "policytag: --resume needs -o FILE\n", err

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from classifier.io.writers import check_summary_by, claim_outputs, format_for, parse_summary_by
 
     fmt = format_for(args.output, args.format)
-    if args.resume and args.output in (None, "-"):
+    if args.resume and (args.output in (None, "-") or _device(args.output)):
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
@@ -126,3 +126,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         err(report.line(args.resume))
     return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK
+
+
+def _device(path: str) -> bool:
+    """Whether ``path`` names something other than a file (/dev/null, /dev/stdout on a pipe): nothing there can
+    be read back, so --resume cannot continue it."""
+    import os
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
