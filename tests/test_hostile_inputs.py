@@ -10,6 +10,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -315,11 +316,124 @@ def test_evaluate_refuses_to_overwrite_its_outputs_before_any_work(tmp_path, cap
 @pytest.mark.parametrize(("name", "data", "message"), [
     ("deep.jsonl", ('{"text": ' + DEEP + "}\n").encode(), "deep.jsonl:1: JSON nested too deeply to read"),
     ("latin.csv", "text,labels\ncaf\xe9,deterrence\n".encode("cp1252"), "latin.csv: not UTF-8 (byte "),
-    ("open.csv", b'text,labels\n"x,deterrence\n', "open.csv: malformed CSV (Error tokenizing data. C error: EOF "
-                                                  "inside string starting at row 1)"),
+    ("open.csv", b'text,labels\n"x,deterrence\n', "open.csv:2: unterminated quote: the quoted field opened on "
+                                                  "this line runs to the end of the file"),
+    ("merged.csv", b'text,labels\n"x\nq2,deterrence\nq3,"more,deterrence\nok,deterrence\n',
+     "merged.csv:2: malformed CSV (',' expected after '\"'"),  # r1: rows 2-4 were one silently merged text
 ])
 def test_training_data_that_cannot_be_read_is_one_line_exit_2(tmp_path, capsys, name, data, message):
     path = tmp_path / name
     path.write_bytes(data)
     code, _, err = run(["train", "--data", str(path), "--out", str(tmp_path / "model")], capsys)
     assert code == 2 and err.startswith(f"policytag: {tmp_path}/{message}") and err.count("\n") == 1, err
+
+
+# r1: nastier variants of the cases above, found on the merged code ------------------------------------------
+def test_csv_quote_closed_by_a_later_row_is_an_error_not_rows_merged(tmp_path, capsys):
+    """A quote left open whose closing quote sits inside a later row (``"more``): the lenient reader merged the
+    rows between into one field; the row that opened it fails with one line instead (case 4)."""
+    table = tmp_path / "q.csv"
+    table.write_text(f'id,text\nq0,"{GOOD}"\nq1,"x\nq2,y.\nq3,"more\n')
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(table), "-o", str(out)], capsys)
+    assert code == 1, err
+    assert any(line.startswith(f"{table}:3: malformed CSV") for line in err.splitlines()), err
+    assert [r["doc"] for r in records(out)] == ["q0"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-16-be"])
+def test_jsonl_with_a_utf16_or_utf32_bom_is_read_in_that_encoding(tmp_path, capsys, codec):
+    """The README honours UTF-16 and UTF-32 marks for every reader: a JSONL feed saved as UTF-16 (Windows tools
+    do) was split on b"\\n" and failed as binary (case 5)."""
+    feed = tmp_path / "u.jsonl"
+    body = "".join(json.dumps({"id": f"u{i}", "text": GOOD}) + "\n" for i in range(2))
+    feed.write_bytes(b"\xfe\xff" + body.encode(codec) if codec == "utf-16-be" else body.encode(codec))
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(feed), "-o", str(out)], capsys)
+    assert code == 0, err
+    assert [(r["doc"], r["text"]) for r in records(out)] == [("u0", GOOD), ("u1", GOOD)]
+
+
+def test_lone_surrogate_in_metadata_keeps_every_output_valid_utf8(tmp_path, capsys):
+    """A lone surrogate in a feed's title or outlet column (not only its id) is written as ``\\ud800`` in the
+    records, the summary and the page, which all stay valid UTF-8 (case 6 with metadata columns)."""
+    feed = tmp_path / "s.jsonl"
+    feed.write_text(json.dumps({"id": "s1", "text": GOOD, "title": "T \ud800 x", "outlet": "\udc00 Post"}) + "\n")
+    out, summary, md, page = (tmp_path / n for n in ("o.jsonl", "s.csv", "s.md", "v.html"))
+    code, _, err = run(["tag", str(feed), "-o", str(out), "--summary", str(summary), "--summary-by", "outlet",
+                        "--html", str(page)], capsys)
+    assert code == 0, err
+    code, _, err = run(["tag", str(feed), "-o", str(tmp_path / "o2.jsonl"), "--summary", str(md)], capsys)
+    assert code == 0, err
+    for path in (out, summary, md, page):
+        path.read_bytes().decode("utf-8")  # strict: raises on an encoded lone surrogate
+    assert records(out)[0]["meta"]["title"] == "T \\ud800 x"
+    assert "\\udc00 Post" in summary.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("flag", ["-o", "--model", "--html"])
+def test_paths_in_usage_errors_are_escaped_too(tmp_path, capsys, flag):
+    """Control characters are escaped in every path printed, usage errors included (case 15): a missing folder
+    or model named with a newline was printed raw, splitting the line."""
+    target = str(tmp_path / "no\npolicytag: forged" / "o.jsonl")
+    code, _, err = run(["tag", str(good_file(tmp_path)), flag, target, "-q"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "no\\npolicytag: forged" in err, err
+
+
+EVALUATE = ["evaluate", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label"]
+
+
+def test_evaluate_output_in_a_missing_folder_is_a_usage_error_before_any_work(tmp_path, capsys):
+    """Cases 12 and 16 for evaluate: an output in a folder that does not exist was a FileNotFoundError traceback
+    (exit 1) after the whole evaluation."""
+    target = tmp_path / "nope" / "r.json"
+    code, out, err = run([*EVALUATE, "--json", str(target)], capsys)
+    assert code == 2 and out == ""
+    assert err == f"policytag: {target}: the folder {target.parent} does not exist; create it or choose another " \
+                  "path\n"
+
+
+@pytest.mark.parametrize(("argv", "roles"), [
+    (["--json", "{p}", "--html", "{p}"], "--json and --html"),
+    (["--markdown", "{p}", "--json", "{p}"], "--json and --markdown"),
+])
+def test_evaluate_one_file_for_two_outputs_is_a_usage_error(tmp_path, capsys, argv, roles):
+    """Case 10 for evaluate: --json and --html on one file both wrote it (the page replaced the metrics), exit 0."""
+    path = tmp_path / "r.out"
+    code, out, err = run([*EVALUATE, *(a.format(p=path) for a in argv), "--force"], capsys)
+    assert code == 2 and out == "" and not path.exists()
+    assert err == f"policytag: {path}: given as both {roles}; give each output its own file\n"
+
+
+def test_annotate_export_one_file_for_tasks_and_config_is_a_usage_error(tmp_path, capsys):
+    """Case 10 for annotate export: -o and --config on one file wrote the config over the tasks, exit 0."""
+    path = tmp_path / "t.json"
+    code, _, err = run(["annotate", "export", str(DATA / "mini.csv"), "-o", str(path), "--config", str(path),
+                        "--force", "-q"], capsys)
+    assert code == 2 and not path.exists()
+    assert err == f"policytag: {path}: given as both -o and --config; give each output its own file\n"
+
+
+@pytest.mark.parametrize("line", ["_a " * 20_000, "`a " * 20_000, "![ " * 20_000, "[" * 40_000 + "]" * 40_000,
+                                  "# " + "#" * 60_000 + " x", "[a](" * 20_000])
+def test_markdown_lines_built_to_backtrack_are_read_in_linear_time(tmp_path, line):
+    """Case 1 for Markdown: unclosed emphasis, brackets or closing hashes made the segmenter's patterns
+    backtrack over the whole line from every position (20-50 s for 60 kB, hours for a few MB under --max-bytes),
+    so one such file hung the batch."""
+    from classifier.io.segment import split_markdown
+    start = time.perf_counter()
+    paragraphs = split_markdown(f"{line}\n\n{GOOD}\n")
+    assert time.perf_counter() - start < 2.0
+    assert paragraphs[-1].text == GOOD
+
+
+def test_deeply_nested_front_matter_is_read_as_text_not_a_failed_document(tmp_path, capsys):
+    """Case 2 for Markdown front matter: YAML nested a few thousand deep raised RecursionError, so the article
+    failed ("cannot split into paragraphs"); it is not metadata, so the article is tagged without it."""
+    page = tmp_path / "deep.md"
+    page.write_text("---\ntitle: " + "[" * 3000 + "]" * 3000 + f"\n---\n{GOOD}\n")
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(["tag", str(page), "-o", str(out)], capsys)
+    assert code == 0, err
+    assert records(out)[-1]["text"] == GOOD

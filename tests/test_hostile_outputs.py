@@ -287,3 +287,70 @@ def test_impossible_numbers_are_usage_errors(argv, says, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].endswith(says), err
+
+
+# r1: a size past any disk was an OverflowError traceback once a JSONL line or stdin was read with it
+@pytest.mark.parametrize("size", ["99999999999999999999999G", "9" * 400])
+def test_a_size_too_large_for_any_disk_is_a_usage_error(size, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["tag", "-", "--input-format", "jsonl", "--max-bytes", size])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith("too large a size (at most 1000000T)")
+    assert "argument --max-bytes: " in err, err
+    assert "Traceback" not in err
+
+
+# r1: stdout under another name is the same output as -o - (case 10): the page was written into the records
+def test_stdout_under_another_name_is_one_file_for_two_outputs(folder, tmp_path):
+    piped = subprocess.run(cli(folder / "a.txt", "-o", "-", "--html", "/dev/stdout"), capture_output=True,
+                           text=True, timeout=300, cwd=ROOT, env=env())
+    assert piped.returncode == 2 and piped.stdout == "", piped.stderr
+    assert piped.stderr == "policytag: /dev/stdout: given as both -o and --html; give each output its own file\n"
+    page = tmp_path / "page.html"
+    with open(page, "w") as shell_redirect:  # policytag tag ... -o - --html page.html > page.html
+        done = subprocess.run(cli(folder / "a.txt", "-o", "-", "--html", page), stdout=shell_redirect,
+                              stderr=subprocess.PIPE, text=True, timeout=300, cwd=ROOT, env=env())
+    assert done.returncode == 2, done.stderr
+    assert "given as both -o and --html" in done.stderr and page.read_text() == ""
+
+
+# r1: a named pipe as an output, with nobody reading it, hung the run at open (case 1 on the output side)
+@pytest.mark.parametrize("flag", ["-o", "--summary", "--html"])
+def test_an_output_pipe_nobody_reads_is_a_usage_error_not_a_hang(folder, tmp_path, flag):
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    extra = [] if flag == "-o" else ["-o", tmp_path / "o.jsonl"]
+    done = subprocess.run(cli(folder / "a.txt", *extra, flag, pipe), capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=env())
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"policytag: {pipe}: a pipe that nothing reads; start its reader first or choose a file\n"
+
+
+def test_an_output_pipe_with_a_reader_is_written(folder, tmp_path):
+    pipe = tmp_path / "out.fifo"
+    os.mkfifo(pipe)
+    reader = subprocess.Popen(["cat", str(pipe)], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # cat opens the pipe for reading first, as `policytag tag ... -o >(gzip > o.gz)` would
+    done = subprocess.run(cli(folder / "a.txt", "-o", pipe, "-q"), capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, env=env())
+    out, _ = reader.communicate(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len([json.loads(line) for line in out.splitlines()]) == 2
+
+
+# r1: train --out naming a file was a FileExistsError traceback (exit 1) after the whole training (case 12)
+@pytest.mark.parametrize("extra", [[], ["--zero-shot"]])
+def test_train_out_that_is_a_file_is_a_usage_error_before_any_work(tmp_path, capsys, extra):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    code, _, err = run(["train", "--data", str(ROOT / "tests" / "data" / "mini.csv"), "--label-column", "label",
+                        "--single-label", "--out", str(taken), "--force", *extra], capsys)
+    assert code == 2 and taken.read_text() == "mine"
+    assert err == f"policytag: {taken}: is a file, not a model folder; choose another --out\n"
+
+
+# r1: -o /dev/null --resume ran a whole run that resumed nothing; -o - --resume was refused (case 12)
+def test_resume_into_a_device_is_refused_like_stdout(folder, capsys):
+    code, _, err = run(["tag", str(folder), "-o", os.devnull, "--resume"], capsys)
+    assert code == 2 and err == "policytag: --resume needs -o FILE\n", err

@@ -18,10 +18,10 @@ from classifier.cli.options import (
     float_in,
     int_at_least,
     non_negative_int,
+    outputs_usable,
     positive_int,
     size_or_all,
     verbose_arg,
-    writable,
 )
 
 
@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if "all" in protocols:
         protocols = ["heldout", "cv", "curve"] + (["cross-corpus"] if args.train and args.label_map else [])
     sizes = list(args.sizes)  # checked by the parser: positive whole numbers or "all"
-    if not all(writable(path, args.force) for path in (args.json, args.html) if path):
+    if not outputs_usable([(args.json, "--json"), (args.html, "--html"), (args.markdown, "--markdown")], args.force,
+                          keep=("--markdown",)):
         return EXIT_USAGE  # before the slow part, not after it
     quiet = args.quiet
     cfg = Config(data=args.data, columns=columns(args, None), split=args.split, train=args.train,

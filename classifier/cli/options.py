@@ -107,7 +107,9 @@ def size(text: str) -> int:
 
 
 def err(msg: str) -> None:
-    print(f"policytag: {msg}", file=sys.stderr)
+    """One line on stderr, whatever the message quotes: control characters in a path named there are escaped."""
+    from classifier.errors import printable
+    print(f"policytag: {printable(msg)}", file=sys.stderr)
 
 
 def cache_option(args: argparse.Namespace) -> Any:
@@ -214,17 +216,38 @@ def tool_of(args: argparse.Namespace) -> str:
 
 
 def writable(path: str, force: bool) -> bool:
-    """Whether an output may be written: an existing non-empty file only with --force (said in one line)."""
+    """Whether an output may be written (else one line said): its folder exists, it is not a directory, and an
+    existing non-empty file only with --force."""
+    from classifier.errors import PolicytagError
+    from classifier.io.writers import check_output_path
+    try:
+        check_output_path(path)
+    except PolicytagError as exc:
+        err(str(exc))
+        return False
     if path != "-" and Path(path).exists() and Path(path).stat().st_size > 0 and not force:
-        from classifier.errors import printable
-        err(f"{printable(path)}: output file exists; pass --force to overwrite it")
+        err(f"{path}: output file exists; pass --force to overwrite it")
         return False
     return True
 
 
+def outputs_usable(named: Sequence[tuple[str | None, str]], force: bool, keep: Sequence[str] = ()) -> bool:
+    """Whether every output given (path, option) may be written, each to its own file, checked before any work
+    (else one line said). Options in ``keep`` update their file in place, so it may exist without --force."""
+    from classifier.errors import PolicytagError
+    from classifier.io.writers import check_distinct
+    given = [(path, role) for path, role in named if path]
+    try:
+        check_distinct(given)
+    except PolicytagError as exc:
+        err(str(exc))
+        return False
+    return all(writable(path, force or role in keep) for path, role in given)
+
+
 def tasks_writable(args: argparse.Namespace) -> bool:
     """Whether the tasks file (-o) and the labeling config (--config) may be written, checked before any work."""
-    return writable(args.output, args.force) and (not args.config or writable(args.config, args.force))
+    return outputs_usable([(args.output, "-o"), (args.config, "--config")], args.force)
 
 
 def emit_tasks(args: argparse.Namespace, rows: list[dict[str, Any]], pre: Any, codebook: Any) -> None:

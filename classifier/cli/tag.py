@@ -79,13 +79,14 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
+    from classifier.errors import printable
     from classifier.io.formats import output_format
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
     from classifier.io.writers import check_summary_by, claim_outputs, parse_summary_by
 
     fmt = output_format(args.output, args.format)
-    if args.resume and args.output in (None, "-"):
+    if args.resume and (args.output in (None, "-") or _device(args.output)):
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
@@ -123,9 +124,16 @@ def run(args: argparse.Namespace) -> int:
                                                            args.stdin_format, meta_fields),
                            fmt=fmt, resume=args.resume, summary_by=summary_by,
                            engine=EngineOptions(args.engine, args.model, args.chunk, ray),
-                           on_message=lambda msg: print(msg, file=sys.stderr), on_document=step,
+                           on_message=lambda msg: print(printable(msg), file=sys.stderr), on_document=step,
                            notes=not args.quiet, outputs=outputs)
         progress.close()
     if not args.quiet:
         err(report.line(args.resume))
     return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK
+
+
+def _device(path: str) -> bool:
+    """Whether ``path`` names something other than a file (/dev/null, /dev/stdout on a pipe): nothing there can
+    be read back, so --resume cannot continue it."""
+    import os
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)

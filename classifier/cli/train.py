@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from classifier.model import ThemeClassifier
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():  # said now, not as a traceback when the model is saved
+        err(f"{out}: is a file, not a model folder; choose another --out")
+        return EXIT_USAGE
     if (out / "manifest.json").exists() and not args.force:
         err(f"{out}: a model is already there; pass --force to replace it")
         return EXIT_USAGE

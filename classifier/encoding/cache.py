@@ -34,6 +34,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "policytag"
 
 
+MAX_SIZE = 10**18  # 1000000T
+
+
 def parse_size(text: str | int) -> int:
     """Bytes from ``500M``, ``2G``, ``1.5GB``, ``300000``: the form the size-limit option takes."""
     if isinstance(text, int):
@@ -41,7 +44,10 @@ def parse_size(text: str | int) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
     if not match:
         raise PolicytagError(f"{text!r}: not a size; write e.g. 500M, 2G or a number of bytes")
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    size = float(match.group(1)) * _UNITS[match.group(2).upper()]
+    if not size <= MAX_SIZE:  # also inf: a limit past any disk would overflow the reads it bounds
+        raise PolicytagError(f"{text!r}: too large a size (at most 1000000T)")
+    return int(size)
 
 
 def format_size(n: int) -> str:

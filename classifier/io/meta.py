@@ -183,7 +183,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
     import yaml
     try:
         data = yaml.safe_load(m.group("yaml"))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # nested thousands deep: not metadata, so the block stays text
         return None, text
     if not isinstance(data, dict):
         return None, text

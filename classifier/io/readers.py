@@ -1,6 +1,7 @@
 """Reading inputs: files, folders, globs, stdin and JSONL/CSV rows into documents, one error per bad input."""
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import glob
@@ -236,14 +237,16 @@ def _read_stream(stream: IO[bytes], max_bytes: int) -> bytes:
 def _document(doc_id: str, text: str, fmt: str, location: str, note: str | None,
               meta_fields: MetaFields = (), columns: dict[str, str] | None = None) -> Item:
     """A document, its metadata from feed ``columns`` first, then from its own text (front matter, HTML), or why
-    there is nothing to tag. Every document passes here, so here its id and text get the one surrogate rule
-    (records stay valid UTF-8, and --resume reads the same id back) and its source is made printable (a note
+    there is nothing to tag. Every document passes here, so here its id, text and metadata get the one surrogate
+    rule (records stay valid UTF-8, and --resume reads the same id back) and its source is made printable (a note
     names it on one line)."""
     if not text:
         return InputError(location, "empty file, nothing to tag", skipped=True)
     if not text.strip():
         return InputError(location, "contains only whitespace, nothing to tag", skipped=True)
     meta = merge_meta(columns, text_meta(text, fmt, [k for k, _ in meta_fields]))
+    if meta:
+        meta = {key: utf8_safe(value) if isinstance(value, str) else value for key, value in meta.items()}
     return Document(utf8_safe(doc_id), utf8_safe(text), fmt, printable(location), note, meta)
 
 
@@ -322,33 +325,79 @@ def _read_jsonl(path: Path | str, opts: ReadOptions, stream: IO[bytes] | None = 
         yield InputError(name, f"cannot read ({exc.strerror or exc})")
         return
     with fh:
-        seen, note, noted = False, None, False
-        for n, (raw, size) in enumerate(_bounded_lines(fh, opts.max_bytes, stream is None), 1):
-            location = f"{name}:{n}"
-            if not raw.strip():
-                continue
-            seen = True
-            if size > opts.max_bytes:
-                if stream is not None:
-                    yield InputError(location, f"line is over the {opts.max_bytes:,}-byte limit (raise it with "
-                                               f"--max-bytes); the rest of {name} is not read")
-                    return
-                yield InputError(location, f"line is {size:,} bytes, over the {opts.max_bytes:,}-byte limit")
-                continue
-            try:
-                obj, line_note = _json_line(raw, location)
-            except InputError as exc:
-                yield exc
-                continue
-            if line_note and not noted:
-                note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
-                              "decoded the same way", True
-            item = _record(obj, location, opts, f"{name}:{n}")
-            if note and isinstance(item, Document):
-                item, note = replace(item, note=note), None
-            yield item
-        if not seen:
-            yield InputError(name, "empty file, nothing to tag", skipped=True)
+        view, codec = _utf8_view(fh)
+        try:
+            yield from _jsonl_items(view, name, opts, stream is not None)
+        except UnicodeDecodeError as exc:
+            yield InputError(name, f"has a {codec.upper()} byte-order mark but is not valid {codec.upper()} "
+                                   f"({exc.reason}); the rest of it is not read")
+
+
+def _utf8_view(fh: IO[bytes]) -> tuple[IO[bytes], str | None]:
+    """``fh`` itself, or, when it starts with a UTF-16 or UTF-32 byte-order mark, a view of it as UTF-8 bytes, so
+    its lines split where its text does (the mark is honoured for JSONL as for every other reader)."""
+    peek = getattr(fh, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    codec = next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
+    if codec is None:
+        return fh, None
+    return _Recoded(fh, codec), codec  # type: ignore[return-value]
+
+
+class _Recoded:
+    """UTF-8 lines of a UTF-16/32 byte stream, read in small pieces: ``readline(size)`` holds about ``size``
+    bytes at most, like a file's own, and a stream that is not valid in its encoding (also cut short at the
+    end) raises UnicodeDecodeError."""
+
+    PIECE = 1 << 16
+
+    def __init__(self, raw: IO[bytes], codec: str):
+        self.raw, self.decoder = raw, codecs.getincrementaldecoder(codec)()
+        self.buf, self.eof = bytearray(), False
+
+    def readline(self, size: int) -> bytes:
+        newline = self.buf.find(b"\n")
+        while newline < 0 and len(self.buf) < size and not self.eof:
+            piece = self.raw.read(self.PIECE)
+            self.eof = not piece
+            start = len(self.buf)
+            self.buf += self.decoder.decode(piece, final=self.eof).encode("utf-8")
+            newline = self.buf.find(b"\n", start)
+        end = newline + 1 if 0 <= newline < size else min(size, len(self.buf))
+        line = bytes(self.buf[:end])
+        del self.buf[:end]
+        return line
+
+
+def _jsonl_items(fh: IO[bytes], name: str, opts: ReadOptions, endless: bool) -> Iterator[Item]:
+    """The documents (or errors) of a JSONL byte stream read as UTF-8 lines; see :func:`_read_jsonl`."""
+    seen, note, noted = False, None, False
+    for n, (raw, size) in enumerate(_bounded_lines(fh, opts.max_bytes, not endless), 1):
+        location = f"{name}:{n}"
+        if not raw.strip():
+            continue
+        seen = True
+        if size > opts.max_bytes:
+            if endless:
+                yield InputError(location, f"line is over the {opts.max_bytes:,}-byte limit (raise it with "
+                                           f"--max-bytes); the rest of {name} is not read")
+                return
+            yield InputError(location, f"line is {size:,} bytes, over the {opts.max_bytes:,}-byte limit")
+            continue
+        try:
+            obj, line_note = _json_line(raw, location)
+        except InputError as exc:
+            yield exc
+            continue
+        if line_note and not noted:
+            note, noted = f"line {n} is {line_note}; later lines of this file that are not UTF-8 are " \
+                          "decoded the same way", True
+        item = _record(obj, location, opts, f"{name}:{n}")
+        if note and isinstance(item, Document):
+            item, note = replace(item, note=note), None
+        yield item
+    if not seen:
+        yield InputError(name, "empty file, nothing to tag", skipped=True)
 
 
 def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
@@ -359,29 +408,53 @@ def _read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     note = note and f"the file is {note}"  # said where its first row is, so it names the file, not that row
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     lines = list(io.StringIO(text, newline=""))
-    reader = csv.DictReader(lines)
-    if reader.fieldnames is None:
+    reader = csv.DictReader(lines, strict=True)
+    try:
+        fieldnames = reader.fieldnames  # reads the header row, which may be malformed too
+    except csv.Error as exc:
+        yield InputError(f"{name}:1", _csv_problem(exc))
+        return
+    if fieldnames is None:
         yield InputError(name, "empty file, nothing to tag", skipped=True)
         return
     if opts.text_field not in reader.fieldnames:
         yield InputError(f"{name}:1", f"no column {opts.text_field!r} (columns: {', '.join(reader.fieldnames)}; "
                                       "choose one with --text-field)")
         return
+    start = reader.line_num + 1
     try:
-        start = reader.line_num + 1
         for row in reader:
-            if reader.line_num == len(lines) and _quote_left_open(lines[start - 1:]):
-                yield InputError(f"{name}:{start}", "unterminated quote: the quoted field opened on this line "
-                                                    "runs to the end of the file (close it with \"); this row "
-                                                    "and the lines after it are not read")
-                return
             item = _record(row, f"{name}:{reader.line_num}", opts, f"{name}:{reader.line_num}")
             if note and isinstance(item, Document):
                 item, note = replace(item, note=note), None
             yield item
             start = reader.line_num + 1
     except csv.Error as exc:
-        yield InputError(f"{name}:{reader.line_num}", f"malformed CSV ({exc})")
+        yield InputError(f"{name}:{start}", _csv_problem(exc))
+
+
+def csv_quote_problem(text: str) -> tuple[int, str] | None:
+    """(line, message) of the first row a strict CSV reader refuses in ``text``, or None: for readers (pandas)
+    that would silently merge the rows up to a stray quote into one field."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return start, _csv_problem(exc)
+    return None
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What a strict reader's complaint means for the row it stopped in: the lenient reader would have taken
+    the rest of the file (a quote left open) or the rows up to the next stray quote (``"x`` ... ``"more``) as
+    one field, so that row and everything after it are refused rather than silently merged."""
+    if "end of data" in str(exc):
+        return "unterminated quote: the quoted field opened on this line runs to the end of the file (close it " \
+               "with \"); this row and the lines after it are not read"
+    return f"malformed CSV ({exc}: a quoted field must end at a comma or the end of its line); this row and " \
+           "the lines after it are not read"
 
 
 _MARKUP_START = re.compile(r"\A\ufeff?\s*<(!doctype\s+html|html|head|body|[a-z][a-z0-9]*)[\s>/]", re.IGNORECASE)
@@ -408,17 +481,6 @@ def _stream_excluded(stream: IO[bytes], exclude: Set[tuple[int, int]]) -> bool:
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
         return False
     return (st.st_dev, st.st_ino) in exclude
-
-
-def _quote_left_open(lines: list[str]) -> bool:
-    """Whether the last row (these lines) ends inside a quoted field: the lenient reader would take the rest of
-    the file as that field; a strict one says so."""
-    try:
-        for _ in csv.reader(lines, strict=True):
-            pass
-    except csv.Error as exc:
-        return "end of data" in str(exc)
-    return False
 
 
 # row kinds of classifier.io.formats -> the reader of such a feed (one document a row)

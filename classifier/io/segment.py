@@ -99,12 +99,14 @@ def _split_block(block: list[tuple[int, str]], heading_lines: frozenset[int]) ->
     return out
 
 
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")  # closing #s stripped after the match, not by backtracking
 _MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_EMPH = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+# Brackets and parentheses are not crossed and emphasis spans at most 500 characters, so no pattern scans the
+# rest of a line from every position (a line of "[[[[" or "_a _a" took minutes): linear in the line.
+_MD_IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^()]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]]+)\]\([^()]*\)")
+_MD_EMPH = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.{1,500}?)(?<=\S)\1")
 _MD_PREFIX = re.compile(r"^\s{0,3}(>\s?)+|^\s*([-*+]|\d+[.)])\s+")
 
 
@@ -124,7 +126,7 @@ def split_markdown(text: str) -> list[Paragraph]:
             continue
         match = _MD_HEADING.match(raw)
         if match:
-            lines.extend(["", match.group(1)])
+            lines.extend(["", match.group(1).rstrip().rstrip("#").rstrip()])
             headings.add(len(lines) - 1)
             lines.append("")
             continue

@@ -1,7 +1,9 @@
 """Loading labeled data for training and evaluation: project corpora or any CSV/JSONL/Parquet table."""
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +122,11 @@ def _numbered_rows(path: Path, kind: str, name: str) -> list[tuple[int, dict[str
         return rows
     import pandas as pd
     if kind == "csv":
+        from classifier.io.readers import csv_quote_problem
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        found = csv_quote_problem(path.read_text(encoding="utf-8", errors="replace"))
+        if found is not None:
+            raise TrainingDataError(f"{name}:{found[0]}: {found[1]}")
         try:
             frame = pd.read_csv(path, keep_default_na=False, dtype=str)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import io
 import json
@@ -138,16 +139,28 @@ class Target:
 
 
 def _identity(path: str | None) -> object:
-    """What makes two outputs the same: stdout, the same regular file (also through links), or the same path."""
+    """What makes two outputs the same: stdout (``-``, or ``/dev/stdout`` and any other name of what stdout is
+    writing to), the same regular file (also through links), or the same path. /dev/null may be shared."""
+    out = _stdout_stat()
     if path is None or path == "-":
-        return "<stdout>"
+        return (out.st_dev, out.st_ino) if out is not None and stat.S_ISREG(out.st_mode) else "<stdout>"
     try:
         st = os.stat(path)
     except OSError:
         return os.path.realpath(path)
-    if not stat.S_ISREG(st.st_mode):
-        return None  # /dev/null and other devices may be shared
-    return st.st_dev, st.st_ino
+    if stat.S_ISREG(st.st_mode):
+        return st.st_dev, st.st_ino
+    if out is not None and os.path.samestat(st, out) and not os.path.samestat(st, os.stat(os.devnull)):
+        return "<stdout>"
+    return None
+
+
+def _stdout_stat() -> os.stat_result | None:
+    """What ``-o -`` writes to (a terminal, a pipe, or a file the shell redirected it to), if it can be told."""
+    try:
+        return os.fstat(sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _open_error(path: str, exc: OSError) -> OutputError:
@@ -158,25 +171,56 @@ def _open_error(path: str, exc: OSError) -> OutputError:
     return OutputError(f"{path}: cannot write here ({exc.strerror or exc}); choose another path")
 
 
-def claim(path: str, role: str, force: bool, resume: bool) -> Target:
-    """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
-    not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
+def check_output_path(path: str) -> None:
+    """Why ``path`` cannot be an output, as far as can be told without opening it: a directory, or a folder that
+    does not exist. Every command checks its outputs here before any work."""
     if path == "-":
-        return Target(path, role)
+        return
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory; give a file name")
     folder = Path(path).parent
     if not folder.is_dir():
         raise OutputFolderError(f"{path}: the folder {folder} does not exist; create it or choose another path")
+
+
+def check_distinct(named: Sequence[tuple[str | None, str]]) -> None:
+    """(path, option) pairs of one command's outputs: one file given for two of them is a usage error (``None``
+    and ``-`` are stdout; /dev/null may be shared)."""
+    seen: dict[object, str] = {}
+    for path, role in named:
+        ident = _identity(path)
+        if ident is not None and ident in seen:
+            raise OutputError(f"{path or '-'}: given as both {seen[ident]} and {role}; give each output its own file")
+        if ident is not None:
+            seen[ident] = role
+
+
+def _open_device(path: str) -> IO[str]:
+    """A device or pipe opened for writing without waiting: a named pipe that nothing reads would block the open
+    for ever, so it is refused in one line instead (a reader started first, as with ``-o >(gzip > o.gz)``, is
+    fine)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(f"{path}: a pipe that nothing reads; start its reader first or choose a file") from None
+        raise _open_error(path, exc) from None
+    os.set_blocking(fd, True)
+    return open(fd, "w", encoding="utf-8")
+
+
+def claim(path: str, role: str, force: bool, resume: bool) -> Target:
+    """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
+    not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
+    if path == "-":
+        return Target(path, role)
+    check_output_path(path)
     try:
         st: os.stat_result | None = os.stat(path)
     except OSError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):  # /dev/null, /dev/stdout on a terminal or pipe
-        try:
-            return Target(path, role, stream=open(path, "w", encoding="utf-8"))
-        except OSError as exc:
-            raise _open_error(path, exc) from None
+        return Target(path, role, stream=_open_device(path))
     if st is not None and st.st_size > 0 and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
     try:
@@ -316,13 +360,7 @@ def claim_outputs(output: str | None, fmt: str = "jsonl", summary: str | None = 
         raise OutputError("--resume needs --format jsonl or csv: a pretty report cannot be continued")
     named = [(p, role) for p, role in ((output, "-o"), (summary, "--summary"), (html, "--html"))
              if p is not None or role == "-o"]
-    seen: dict[object, str] = {}
-    for path, role in named:
-        ident = _identity(path)
-        if ident is not None and ident in seen:
-            raise OutputError(f"{path or '-'}: given as both {seen[ident]} and {role}; give each output its own file")
-        if ident is not None:
-            seen[ident] = role
+    check_distinct(named)
     claimed: list[Target] = []
     try:
         for path, role in named:
