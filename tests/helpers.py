@@ -1,7 +1,12 @@
 """Shared test data and helpers (imported by test modules; fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import csv
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -45,3 +50,38 @@ def write_articles(folder: Path) -> Path:
     (folder / "sub" / "b.md").write_text(ARTICLE_MD)
     (folder / "c.html").write_text(ARTICLE_HTML)
     return folder
+
+
+def run(args: list[Any], capsys: Any) -> tuple[int, str, str]:
+    """The CLI run in-process: its exit code, stdout and stderr."""
+    from classifier.cli import main
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def multi_label_table(tmp_path: Path) -> Path:
+    """``mini.csv`` as a multi-label table: every second row also carries economic_dimension (``tags``, ';')."""
+    src = tmp_path / "multi.csv"
+    rows = list(csv.DictReader((DATA / "mini.csv").open()))
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "tags", "doc"])
+        for i, r in enumerate(rows):
+            w.writerow([r["text"], r["label"] + (";economic_dimension" if i % 2 else ""), r["doc"]])
+    return src
+
+
+def build_wheel(source: Path, out: Path, what: str) -> Path:
+    """The wheel pip builds from ``source`` (no dependencies), or the test fails with pip's error."""
+    import pytest
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"{what}:\n{proc.stderr[-3000:]}")
+    (wheel,) = out.glob("policytag-*.whl")
+    return wheel

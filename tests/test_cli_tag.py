@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ARTICLE_MD, ARTICLE_TXT, write_articles
+from helpers import ARTICLE_MD, ARTICLE_TXT, read_jsonl, write_articles
 
 from classifier.cli import main
 
@@ -22,10 +22,6 @@ def folder(tmp_path):
     d = write_articles(tmp_path / "articles")
     (d / "ignored.pdf").write_bytes(b"%PDF-1.4")
     return d
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_shipped_model_tags_the_two_reference_paragraphs(shipped_model):

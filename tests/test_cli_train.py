@@ -3,7 +3,7 @@ import csv
 import json
 
 import pytest
-from helpers import CORPUS, DATA
+from helpers import CORPUS, DATA, multi_label_table
 
 from classifier.cli import main
 
@@ -31,13 +31,7 @@ def test_single_label_csv_train_and_evaluate(mini_dir, tmp_path, capsys):
 
 
 def test_delimited_multi_label_column(tmp_path):
-    src = tmp_path / "multi.csv"
-    rows = list(csv.DictReader((DATA / "mini.csv").open()))
-    with src.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "tags", "doc"])
-        for i, r in enumerate(rows):
-            w.writerow([r["text"], r["label"] + (";economic_dimension" if i % 2 else ""), r["doc"]])
+    src = multi_label_table(tmp_path)
     out = tmp_path / "model"
     assert main(["train", "--data", str(src), "--label-column", "tags", "--label-sep", ";", "--group-column", "doc",
                  "--out", str(out), "--C", "4", "--class-weight", "none", "--context", "off"]) == 0

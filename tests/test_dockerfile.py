@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -48,13 +49,7 @@ def context_wheel(tmp_path_factory) -> Path:
             shutil.copytree(src, dst, ignore=ignore)
         else:
             shutil.copy2(src, dst)
-    out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(context)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"the Dockerfile's files do not build a wheel:\n{proc.stderr[-3000:]}")
-    (wheel,) = out.glob("policytag-*.whl")
-    return wheel
+    return build_wheel(context, tmp_path_factory.mktemp("wheel"), "the Dockerfile's files do not build a wheel")
 
 
 def test_the_copied_files_build_a_wheel_with_the_shipped_model_and_the_command(context_wheel):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ARTICLE_TXT, DATA
+from helpers import ARTICLE_TXT, DATA, run
 
 from classifier.cli import main
 from classifier.io.readers import ReadOptions, read_inputs
@@ -22,12 +22,6 @@ from classifier.io.readers import ReadOptions, read_inputs
 GOOD = ("Ministers agreed that the Netherlands will pay a third of the new radar chain while Denmark funds the crews, "
         "a split that settles a quarrel over who carries the cost of protecting the northern flank.")
 DEEP = "[" * 100_000 + "]" * 100_000
-
-
-def run(args, capsys):
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def records(path):

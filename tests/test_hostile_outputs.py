@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ARTICLE_MD, ARTICLE_TXT, ROOT
+from helpers import ARTICLE_MD, ARTICLE_TXT, ROOT, run
+from helpers import read_jsonl as jsonl
 
 from classifier.cli import main
 
@@ -21,16 +22,6 @@ NEWS = ("Envoys met in Geneva for a third round of talks on a ceasefire line, tr
         "freeze the front and open a corridor for prisoner exchanges.")
 COST = ("Ministers agreed that the Netherlands will pay a third of the new radar chain while Denmark funds the "
         "crews, a split that settles a quarrel over who carries the cost of protecting the northern flank.")
-
-
-def run(args, capsys):
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
-
-def jsonl(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
 def cli(*args):

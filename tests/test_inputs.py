@@ -8,22 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ARTICLE_TXT
+from helpers import ARTICLE_TXT, run
+from helpers import read_jsonl as jsonl
 
 from classifier.cli import main
 
 GOOD = ("Ministers agreed that the Netherlands will pay a third of the new radar chain while Denmark funds the crews, "
         "a split that settles a quarrel over who carries the cost of protecting the northern flank.")
-
-
-def run(args, capsys):
-    code = main(args)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
-
-def jsonl(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
 @pytest.fixture()

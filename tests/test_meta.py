@@ -1,19 +1,14 @@
 """Article metadata: from feed columns, front matter and HTML into records (``meta``) and grouped summaries."""
 import csv
-import json
 
 import pytest
-from helpers import DATA, ROOT
+from helpers import DATA, ROOT, read_jsonl
 
 from classifier.cli import main
 from classifier.io.meta import META_KEYS, html_meta, parse_date, parse_meta_fields
 from classifier.records import from_row, to_row
 
 FEED = DATA / "feed.jsonl"
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 @pytest.mark.parametrize("value, iso", [

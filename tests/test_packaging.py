@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["classifier/_shipped/models/geopolitics/manifest.json",
@@ -18,13 +19,7 @@ SHIPPED = ["classifier/_shipped/models/geopolitics/manifest.json",
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"building the wheel failed:\n{proc.stderr[-3000:]}")
-    (path,) = out.glob("policytag-*.whl")
-    return path
+    return build_wheel(ROOT, tmp_path_factory.mktemp("wheel"), "building the wheel failed")
 
 
 def test_wheel_carries_the_shipped_model_byte_for_byte(wheel):

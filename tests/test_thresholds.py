@@ -1,12 +1,11 @@
 """When a theme is assigned: --min-score, --top-k, --threshold THEME=X, the same library arguments on ThemeClassifier
 and ThemeScorer, the pretty report's legend, threshold objectives in training, and the pipeline-style call."""
-import csv
 import json
 import re
 
 import numpy as np
 import pytest
-from helpers import ARTICLE_TXT, DATA, ROOT
+from helpers import ARTICLE_TXT, DATA, ROOT, multi_label_table
 
 from classifier import DEFAULT_MODEL_DIR
 from classifier.cli import main
@@ -162,19 +161,8 @@ def test_bad_objectives_are_refused_with_the_accepted_forms(text):
         ThresholdObjective.parse(text)
 
 
-def _multi_table(tmp_path):
-    src = tmp_path / "multi.csv"
-    rows = list(csv.DictReader((DATA / "mini.csv").open()))
-    with src.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "tags", "doc"])
-        for i, r in enumerate(rows):
-            w.writerow([r["text"], r["label"] + (";economic_dimension" if i % 2 else ""), r["doc"]])
-    return src
-
-
 def test_train_records_the_objective_and_tag_uses_its_thresholds(tmp_path, capsys):
-    src = _multi_table(tmp_path)
+    src = multi_label_table(tmp_path)
     fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--C", "4", "--class-weight",
              "none", "--context", "off", "--lexical", "0", "--sentence-weight", "none"]
     assert main(["train", "--data", str(src), "--out", str(tmp_path / "f1"), *fixed]) == 0
