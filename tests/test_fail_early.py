@@ -178,7 +178,7 @@ SITES = {
     ("classifier/io/readers.py", "_read_csv"): ["tag"],
     ("classifier/io/readers.py", "_record"): ["tag"],
     ("classifier/io/readers.py", "read_bytes"): ["tag", "annotate export", "suggest"],
-    ("classifier/io/readers.py", "_read_jsonl"): ["tag", "annotate export", "suggest"],
+    ("classifier/io/readers.py", "_jsonl_items"): ["tag", "annotate export", "suggest"],
     ("classifier/io/readers.py", "_read_stream"): ["tag"],
     ("classifier/io/tables.py", "read_labeled"): ["train", "evaluate"],
     ("classifier/io/meta.py", "parse_meta_fields"): ["tag"],
@@ -197,8 +197,8 @@ SITES = {
 # hint those commands lack; 'policytag cache' on an unusable folder suggests --no-cache, which it lacks.
 LEFT = {(("classifier/io/readers.py", "read_bytes"), "annotate export", "--max-bytes"),
         (("classifier/io/readers.py", "read_bytes"), "suggest", "--max-bytes"),
-        (("classifier/io/readers.py", "_read_jsonl"), "annotate export", "--max-bytes"),
-        (("classifier/io/readers.py", "_read_jsonl"), "suggest", "--max-bytes"),
+        (("classifier/io/readers.py", "_jsonl_items"), "annotate export", "--max-bytes"),
+        (("classifier/io/readers.py", "_jsonl_items"), "suggest", "--max-bytes"),
         (("classifier/encoding/cache.py", "conn"), "cache", "--no-cache")}
 
 
