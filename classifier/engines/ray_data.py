@@ -11,7 +11,6 @@ Install with ``pip install 'policytag[ray]'``. Ray is imported only here, and on
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from classifier.engines.ray_ship import ModelFiles, SharedModel, load_shipped, m
 from classifier.errors import InputError, PolicytagError
 from classifier.io.formats import TEXT_SUFFIXES, input_kind
 from classifier.io.meta import merge_meta, text_meta
-from classifier.io.readers import Document, Item, ReadOptions, _document, _record, decode
+from classifier.io.readers import Document, Item, ReadOptions, _document, _record, decode, text_sha
 from classifier.io.segment import Paragraph
 from classifier.records import record_schema, to_row
 
@@ -303,8 +302,7 @@ class _ParagraphSpec:
             text = texts[i]
             bad = problem or (None if isinstance(text, str) and text.strip() else "empty text, nothing to tag")
             doc = str(cols[self.article][i]) if self.article else ""
-            rows.append({"doc": doc, "doc_sha": hashlib.sha256(str(text).encode("utf-8", "surrogatepass"))
-                         .hexdigest()[:16], "paragraph": int(index[i] or 0),
+            rows.append({"doc": doc, "doc_sha": text_sha(str(text)), "paragraph": int(index[i] or 0),
                          "section": sections[i] if isinstance(sections[i], str) else None,
                          "text": text if isinstance(text, str) else None, "context": list(u.context),
                          "error": f"{doc or '<row>'}: {bad}" if bad else None,
