@@ -75,7 +75,6 @@ def add_parser(sub: Any) -> None:
     engine_args(p)
 
 
-
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
