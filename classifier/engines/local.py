@@ -12,6 +12,7 @@ from classifier.encoding.features import article_units
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import Document, Item
 from classifier.io.segment import Paragraph, split
+from classifier.io.writers import theme_shares
 
 log = logging.getLogger(__name__)
 
@@ -148,4 +149,4 @@ def summarize(result: Result, theme_ids: list[str]) -> dict[str, Any]:
             counts[t] += 1
     meta = result.doc.meta if result.doc else None
     return {"doc": result.doc.id if result.doc else None, "paragraphs": n, "counts": counts,
-            "shares": {t: round(c / n, 4) if n else 0.0 for t, c in counts.items()}, **({"meta": meta} if meta else {})}
+            "shares": theme_shares(counts, n), **({"meta": meta} if meta else {})}

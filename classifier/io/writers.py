@@ -425,6 +425,12 @@ def summary_line(kind: str, summary: dict[str, Any], theme_ids: Sequence[str], m
     return buf.getvalue()
 
 
+def theme_shares(counts: dict[str, int], paragraphs: int) -> dict[str, float]:
+    """Share of ``paragraphs`` carrying each theme, to 4 places: the one rule for a summary row's ``shares``,
+    whether the row is a document or a group of documents."""
+    return {t: round(c / paragraphs, 4) if paragraphs else 0.0 for t, c in counts.items()}
+
+
 SUMMARY_GROUPS = ("outlet", "month")
 UNKNOWN_GROUP = "(unknown)"
 
@@ -488,7 +494,7 @@ class GroupedSummary:
             g = self.groups[key]
             n = g["paragraphs"]
             out.append({**dict(zip(self.by, key)), "documents": g["documents"], "paragraphs": n,
-                        "shares": {t: round(c / n, 4) if n else 0.0 for t, c in g["counts"].items()}})
+                        "shares": theme_shares(g["counts"], n)})
         return out
 
     def text(self) -> str:
