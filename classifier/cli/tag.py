@@ -82,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
     from classifier.io.formats import output_format
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_summary_by, claim_outputs, parse_summary_by
+    from classifier.io.writers import check_summary_by, claim_outputs, is_stream, parse_summary_by
 
     fmt = output_format(args.output, args.format)
-    if args.resume and (args.output in (None, "-") or _device(args.output)):
+    if args.resume and is_stream(args.output):  # nothing there can be read back to resume
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
@@ -129,10 +129,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         err(report.line(args.resume))
     return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK
-
-
-def _device(path: str) -> bool:
-    """Whether ``path`` names something other than a file (/dev/null, /dev/stdout on a pipe): nothing there can
-    be read back, so --resume cannot continue it."""
-    import os
-    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)

@@ -209,18 +209,30 @@ def _open_device(path: str) -> IO[str]:
     return open(fd, "w", encoding="utf-8")
 
 
+def is_stream(path: str | None) -> bool:
+    """Whether an output is written as a stream, not a regular file: stdout (``-``), /dev/null, /dev/stdout on a
+    terminal or pipe. Nothing there can be read back, so it is neither locked nor continued with --resume."""
+    if path is None or path == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def claim(path: str, role: str, force: bool, resume: bool) -> Target:
     """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
     not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
     if path == "-":
         return Target(path, role)
     check_output_path(path)
+    if is_stream(path):
+        return Target(path, role, stream=_open_device(path))
     try:
         st: os.stat_result | None = os.stat(path)
     except OSError:
         st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):  # /dev/null, /dev/stdout on a terminal or pipe
-        return Target(path, role, stream=_open_device(path))
     if st is not None and st.st_size > 0 and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
     try:
