@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from classifier.encoding.features import article_units
+from classifier.engines import DEFAULT_CHUNK
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import Document, Item
 from classifier.io.segment import Paragraph, split
 from classifier.io.writers import theme_shares
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CHUNK = 1024
 
 
 @dataclass

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from classifier.engines import DEFAULT_CHUNK
+
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +41,7 @@ class EngineOptions:
 
     engine: str = "local"
     model_path: str | None = None
-    chunk: int = 1024
+    chunk: int = DEFAULT_CHUNK
     ray: dict[str, Any] = field(default_factory=dict)
 
 
