@@ -113,7 +113,7 @@ def _tag_into(model: Any, inputs: list[str], read_options: Any, outputs: Any, fm
                 if res.doc.note and notes:
                     on_message(f"{res.doc.source}: {res.doc.note}")
                 outputs.write_document(serialize(res.records, fmt, themes),
-                                       summarize(res, themes) if outputs.summary else None, themes)
+                                       summarize(res, themes) if outputs.summary else None)
                 report.tagged += 1
                 report.paragraphs += len(res.records)
                 log.debug("%s: %d paragraphs", res.doc.source, len(res.records))

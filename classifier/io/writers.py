@@ -262,6 +262,7 @@ class RunOutputs:
         self.html = html
         self._summary_kind = summary_format(summary.path) if summary is not None else ""
         self._meta_keys: list[str] = []
+        self._theme_ids: list[str] = []
         self._groups: GroupedSummary | None = None
 
     @property
@@ -278,7 +279,7 @@ class RunOutputs:
         """Empty the files (or, resuming, cut a torn last line) and write the headers where a file has none.
         ``head``: the pretty report's legend; ``meta_keys``: the metadata columns of a per-document summary;
         ``summary_by``: count the summary by group instead, written once at the end (:meth:`finish`)."""
-        ids = list(theme_ids)
+        ids = self._theme_ids = list(theme_ids)
         self._meta_keys = list(meta_keys)
         check_summary_by(self.summary.path if self.summary else None, summary_by, resume)
         heads = [(self.records, serialize_header(ids) if fmt == "csv" else head if fmt == "pretty" else "")]
@@ -297,12 +298,14 @@ class RunOutputs:
             if header:
                 self._write([(target, header)])
 
-    def write_document(self, records_text: str, summary_row: dict[str, Any] | None, theme_ids: Sequence[str]) -> None:
+    def write_document(self, records_text: str, summary_row: dict[str, Any] | None) -> None:
+        """One document's records and summary row, both or neither (columns: the themes given to :meth:`start`)."""
         parts = [(self.records, records_text)]
         if self._groups is not None and summary_row is not None:
             self._groups.add(summary_row)
         elif self.summary is not None and summary_row is not None:
-            parts.append((self.summary, summary_line(self._summary_kind, summary_row, theme_ids, self._meta_keys)))
+            row = summary_line(self._summary_kind, summary_row, self._theme_ids, self._meta_keys)
+            parts.append((self.summary, row))
         self._write(parts)
 
     def _write(self, parts: list[tuple[Target, str]]) -> None:
