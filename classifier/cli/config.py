@@ -75,8 +75,8 @@ def apply_config(sub: argparse.ArgumentParser, command: str, path: Path, tables:
 
 
 def settings_of(sub: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """A command's settings by their long flag names without dashes (``text-field``, ``to``); help and the
-    ."""
+    """A command's settings by their long flag names without dashes (``text-field``, ``to``); ``--help`` is not
+    one."""
     names = {}
     for action in sub._actions:
         for flag in action.option_strings:

@@ -47,7 +47,7 @@ def engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--address", default=None, metavar="ADDR", help="Ray cluster to use (e.g. auto, or "
                    "ray://HEAD:10001); default: the cluster 'ray start' made here, else a local one for this run")
     g.add_argument("--actors", type=positive_int, default=None, metavar="N",
-                   help="Tagger actors, each loading the model once (default: one per CPU of the cluster, or "
+                   help="Ray actors, each loading the model once (default: one per CPU of the cluster, or "
                         "per GPU with --gpus-per-actor)")
     g.add_argument("--gpus-per-actor", type=non_negative_float, default=0, metavar="G",
                    help="GPUs per actor (e.g. 1: one actor per GPU); default 0, CPU actors")

@@ -23,6 +23,7 @@ from classifier.cli.options import (
     top_k,
     verbose_arg,
 )
+from classifier.engines import DEFAULT_CHUNK
 from classifier.io.formats import DEFAULT_OUTPUT, OUTPUTS, STDIN_FORMATS
 
 
@@ -61,8 +62,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it; --html is rebuilt from all its records (jsonl or csv only)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoder forward pass (default: 64)")
-    p.add_argument("--chunk", type=positive_int, default=1024, help="paragraphs gathered across documents per "
-                   "encoder call (and per Ray actor call), sorted by length there to cut padding (default: 1024)")
+    p.add_argument("--chunk", type=positive_int, default=DEFAULT_CHUNK, help="paragraphs gathered across documents "
+                   "per encoder call (and per Ray actor call), sorted by length there to cut padding (default: "
+                   f"{DEFAULT_CHUNK})")
     p.add_argument("--max-bytes", type=size, default=20_000_000, metavar="SIZE", help="skip files (and JSONL "
                    "lines, and stop stdin) larger than this, e.g. 500k, 50M, 4G (default 20M)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
@@ -75,7 +77,6 @@ def add_parser(sub: Any) -> None:
     engine_args(p)
 
 
-
 def run(args: argparse.Namespace) -> int:
     from classifier import DEFAULT_MODEL_DIR
     from classifier.engines.run import EngineOptions, tag_files
@@ -83,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from classifier.io.formats import output_format
     from classifier.io.meta import parse_meta_fields
     from classifier.io.readers import ReadOptions
-    from classifier.io.writers import check_summary_by, claim_outputs, parse_summary_by
+    from classifier.io.writers import check_summary_by, claim_outputs, is_stream, parse_summary_by
 
     fmt = output_format(args.output, args.format)
-    if args.resume and (args.output in (None, "-") or _device(args.output)):
+    if args.resume and is_stream(args.output):  # nothing there can be read back to resume
         err("--resume needs -o FILE")
         return EXIT_USAGE
     meta_fields = parse_meta_fields(args.meta_fields)
@@ -130,10 +131,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         err(report.line(args.resume))
     return EXIT_PARTIAL if report.failed or report.write_error else EXIT_OK
-
-
-def _device(path: str) -> bool:
-    """Whether ``path`` names something other than a file (/dev/null, /dev/stdout on a pipe): nothing there can
-    be read back, so --resume cannot continue it."""
-    import os
-    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from classifier.encoding.features import article_units
+from classifier.engines import DEFAULT_CHUNK
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import Document, Item
 from classifier.io.segment import Paragraph, split
+from classifier.io.writers import theme_shares
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CHUNK = 1024
 
 
 @dataclass
@@ -74,6 +74,16 @@ def score_groups(model: Any, groups: Sequence[Sequence[Any]],
     return out
 
 
+def paragraphs_of(doc: Document) -> list[Paragraph] | InputError:
+    """A document's paragraphs, or why it has none to tag: the one rule both the local engine's chunks and Ray
+    Data's row-wise split (:func:`classifier.engines.ray_data.segment_document`) follow."""
+    try:
+        paragraphs = split(doc.text, doc.fmt)
+    except Exception as exc:  # a segmenter bug must cost one document, not the run
+        return InputError(doc.source, f"cannot split into paragraphs ({exc})")
+    return paragraphs or InputError(doc.source, "no paragraphs to tag", skipped=True)
+
+
 def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                 skip: Callable[[Document], bool] | None = None) -> Iterator[Chunk]:
     """Read lazily and cut the stream into chunks of about ``chunk`` paragraphs (or ``chunk`` entries), so
@@ -87,16 +97,12 @@ def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
         elif skip is not None and skip(item):
             continue
         else:
-            try:
-                paragraphs = split(item.text, item.fmt)
-            except Exception as exc:  # a segmenter bug must cost one document, not the run
-                pending.append(Result(item, error=InputError(item.source, f"cannot split into paragraphs ({exc})")))
+            paragraphs = paragraphs_of(item)
+            if isinstance(paragraphs, InputError):
+                pending.append(Result(item, error=paragraphs))
             else:
-                if paragraphs:
-                    pending.append((item, paragraphs))
-                    size += len(paragraphs)
-                else:
-                    pending.append(Result(item, error=InputError(item.source, "no paragraphs to tag", skipped=True)))
+                pending.append((item, paragraphs))
+                size += len(paragraphs)
         if size >= chunk or len(pending) >= chunk:
             yield pending
             pending, size = [], 0
@@ -142,4 +148,4 @@ def summarize(result: Result, theme_ids: list[str]) -> dict[str, Any]:
             counts[t] += 1
     meta = result.doc.meta if result.doc else None
     return {"doc": result.doc.id if result.doc else None, "paragraphs": n, "counts": counts,
-            "shares": {t: round(c / n, 4) if n else 0.0 for t, c in counts.items()}, **({"meta": meta} if meta else {})}
+            "shares": theme_shares(counts, n), **({"meta": meta} if meta else {})}

@@ -11,7 +11,6 @@ Install with ``pip install 'policytag[ray]'``. Ray is imported only here, and on
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classifier.encoding.features import Unit, article_units
-from classifier.engines.local import DEFAULT_CHUNK, ENCODE_FAILED, score_groups
+from classifier.engines.local import DEFAULT_CHUNK, ENCODE_FAILED, paragraphs_of, score_groups
 from classifier.engines.ray_ship import ModelFiles, SharedModel, load_shipped, model_files, require_ray
 from classifier.errors import InputError, PolicytagError
 from classifier.io.formats import TEXT_SUFFIXES, input_kind
 from classifier.io.meta import merge_meta, text_meta
-from classifier.io.readers import Document, Item, ReadOptions, _document, _record, decode
-from classifier.io.segment import Paragraph, split
+from classifier.io.readers import Document, Item, ReadOptions, _document, _record, decode, text_sha
+from classifier.io.segment import Paragraph
 from classifier.records import record_schema, to_row
 
 if TYPE_CHECKING:  # heavy imports stay lazy
@@ -158,12 +157,9 @@ def segment_document(row: dict[str, Any], opts: ReadOptions, fmt: str | None = N
     item = row_document(row, opts, fmt)
     if isinstance(item, InputError):
         return _error_rows(item, None, **kept)
-    try:
-        paragraphs = split(item.text, item.fmt)
-    except Exception as exc:  # a segmenter bug must cost one document, not the job
-        return _error_rows(InputError(item.source, f"cannot split into paragraphs ({exc})"), item, **kept)
-    if not paragraphs:
-        return _error_rows(InputError(item.source, "no paragraphs to tag", skipped=True), item, **kept)
+    paragraphs = paragraphs_of(item)
+    if isinstance(paragraphs, InputError):
+        return _error_rows(paragraphs, item, **kept)
     return paragraph_rows(item, paragraphs, **kept)
 
 
@@ -306,8 +302,7 @@ class _ParagraphSpec:
             text = texts[i]
             bad = problem or (None if isinstance(text, str) and text.strip() else "empty text, nothing to tag")
             doc = str(cols[self.article][i]) if self.article else ""
-            rows.append({"doc": doc, "doc_sha": hashlib.sha256(str(text).encode("utf-8", "surrogatepass"))
-                         .hexdigest()[:16], "paragraph": int(index[i] or 0),
+            rows.append({"doc": doc, "doc_sha": text_sha(str(text)), "paragraph": int(index[i] or 0),
                          "section": sections[i] if isinstance(sections[i], str) else None,
                          "text": text if isinstance(text, str) else None, "context": list(u.context),
                          "error": f"{doc or '<row>'}: {bad}" if bad else None,

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from classifier.engines import DEFAULT_CHUNK
+
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +41,7 @@ class EngineOptions:
 
     engine: str = "local"
     model_path: str | None = None
-    chunk: int = 1024
+    chunk: int = DEFAULT_CHUNK
     ray: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,7 +113,7 @@ def _tag_into(model: Any, inputs: list[str], read_options: Any, outputs: Any, fm
                 if res.doc.note and notes:
                     on_message(f"{res.doc.source}: {res.doc.note}")
                 outputs.write_document(serialize(res.records, fmt, themes),
-                                       summarize(res, themes) if outputs.summary else None, themes)
+                                       summarize(res, themes) if outputs.summary else None)
                 report.tagged += 1
                 report.paragraphs += len(res.records)
                 log.debug("%s: %d paragraphs", res.doc.source, len(res.records))

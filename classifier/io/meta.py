@@ -122,9 +122,14 @@ def find_date(text: str) -> str | None:
     return None
 
 
+_ISO_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")
+
+
 def month_of(date: str | None) -> str | None:
-    """``YYYY-MM`` of an ISO date, None when only the year (or nothing) is known."""
-    return date[:7] if date and len(date) >= 7 else None
+    """``YYYY-MM`` of an ISO date (``YYYY-MM-DD`` or ``YYYY-MM``); None for a bare year or anything else. The one
+    rule for a document's month: ``--summary-by month`` groups by it and the HTML page charts by it."""
+    m = _ISO_MONTH.fullmatch(date.strip()) if isinstance(date, str) else None
+    return f"{m.group(1)}-{m.group(2)}" if m else None
 
 
 # -- values ------------------------------------------------------------------------------------------------

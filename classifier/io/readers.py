@@ -37,7 +37,12 @@ class Document:
 
     @property
     def sha(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return text_sha(self.text)
+
+
+def text_sha(text: str) -> str:
+    """A text's ``doc_sha``: what ``--resume`` matches documents by, so every path that writes records uses this."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def _numbered_rows(path: Path, kind: str, name: str) -> list[tuple[int, dict[str
         frame = pd.read_parquet(path)
         first = 1
     else:
-        raise TrainingDataError(f"{path}: unknown data format {kind!r} (use .csv, .jsonl or .parquet)")
+        raise TrainingDataError(f"{name}: unknown data format {kind!r} (use .csv, .jsonl or .parquet)")
     return list(enumerate(frame.to_dict("records"), first))
 
 

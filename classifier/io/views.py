@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from classifier.io.formats import RECORD_SUFFIXES
+from classifier.io.meta import month_of
 from classifier.io.writers import paragraph_label
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ NEAR_SHARE = 0.6    # if its score is also at least this share of the threshold 
 MAX_NEAR = 3        # at most this many per paragraph, closest first
 NARROW = 800        # px: below this width the profile stacks over the text and the filter chips scroll in one row
 CELL = 34           # px: the least width of a heat-map column, so two-digit shares never overprint
-MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")
 
 
 @dataclass
@@ -86,12 +85,6 @@ def doc_meta(doc: DocView) -> dict[str, str]:
     if doc.title:
         meta["title"] = doc.title
     return {str(k): str(v) for k, v in meta.items() if v not in (None, "")}
-
-
-def month_of(date: str | None) -> str | None:
-    """``YYYY-MM`` of an ISO date (``YYYY-MM-DD`` or ``YYYY-MM``); None for a bare year or anything else."""
-    m = MONTH.fullmatch(date.strip()) if isinstance(date, str) else None
-    return f"{m.group(1)}-{m.group(2)}" if m else None
 
 
 def _e(value: Any) -> str:

@@ -209,18 +209,30 @@ def _open_device(path: str) -> IO[str]:
     return open(fd, "w", encoding="utf-8")
 
 
+def is_stream(path: str | None) -> bool:
+    """Whether an output is written as a stream, not a regular file: stdout (``-``), /dev/null, /dev/stdout on a
+    terminal or pipe. Nothing there can be read back, so it is neither locked nor continued with --resume."""
+    if path is None or path == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def claim(path: str, role: str, force: bool, resume: bool) -> Target:
     """Check, open and lock one output before any work: every reason it cannot be written is a usage error now,
     not a traceback after the run. Nothing existing is truncated here; :meth:`RunOutputs.start` does that."""
     if path == "-":
         return Target(path, role)
     check_output_path(path)
+    if is_stream(path):
+        return Target(path, role, stream=_open_device(path))
     try:
         st: os.stat_result | None = os.stat(path)
     except OSError:
         st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):  # /dev/null, /dev/stdout on a terminal or pipe
-        return Target(path, role, stream=_open_device(path))
     if st is not None and st.st_size > 0 and not (force or resume):
         raise OutputExistsError(f"{path}: output file exists; pass --force to overwrite it or --resume to complete it")
     try:
@@ -250,6 +262,7 @@ class RunOutputs:
         self.html = html
         self._summary_kind = summary_format(summary.path) if summary is not None else ""
         self._meta_keys: list[str] = []
+        self._theme_ids: list[str] = []
         self._groups: GroupedSummary | None = None
 
     @property
@@ -266,7 +279,7 @@ class RunOutputs:
         """Empty the files (or, resuming, cut a torn last line) and write the headers where a file has none.
         ``head``: the pretty report's legend; ``meta_keys``: the metadata columns of a per-document summary;
         ``summary_by``: count the summary by group instead, written once at the end (:meth:`finish`)."""
-        ids = list(theme_ids)
+        ids = self._theme_ids = list(theme_ids)
         self._meta_keys = list(meta_keys)
         check_summary_by(self.summary.path if self.summary else None, summary_by, resume)
         heads = [(self.records, serialize_header(ids) if fmt == "csv" else head if fmt == "pretty" else "")]
@@ -285,12 +298,14 @@ class RunOutputs:
             if header:
                 self._write([(target, header)])
 
-    def write_document(self, records_text: str, summary_row: dict[str, Any] | None, theme_ids: Sequence[str]) -> None:
+    def write_document(self, records_text: str, summary_row: dict[str, Any] | None) -> None:
+        """One document's records and summary row, both or neither (columns: the themes given to :meth:`start`)."""
         parts = [(self.records, records_text)]
         if self._groups is not None and summary_row is not None:
             self._groups.add(summary_row)
         elif self.summary is not None and summary_row is not None:
-            parts.append((self.summary, summary_line(self._summary_kind, summary_row, theme_ids, self._meta_keys)))
+            row = summary_line(self._summary_kind, summary_row, self._theme_ids, self._meta_keys)
+            parts.append((self.summary, row))
         self._write(parts)
 
     def _write(self, parts: list[tuple[Target, str]]) -> None:
@@ -425,6 +440,12 @@ def summary_line(kind: str, summary: dict[str, Any], theme_ids: Sequence[str], m
     return buf.getvalue()
 
 
+def theme_shares(counts: dict[str, int], paragraphs: int) -> dict[str, float]:
+    """Share of ``paragraphs`` carrying each theme, to 4 places: the one rule for a summary row's ``shares``,
+    whether the row is a document or a group of documents."""
+    return {t: round(c / paragraphs, 4) if paragraphs else 0.0 for t, c in counts.items()}
+
+
 SUMMARY_GROUPS = ("outlet", "month")
 UNKNOWN_GROUP = "(unknown)"
 
@@ -488,7 +509,7 @@ class GroupedSummary:
             g = self.groups[key]
             n = g["paragraphs"]
             out.append({**dict(zip(self.by, key)), "documents": g["documents"], "paragraphs": n,
-                        "shares": {t: round(c / n, 4) if n else 0.0 for t, c in g["counts"].items()}})
+                        "shares": theme_shares(g["counts"], n)})
         return out
 
     def text(self) -> str:
