@@ -67,9 +67,8 @@ def effective_thresholds(classes: Sequence[Any], learned: np.ndarray, rule: Deci
 
 def single_label_floor(classes: Sequence[Any], rule: DecisionRule) -> np.ndarray:
     """Per theme, the score a single-label model's top theme must reach to be kept: its override, at least
-    ``min_score`` (0 where the rule says nothing)."""
-    floor = np.array([float(rule.thresholds.get(str(c), 0.0)) for c in classes])
-    return floor if rule.min_score is None else np.maximum(floor, float(rule.min_score))
+    ``min_score`` (0 where the rule says nothing): :func:`effective_thresholds` over no learned threshold."""
+    return effective_thresholds(classes, np.zeros(len(classes)), rule)
 
 
 def cutoffs(classes: Sequence[Any], learned: Sequence[float], multi_label: bool,
