@@ -29,7 +29,7 @@ from classifier.heads.linear import (
 from classifier.heads.select import ThresholdObjective, choose_thresholds
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
-from classifier.scorer import ThemeScorer, open_folder
+from classifier.scorer import ThemeScorer, encoder_source, open_folder
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
@@ -340,7 +340,7 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
                          "ThemeClassifier does not take; retrain the model with 'policytag train'")
     if backend is not None:
         params["backend"] = backend
-    source = encoder or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])
+    source = encoder_source(directory, ident, encoder)
     model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
                             batch_size=batch_size, **params)
     if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data
