@@ -217,7 +217,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         P = np.zeros((len(texts), k))
         for n, (train, test) in enumerate(folds, 1):
             head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state, k)
-            p = head.proba([texts[i] for i in test])
+            p = head.predict_proba([texts[i] for i in test])
             P[test, :p.shape[1]] = p
             step("lexical head", n, len(folds))
         return P

@@ -147,8 +147,6 @@ class LexicalHead:
             Z[i] = self.head.coef[:, cols] @ vals + self.head.intercept
         return self.head.proba_from_logits(Z)
 
-    proba = predict_proba
-
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, settings = self.head.get_state()
         return {**arrays, "terms": np.array(self.features.terms, dtype=str), "idf": self.features.idf}, settings
