@@ -3,8 +3,9 @@
 By default a multi-label model assigns every theme whose score reaches that theme's learned threshold, and a
 single-label model assigns its highest-scoring theme. A :class:`DecisionRule` lets a user move that operating
 point without retraining: per-theme threshold overrides, a ``min_score`` every assigned theme must also reach,
-and ``top_k``, at most K themes per paragraph, highest scores first. ``predict``, ``themes_of``, records,
-``score`` and the pipeline call all go through :func:`assign`, so the CLI and the library cannot disagree.
+and ``top_k``, at most K themes per paragraph, highest scores first. ``predict``, ``themes_of``, records and
+``score`` all go through :func:`assign`, so the CLI and the library cannot disagree; the pipeline call assigns
+nothing, it ranks scores (:func:`ranked`).
 """
 from __future__ import annotations
 
