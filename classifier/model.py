@@ -17,7 +17,7 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
 from classifier.heads.blend import BlendHead, BlendInput
-from classifier.heads.lexical import LexicalHead, fit_lexical
+from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
     LinearHead,
@@ -216,7 +216,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             return None
         P = np.zeros((len(texts), k))
         for n, (train, test) in enumerate(folds, 1):
-            head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state, k)
+            head = LexicalHead(multi_label=multi_label, random_state=self.random_state, n_classes=k)
+            head.fit([texts[i] for i in train], Y[train])
             p = head.predict_proba([texts[i] for i in test])
             P[test, :p.shape[1]] = p
             step("lexical head", n, len(folds))
