@@ -3,8 +3,9 @@
 By default a multi-label model assigns every theme whose score reaches that theme's learned threshold, and a
 single-label model assigns its highest-scoring theme. A :class:`DecisionRule` lets a user move that operating
 point without retraining: per-theme threshold overrides, a ``min_score`` every assigned theme must also reach,
-and ``top_k``, at most K themes per paragraph, highest scores first. ``predict``, ``themes_of``, records,
-``score`` and the pipeline call all go through :func:`assign`, so the CLI and the library cannot disagree.
+and ``top_k``, at most K themes per paragraph, highest scores first. ``predict``, ``themes_of``, records and
+``score`` all go through :func:`assign`, so the CLI and the library cannot disagree; the pipeline call assigns
+nothing, it ranks scores (:func:`ranked`).
 """
 from __future__ import annotations
 
@@ -67,9 +68,8 @@ def effective_thresholds(classes: Sequence[Any], learned: np.ndarray, rule: Deci
 
 def single_label_floor(classes: Sequence[Any], rule: DecisionRule) -> np.ndarray:
     """Per theme, the score a single-label model's top theme must reach to be kept: its override, at least
-    ``min_score`` (0 where the rule says nothing)."""
-    floor = np.array([float(rule.thresholds.get(str(c), 0.0)) for c in classes])
-    return floor if rule.min_score is None else np.maximum(floor, float(rule.min_score))
+    ``min_score`` (0 where the rule says nothing): :func:`effective_thresholds` over no learned threshold."""
+    return effective_thresholds(classes, np.zeros(len(classes)), rule)
 
 
 def cutoffs(classes: Sequence[Any], learned: Sequence[float], multi_label: bool,

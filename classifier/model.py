@@ -17,7 +17,7 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
 from classifier.heads.blend import BlendHead, BlendInput
-from classifier.heads.lexical import LexicalHead, fit_lexical
+from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
     LinearHead,
@@ -29,7 +29,7 @@ from classifier.heads.linear import (
 from classifier.heads.select import ThresholdObjective, choose_thresholds
 from classifier.labels import encode_labels
 from classifier.persist import write_folder
-from classifier.scorer import ThemeScorer, open_folder
+from classifier.scorer import ThemeScorer, encoder_source, open_folder
 
 C_GRID = (1.0, 4.0, 16.0)
 CLASS_WEIGHT_GRID = (None, "balanced")
@@ -216,8 +216,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             return None
         P = np.zeros((len(texts), k))
         for n, (train, test) in enumerate(folds, 1):
-            head = fit_lexical([texts[i] for i in train], Y[train], multi_label, self.random_state, k)
-            p = head.proba([texts[i] for i in test])
+            head = LexicalHead(multi_label=multi_label, random_state=self.random_state, n_classes=k)
+            head.fit([texts[i] for i in train], Y[train])
+            p = head.predict_proba([texts[i] for i in test])
             P[test, :p.shape[1]] = p
             step("lexical head", n, len(folds))
         return P
@@ -340,7 +341,7 @@ def load_model(directory: str | Path, cache: bool | str | None = True, encoder: 
                          "ThemeClassifier does not take; retrain the model with 'policytag train'")
     if backend is not None:
         params["backend"] = backend
-    source = encoder or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])
+    source = encoder_source(directory, ident, encoder)
     model = ThemeClassifier(encoder=source, codebook=Codebook.from_dict(manifest["codebook"]), cache=cache,
                             batch_size=batch_size, **params)
     if ident.get("finetune") and encoder is None:  # a refit (clone, CV) tunes the base encoder afresh, on its own data

@@ -297,7 +297,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
                          f"{RETRAIN.format(folder=directory)}")
     if version not in (LEGACY_FORMAT, FORMAT_VERSION):
         raise ModelError(f"{path}: model format {version!r}, this policytag reads "
-                         f"format {FORMAT_VERSION}; retrain it with 'policytag train'")
+                         f"formats {LEGACY_FORMAT} and {FORMAT_VERSION}; retrain it with 'policytag train'")
     validate_manifest(manifest, directory)
     return manifest
 

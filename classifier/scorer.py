@@ -121,6 +121,11 @@ def _evidence(scores: np.ndarray, owner: np.ndarray, pieces: list[str], n: int) 
     return out
 
 
+def encoder_source(directory: str | Path, ident: dict[str, Any], override: str | None = None) -> str:
+    """Where a model's encoder is found: ``override``, else the copy saved inside the folder, else its name."""
+    return override or (str(Path(directory) / ident["path"]) if ident.get("path") else ident["name"])
+
+
 def open_folder(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
                 batch_size: int = 64,
                 backend: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray], Encoder]:
@@ -129,7 +134,7 @@ def open_folder(directory: str | Path, cache: bool | str | None = True, encoder:
     directory = Path(directory)
     manifest, arrays = read_folder(directory)
     ident = manifest["encoder"]
-    source = encoder or (str(directory / ident["path"]) if ident.get("path") else ident["name"])
+    source = encoder_source(directory, ident, encoder)
     try:
         built = make_encoder(source, batch_size, cache, backend or manifest["params"].get("backend", "torch"))
         found = built.fingerprint

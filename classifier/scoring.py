@@ -27,6 +27,15 @@ def macro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
     return float(f1[present].mean())
 
 
+def as_matrix(Y: np.ndarray, k: int | None = None) -> np.ndarray:
+    """A 0/1 label matrix from a matrix or from single-label class indices (``k`` classes; by default as many as
+    the largest index needs)."""
+    Y = np.asarray(Y)
+    if Y.ndim == 2:
+        return Y.astype(bool)
+    return one_hot(Y, int(Y.max(initial=0)) + 1 if k is None else k)
+
+
 def one_hot(indices: np.ndarray, k: int) -> np.ndarray:
     """Single-label class indices as an (n, k) 0/1 matrix, so one macro-F1 serves both kinds of codebook."""
     return np.eye(k, dtype=bool)[np.asarray(indices, dtype=int)]

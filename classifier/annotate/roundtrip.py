@@ -252,7 +252,7 @@ def write_tasks(tasks: Sequence[dict[str, Any]], path: str | Path, fmt: str) -> 
     elif fmt == "doccano":
         path.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks), encoding="utf-8")
     else:
-        raise AnnotationError(f"unknown annotation format {fmt!r} (use {' or '.join(FORMATS)})")
+        raise _unknown_tool(fmt)
 
 
 def export_paragraphs(rows: Sequence[dict[str, Any]], path: str | Path, fmt: str,
@@ -263,6 +263,10 @@ def export_paragraphs(rows: Sequence[dict[str, Any]], path: str | Path, fmt: str
     write_tasks(tasks, path, fmt)
     log.info("wrote %d %s tasks to %s%s", len(tasks), fmt, path, " with pre-annotations" if pre else "")
     return pre
+
+
+def _unknown_tool(fmt: str) -> AnnotationError:
+    return AnnotationError(f"unknown annotation format {fmt!r} (use {' or '.join(FORMATS)})")
 
 
 def guess_format(path: str | Path) -> str:
@@ -283,7 +287,7 @@ def read_annotations(path: str | Path, codebook: Codebook, fmt: str | None = Non
         return read_label_studio(path, codebook, split, text_key, from_name)
     if fmt == "doccano":
         return read_doccano(path, codebook, split)
-    raise AnnotationError(f"unknown annotation format {fmt!r} (use {' or '.join(FORMATS)})")
+    raise _unknown_tool(fmt)
 
 
 def _export_text(path: Path) -> str:

@@ -57,6 +57,7 @@ import numpy as np
 
 from classifier.encoding.encoder import _LOADED, Encoder
 from classifier.errors import EncoderError, TrainingDataError
+from classifier.scoring import as_matrix
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +96,6 @@ def jaccard(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     inter = (A & B).sum(1)
     union = (A | B).sum(1)
     return np.divide(inter, union, out=np.zeros(len(A)), where=union > 0)
-
-
-def as_matrix(Y: np.ndarray, k: int | None = None) -> np.ndarray:
-    """A 0/1 label matrix from a matrix or from single-label class indices."""
-    Y = np.asarray(Y)
-    if Y.ndim == 2:
-        return Y.astype(bool)
-    k = int(Y.max(initial=0)) + 1 if k is None else k
-    return np.eye(k, dtype=bool)[Y.astype(int)]
 
 
 def pairs_per_batch(batch_size: int) -> int:

@@ -137,7 +137,7 @@ class TfidfClassifier(_CodebookEstimator):
         if self._multi and folds:
             oof = np.zeros((len(units), k))
             for train, test in folds:
-                oof[test] = self._head(Xs[train], T[train], k).proba(Xs[test])
+                oof[test] = self._head(Xs[train], T[train], k).predict_proba(Xs[test])
             self.thresholds_ = tune_thresholds(oof, T, self.min_positives)
         return self
 
@@ -161,7 +161,7 @@ class TfidfClassifier(_CodebookEstimator):
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
         Xs = self.vectorizer_.transform([u.text for u in as_units(X)])
-        return self.head_.proba(Xs)
+        return self.head_.predict_proba(Xs)
 
 
 class _EmbeddingEstimator(_CodebookEstimator):
@@ -253,7 +253,7 @@ class EmbeddingLogistic(_EmbeddingEstimator):
         return self
 
     def predict_proba(self, X: Iterable[Any]) -> np.ndarray:
-        return self.head_.proba(self._embed(as_units(X)))
+        return self.head_.predict_proba(self._embed(as_units(X)))
 
 
 class PooledThemeClassifier(ThemeClassifier):

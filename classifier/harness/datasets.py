@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier import hashing
 from classifier.codebook import Codebook
 from classifier.encoding.features import Unit
 from classifier.errors import CorpusError
@@ -74,14 +74,12 @@ class EvalSet:
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
+    """:func:`classifier.hashing.file_sha256`, or "" for a file that cannot be read: a run's metadata records
+    what it can and never fails on it."""
     try:
-        with Path(path).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        return hashing.file_sha256(path)
     except OSError:
         return ""
-    return digest.hexdigest()
 
 
 def load_label_map(path: str | Path) -> dict[str, str | None]:

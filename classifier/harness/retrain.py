@@ -9,15 +9,16 @@ the harness's own paired bootstrap over documents.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from classifier.errors import TrainingDataError
 
-Progress = Callable[[str, int, int], Any]
+if TYPE_CHECKING:
+    from classifier.model import Progress
 
 
 @dataclass
@@ -60,6 +61,7 @@ def compare_added(estimator: Any, base: Any, added: Any, test: Any | None = None
 
     from classifier.heads.linear import make_folds
     from classifier.labels import encode_labels
+    from classifier.scoring import as_matrix
 
     scored = test if test is not None else base
     codebook, _ = encode_labels(estimator.codebook, [*base.labels, *added.labels, *scored.labels],
@@ -96,11 +98,11 @@ def compare_added(estimator: Any, base: Any, added: Any, test: Any | None = None
                                groups=train_groups + extra_groups if grouped else None,
                                progress=lambda s, d, t, w=where: step(f"with the added rows{w}: {s}", d, t))
         after_model = after
-        Y = _matrix(encode_labels(codebook, held.labels, len(held))[1], len(codebook))
+        Y = as_matrix(encode_labels(codebook, held.labels, len(held))[1], len(codebook))
         for key, model in (("b", before), ("a", after)):
             P = model.predict_proba(held.units)
             parts[f"P{key}"].append(P)
-            parts[f"p{key}"].append(_matrix(model.decide(P), len(codebook), model.classes_))
+            parts[f"p{key}"].append(model.assigned(P))  # the themes predict gives, as a matrix
         parts["Y"].append(Y)
         groups += [str(g) for g in held.groups] if held.groups is not None else [f"{r}:{i}" for i in held.ids]
     if test is None:  # the out-of-fold models each missed a fold: the model to keep sees every row
@@ -128,19 +130,6 @@ def _score(parts: dict[str, list[np.ndarray]], groups: list[str], codebook: Any,
     where = f"{protocol} ({len(Y)} paragraphs)"
     return AddedComparison(float(before), float(after), paired, n_base, n_added, n_left_out, len(Y), n_docs, where,
                            model)
-
-
-def _matrix(y: np.ndarray, k: int, classes: Sequence[Any] | None = None) -> np.ndarray:
-    """An (n, k) bool matrix from a label matrix, class indices, or class names (single-label decisions)."""
-    y = np.asarray(y)
-    if y.ndim == 2:
-        return y.astype(bool)
-    out = np.zeros((len(y), k), dtype=bool)
-    if classes is not None and y.dtype.kind not in "iu":
-        index = {str(c): j for j, c in enumerate(classes)}
-        y = np.array([index[str(v)] for v in y], dtype=int)
-    out[np.arange(len(y)), y.astype(int)] = True
-    return out
 
 
 def _subset(data: Any, idx: Sequence[int]) -> Any:

@@ -54,10 +54,16 @@ def prefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
     return {f"{prefix}{k}": v for k, v in arrays.items()}
 
 
+def is_saved(prefix: str, arrays: Mapping[str, np.ndarray], names: tuple[str, ...]) -> bool:
+    """Whether a part was saved under ``prefix``: its first array is there (the one rule loading and checking
+    share)."""
+    return f"{prefix}{names[0]}" in arrays
+
+
 def unprefixed(prefix: str, arrays: Mapping[str, np.ndarray], names: tuple[str, ...]) -> Arrays | None:
     """The arrays ``names`` saved under ``prefix``, the prefix taken off; None when the part was not saved (its
     first array is absent). Names are explicit, so the paragraph head (prefix ``""``) does not take its
     neighbours' arrays."""
-    if f"{prefix}{names[0]}" not in arrays:
+    if not is_saved(prefix, arrays, names):
         return None
     return {name: arrays[f"{prefix}{name}"] for name in names}

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.heads.base import Arrays, prefixed, unprefixed
+from classifier.heads.base import Arrays, is_saved, prefixed, unprefixed
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import LinearHead
 
@@ -102,7 +102,7 @@ class BlendHead:
         """Refuse saved arrays that cannot be this head for ``k`` themes over ``width``-wide design rows: each
         part's own check (:data:`PARTS`), the paragraph head required, the others only when saved."""
         for role, (part, kind) in PARTS.items():
-            if role == "paragraph" or f"{prefix}{part}{kind.ARRAYS[0]}" in arrays:
+            if role == "paragraph" or is_saved(f"{prefix}{part}", arrays, kind.ARRAYS):
                 kind.check_arrays(arrays, k, width, f"{prefix}{part}")
 
     @classmethod

@@ -147,8 +147,6 @@ class LexicalHead:
             Z[i] = self.head.coef[:, cols] @ vals + self.head.intercept
         return self.head.proba_from_logits(Z)
 
-    proba = predict_proba
-
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays, settings = self.head.get_state()
         return {**arrays, "terms": np.array(self.features.terms, dtype=str), "idf": self.features.idf}, settings
@@ -169,8 +167,3 @@ class LexicalHead:
         head = LinearHead.from_state(arrays, settings)
         features = TfidfFeatures(np.asarray(arrays["terms"]).tolist(), np.asarray(arrays["idf"]))
         return cls(features, head, head.multi_label)
-
-
-def fit_lexical(texts: Sequence[str], Y: np.ndarray, multi_label: bool, random_state: int = 0,
-                n_classes: int | None = None) -> LexicalHead:
-    return LexicalHead(multi_label=multi_label, random_state=random_state, n_classes=n_classes).fit(texts, Y)

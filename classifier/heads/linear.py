@@ -42,8 +42,6 @@ class LinearHead:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.proba_from_logits(self.logits(X))
 
-    proba = predict_proba
-
     def proba_from_logits(self, z: np.ndarray) -> np.ndarray:
         if self.multi_label:
             return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
@@ -178,10 +176,10 @@ def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
     B = np.zeros((len(X), k)) if pieces is not None else None
     for train, test in folds:
         head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state, k)
-        P[test] = head.proba(X[test])
+        P[test] = head.predict_proba(X[test])
         if B is not None:
             rows = np.flatnonzero(np.isin(owner, test))
-            np.maximum.at(B, owner[rows], head.proba(pieces[rows]))
+            np.maximum.at(B, owner[rows], head.predict_proba(pieces[rows]))
     return P, B
 
 
@@ -300,5 +298,5 @@ def sentence_head_oof(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray,
         rows_test = np.flatnonzero(np.isin(owner, test))
         head = fit_head(pieces[rows_train], Y[owner[rows_train]], True, config.C, config.class_weight,
                         random_state, k)
-        np.maximum.at(B, owner[rows_test], head.proba(pieces[rows_test]))
+        np.maximum.at(B, owner[rows_test], head.predict_proba(pieces[rows_test]))
     return B

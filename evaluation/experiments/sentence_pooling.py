@@ -24,7 +24,7 @@ import numpy as np
 
 from classifier import load_model
 from classifier.harness.metrics import evaluate
-from classifier.heads.lexical import fit_lexical
+from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import fit_head, make_folds, tune_thresholds
 from classifier.io.tables import Columns, read_labeled
 
@@ -54,14 +54,14 @@ if __name__ == "__main__":
                 "mean": ("M", 0.0), "mean+sent.25": ("M", 0.25), "mean+sent.5": ("M", 0.5)}
 
     def scores(head, base, idx, w):
-        par = head.proba(base[idx])
+        par = head.predict_proba(base[idx])
         if not w:
             return par
         sel = np.isin(owner, idx)
         remap = np.full(len(texts), -1)
         remap[idx] = np.arange(len(idx))
         sm = np.zeros_like(par)
-        np.maximum.at(sm, remap[owner[sel]], head.proba(S[sel]))
+        np.maximum.at(sm, remap[owner[sel]], head.predict_proba(S[sel]))
         return (1 - w) * par + w * sm
 
     def run(train, test, base, w):
@@ -72,10 +72,11 @@ if __name__ == "__main__":
         for a, b in inner:
             h = fit_head(base[train[a]], Y[train[a]], True, 4.0, None, 0, 12)
             oof[b] = scores(h, base, train[b], w)
-            lex_oof[b] = fit_lexical([tt[i] for i in a], Y[train[a]], True, 0, 12).proba([tt[i] for i in b])
+            lexical = LexicalHead(n_classes=12).fit([tt[i] for i in a], Y[train[a]])
+            lex_oof[b] = lexical.predict_proba([tt[i] for i in b])
         th = tune_thresholds(0.5 * oof + 0.5 * lex_oof, Y[train], 3)
         h = fit_head(base[train], Y[train], True, 4.0, None, 0, 12)
-        lex = fit_lexical(tt, Y[train], True, 0, 12).proba([texts[i] for i in test])
+        lex = LexicalHead(n_classes=12).fit(tt, Y[train]).predict_proba([texts[i] for i in test])
         T = 0.5 * scores(h, base, test, w) + 0.5 * lex
         return evaluate(Y[test], T, T >= th, m.classes_, True)["macro_f1"]
 
