@@ -285,7 +285,7 @@ def _record(obj: object, location: str, opts: ReadOptions, fallback_id: str) -> 
         return InputError(location, f"field {opts.text_field!r} is {type(text).__name__}, not a string")
     doc_id = obj.get(opts.id_field)
     doc_id = str(doc_id) if doc_id not in (None, "") else fallback_id
-    fmt = "html" if text.lstrip().startswith("<") and "</p>" in text.lower() else "text"
+    fmt = "html" if looks_like_html(text) else "text"  # one rule for feed rows and stdin
     columns, notes = column_meta(obj, opts.meta_fields)
     return _document(doc_id, text, fmt, location, "; ".join(notes) or None, opts.meta_fields, columns)
 
