@@ -74,3 +74,18 @@ def test_classes_of_the_page_itself_do_not_make_it_furniture():
     page = (f'<html class="js"><body class="single author-jane has-sidebar"><main class="main-sidebar">{story}'
             '<div class="author-bio"><p>Jane writes about the Baltics.</p></div></main></body></html>')
     assert [p.text for p in split(page, "html")] == [story[3:-4]]
+
+
+def test_link_lists_footers_pull_quotes_and_paywall_prompts_are_not_article_text():
+    texts = _texts("magazine_page.html")
+    assert [t.split()[0] for t in texts] == ["Three", "Tehran's", "Washington,"]
+    texts = _texts("regional_page.html")  # no <article>, <main>, <nav> or <footer> on this page
+    assert [t.split()[0] for t in texts] == ["Trucks", "Traders"]
+
+
+def test_microdata_and_a_date_element_give_metadata():
+    page = (DATA / "magazine_page.html").read_text(encoding="utf-8")
+    assert html_meta(page, META_KEYS) == {"title": "The long road back to the Iran talks", "date": "2026-06-03",
+                                          "author": "Leila Karimi"}
+    page = (DATA / "regional_page.html").read_text(encoding="utf-8")
+    assert html_meta(page, ("date",)) == {"date": "2026-03-14"}

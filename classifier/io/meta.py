@@ -273,9 +273,17 @@ def json_ld_article(text: str) -> dict[str, Any]:
     return {}
 
 
+def _name_tokens(attrs: dict[str, str | None]) -> list[str]:
+    return [t for t in _BYLINE_NAME.split(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()) if t]
+
+
 def _is_byline(attrs: dict[str, str | None]) -> bool:
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-    return any(t.startswith(("byline", "author")) for t in _BYLINE_NAME.split(names) if t)
+    return any(t.startswith(("byline", "author")) for t in _name_tokens(attrs))
+
+
+def _is_dated(attrs: dict[str, str | None]) -> bool:
+    """An element named for the publication date ("date", "post-date", "pubdate", "published-on")."""
+    return any(t.startswith(("date", "pubdate", "publish", "posted")) for t in _name_tokens(attrs))
 
 
 def byline_author(text: str) -> str | None:
@@ -287,25 +295,33 @@ def byline_author(text: str) -> str | None:
     return name
 
 
+_ITEMPROPS = {"headline", "author", "datepublished"}  # schema.org microdata read, by lower-cased itemprop
+
+
 class _HTMLMeta(HTMLParser):
     """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical>, the
-    first article described in JSON-LD and the text of the first byline element (class or id naming a byline or
-    an author)."""
+    first article described in JSON-LD, schema.org microdata (itemprop headline, author, datePublished), and the
+    text of the first byline element (class or id naming a byline or an author) and of the first element named
+    for a date."""
 
-    MAX_BYLINE = 500
+    MAX_CAPTURE = 500  # characters of an element's text kept
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: dict[str, str] = {}  # source -> first value ("og:title", "<title>", "byline", ...)
         self._title: list[str] | None = None
-        self._byline: list[str] | None = None
-        self._byline_depth = 0
+        self._captures: list[tuple[str, list[str], list[int]]] = []  # (source, text, [depth]) being read
         self._quiet = 0  # inside <script>/<style>
         self._ld: list[str] | None = None  # text of the JSON-LD <script> being read
 
     def _first(self, source: str, value: str | None) -> None:
         if value and value.strip() and source not in self.found:
             self.found[source] = " ".join(value.split())
+
+    def _capture(self, source: str) -> None:
+        """Reads the text of the element just opened into ``source``, unless a value or a reading is there."""
+        if source not in self.found and all(c[0] != source for c in self._captures):
+            self._captures.append((source, [], [0]))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k.lower(): v for k, v in attrs}
@@ -326,12 +342,19 @@ class _HTMLMeta(HTMLParser):
         if tag == "script" and (a.get("type") or "").strip().lower() == "application/ld+json" \
                 and not any(k.startswith("ld:") for k in self.found):
             self._ld = []
+        item = (a.get("itemprop") or "").strip().lower()
+        if item in _ITEMPROPS:
+            self._first(f"item:{item}", a.get("content") or a.get("datetime"))
         if tag in ("meta", "link", "br", "img", "hr", "input", "wbr", "source"):
             return
-        if self._byline is not None:
-            self._byline_depth += 1
-        elif "byline" not in self.found and _is_byline(a):
-            self._byline, self._byline_depth = [], 1
+        for capture in self._captures:
+            capture[2][0] += 1
+        if item in _ITEMPROPS:
+            self._capture(f"item:{item}")
+        if _is_byline(a):
+            self._capture("byline")
+        if _is_dated(a):
+            self._capture("dated")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._quiet:
@@ -343,11 +366,11 @@ class _HTMLMeta(HTMLParser):
         if tag == "title" and self._title is not None:
             self._first("<title>", "".join(self._title))
             self._title = None
-        if self._byline is not None:
-            self._byline_depth -= 1
-            if self._byline_depth <= 0:
-                self._first("byline", " ".join(self._byline))
-                self._byline = None
+        for capture in list(self._captures):
+            capture[2][0] -= 1
+            if capture[2][0] < 0:
+                self._first(capture[0], " ".join(capture[1]))
+                self._captures.remove(capture)
 
     def handle_data(self, data: str) -> None:
         if self._ld is not None and sum(map(len, self._ld)) <= MAX_JSON_LD:
@@ -356,28 +379,34 @@ class _HTMLMeta(HTMLParser):
             return
         if self._title is not None:
             self._title.append(data)
-        if self._byline is not None and sum(map(len, self._byline)) < self.MAX_BYLINE:
-            self._byline.append(data)
+        for _, parts, _ in self._captures:
+            if sum(map(len, parts)) < self.MAX_CAPTURE:
+                parts.append(data)
 
 
 def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
-    """Metadata of an HTML page: meta tags first, then the article JSON-LD describes, then the page's text.
-    Title: og:title, twitter:title, JSON-LD headline, else <title> (less an " | Outlet" ending when the outlet is
-    known); date: article:published_time, <meta name=date>, JSON-LD datePublished, the first <time datetime>,
-    else a date in the byline; author: <meta name=author>, JSON-LD author(s), else the byline's name; outlet:
-    og:site_name, else the JSON-LD publisher; url: <link rel=canonical>, else og:url."""
+    """Metadata of an HTML page: meta tags first, then the article JSON-LD or microdata describe, then the page's
+    text. Title: og:title, twitter:title, JSON-LD or microdata headline, else <title> (less an " | Outlet" ending
+    when the outlet is known); date: article:published_time, <meta name=date>, JSON-LD or microdata
+    datePublished, the first <time datetime>, else a date in the byline or in an element named for a date;
+    author: <meta name=author>, JSON-LD or microdata author(s), else the byline's name; outlet: og:site_name, else
+    the JSON-LD publisher; url: <link rel=canonical>, else og:url."""
     parser = _HTMLMeta()
     parser.feed(text)
     parser.close()
     f = parser.found
     outlet = f.get("og:site_name") or f.get("ld:publisher")
-    title = f.get("og:title") or f.get("name:twitter:title") or f.get("ld:headline") or f.get("<title>")
+    title = next((f[s] for s in ("og:title", "name:twitter:title", "ld:headline", "item:headline", "<title>")
+                  if s in f), None)
     if title and outlet and title != f.get("og:title"):
         title = re.sub(r"\s*[|\u2013\u2014:-]\s*" + re.escape(outlet) + r"\s*$", "", title) or title
-    dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "ld:date", "time") if s in f]
+    dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "ld:date", "item:datepublished",
+                                        "time") if s in f]
+    date = next((d for d in dates if d), None) or next(
+        (d for s in ("byline", "dated") if s in f for d in [find_date(f[s])] if d), None)
     byline = f.get("byline")
-    date = next((d for d in dates if d), None) or (find_date(byline) if byline else None)
-    author = f.get("name:author") or f.get("ld:author") or (byline_author(byline) if byline else None)
+    author = f.get("name:author") or f.get("ld:author") or f.get("item:author") or (
+        byline_author(byline) if byline else None)
     values = {"title": title, "date": date, "outlet": outlet, "author": author,
               "url": f.get("canonical") or f.get("og:url")}
     return build_meta(values, keys)

@@ -146,7 +146,8 @@ _CHROME_TOKENS = {"ad", "ads", "share", "sharing", "tags", "nav", "navbar", "men
                   "overlay", "disclaimer", "skip", "print", "hidden", "btn", "trending"}
 _CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert", "sponsor", "promo", "related",
                     "recommend", "recirc", "outbrain", "taboola", "breadcrumb", "byline", "caption", "popup",
-                    "sidebar", "widget", "dateline", "timestamp", "author", "onetrust")
+                    "sidebar", "widget", "dateline", "timestamp", "author", "onetrust", "footer", "copyright",
+                    "paywall", "pullquote")
 # lists of links to other stories, named in one word or two ("mostread", "most-read", "mostRead", "read_next")
 _LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "readmore", "morestories")
 _PAGE_TAGS = {"html", "body", "main"}  # their classes describe the page ("single-post has-sidebar"), not furniture
@@ -173,7 +174,7 @@ class _Block:
     text: str
     heading: bool
     article: int | None  # which top-level <article> it sits in, if any
-    main: bool  # inside <main> or role="main"
+    main: bool  # inside <main>, role="main" or itemprop="articleBody"
 
 
 class _HTMLBlocks(HTMLParser):
@@ -193,12 +194,14 @@ class _HTMLBlocks(HTMLParser):
         self.filter_chrome = filter_chrome
         self.blocks: list[_Block] = []
         self._buf: list[str] = []
-        self._stack: list[tuple[str, bool, bool, int]] = []  # (tag, skipped, <main> or role=main, position)
+        self._unlinked = False  # some of the text in _buf sits outside any <a>
+        self._stack: list[tuple[str, bool, bool, int, bool]] = []  # (tag, skipped, main, position, a link)
         self.article_parents: dict[int, int] = {}  # top-level <article> -> the element it sits in (its position)
         self._pushed = 0  # elements opened so far: an element's position is its count when opened
         self._open: Counter[str] = Counter()  # tags on the stack; with the two depths, every check is O(1)
         self._skip_depth = 0
         self._main_depth = 0
+        self._link_depth = 0  # open <a href> elements
         self._articles = 0
 
     def _inside(self, *tags: str) -> bool:
@@ -210,15 +213,17 @@ class _HTMLBlocks(HTMLParser):
     def _in_main(self) -> bool:
         return self._main_depth > 0
 
-    def _push(self, tag: str, skip: bool, main: bool) -> None:
+    def _push(self, tag: str, skip: bool, main: bool, link: bool = False) -> None:
         self._pushed += 1
-        self._stack.append((tag, skip, main, self._pushed))
+        self._stack.append((tag, skip, main, self._pushed, link))
+        self._link_depth += link
         self._open[tag] += 1
         self._skip_depth += skip
         self._main_depth += main
 
     def _pop(self) -> str:
-        tag, skip, main, _ = self._stack.pop()
+        tag, skip, main, _, link = self._stack.pop()
+        self._link_depth -= link
         self._open[tag] -= 1
         self._skip_depth -= skip
         self._main_depth -= main
@@ -226,11 +231,11 @@ class _HTMLBlocks(HTMLParser):
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
-        self._buf = []
+        links_only, self._buf, self._unlinked = not self._unlinked, [], False
         if text and not self._skipping():
             heading = self._inside(*self.HEADING)
-            if self.filter_chrome and not heading and is_timestamp(text):  # "11:40 GMT", "Updated 2 April 2026"
-                return
+            if self.filter_chrome and not heading and (links_only or is_timestamp(text)):
+                return  # a list of links ("Most read", "About | Privacy"), a time stamp ("Updated 11:40 GMT")
             article = self._articles if self._inside("article") else None
             self.blocks.append(_Block(text, heading, article, self._in_main()))
 
@@ -249,7 +254,8 @@ class _HTMLBlocks(HTMLParser):
         a = dict(attrs)
         skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
             self.filter_chrome and tag not in _PAGE_TAGS and _is_chrome(a))
-        self._push(tag, skip, tag == "main" or a.get("role") == "main")
+        self._push(tag, skip, tag == "main" or a.get("role") == "main" or a.get("itemprop") == "articleBody",
+                   tag == "a" and bool(a.get("href")))
 
     def handle_endtag(self, tag: str) -> None:
         if not self._inside(tag):
@@ -262,6 +268,7 @@ class _HTMLBlocks(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skipping():
             self._buf.append(data.replace("\n", " "))
+            self._unlinked = self._unlinked or (bool(data.strip()) and not self._link_depth)
 
     def close(self) -> None:
         super().close()
