@@ -1,6 +1,6 @@
 """Article extraction from web pages: policytag's HTML reader against trafilatura, on pages with furniture.
 
-    python benchmarks/extractors.py            # 42 pages; writes the table into benchmarks/README.md
+    python benchmarks/extractors.py            # 45 pages; writes the table into benchmarks/README.md
     python benchmarks/extractors.py --pages 10 --no-readme
 
 The pages are built here, deterministically (seeded), in several site templates (a wire service, a think tank, a
@@ -376,15 +376,85 @@ def magazine(a: _Article) -> str:
 </body></html>"""
 
 
+def broadcaster(a: _Article) -> str:
+    """A public broadcaster: text blocks as data-component divs, an image with a copyright line outside its
+    caption, a video promo, "Related topics" links, "Top stories" and "Features" teaser cards with a summary line
+    each; JSON-LD with an Organization as author. Written last and measured unseen."""
+    r, outlet = a.rng, "National Broadcasting News"
+    cards = "".join(f'<div class="promo"><h3><a href="/n/{r.randrange(10**5)}">{e(t)}</a></h3><p class="promo-summary">'
+                    f'{e(r.choice(COMMENTS))}</p></div>' for t in r.sample(TEASERS, 3))
+    blocks = _body(a, lambda i, t: f'<div data-component="text-block"><p>{e(t)}</p></div>', "h2")
+    data = {"@context": "https://schema.org", "@type": "ReportageNewsArticle", "headline": a.title,
+            "datePublished": f"{a.date.isoformat()}.000Z", "author": {"@type": "NewsMediaOrganization",
+                                                                       "name": outlet},
+            "publisher": {"@type": "NewsMediaOrganization", "name": outlet}}
+    return f"""<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">
+<title>{e(a.title)} - {outlet}</title>
+<meta property="og:title" content="{e(a.title)}"><meta property="og:site_name" content="{outlet}">
+<script type="application/ld+json">{json.dumps(data)}</script>
+</head><body>
+<div id="orb-banner"><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a>
+<a href="/weather">Weather</a></div>
+<div id="main-wrapper"><article>
+<header><h1 id="main-heading">{e(a.title)}</h1></header>
+<div data-component="byline-block"><p>By {e(a.author)}</p><p>Diplomatic correspondent</p></div>
+<div data-component="image-block"><figure><img src="/i.jpg" alt=""><span class="image-copyright">Getty Images</span>
+<figcaption>Delegates at the opening session</figcaption></figure></div>
+{blocks}
+<div data-component="media-block"><p>Watch: Ministers arrive for the talks. Video, 00:01:23</p></div>
+<div data-component="links-block"><h2>Related topics</h2><ul><li><a href="/t/1">Diplomacy</a></li>
+<li><a href="/t/2">Europe</a></li></ul></div>
+</article>
+<section data-testid="top-stories"><h2>Top stories</h2><ul>{_links(r, 3)}</ul></section>
+<section data-testid="features"><h2>Features</h2>{cards}</section>
+</div>
+<div id="orb-footer"><p>Copyright © 2026 {outlet}. We are not responsible for the content of external sites.</p>
+</div>
+</body></html>"""
+
+
+def press_release(a: _Article) -> str:
+    """A ministry or international organisation press release: a language switcher, "Print" and "Share" links,
+    date and reference number as text, a "Related documents" list of PDFs, a contact box; no Open Graph or
+    JSON-LD. Written last and measured unseen."""
+    outlet = "Ministry of Foreign Affairs"
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{e(a.title)} | {outlet}</title>
+<meta name="description" content="{e(summary(a.blocks))}">
+</head><body>
+<div class="region-top"><ul class="language-switcher"><li><a href="/en">English</a></li>
+<li><a href="/fr">Français</a></li><li><a href="/es">Español</a></li></ul></div>
+<div class="region-header"><a href="/" class="site-logo">{outlet}</a>
+<ul class="main-nav"><li><a href="/press">Press</a></li><li><a href="/policy">Policy</a></li></ul></div>
+<div class="region-content"><div class="node node-press-release">
+<div class="field-type">Press release</div>
+<h1 class="page-title">{e(a.title)}</h1>
+<div class="meta-info">{a.date.day} {a.date:%B %Y} · No. {a.rng.randrange(100, 999)}/26</div>
+<div class="tools"><a href="javascript:print()">Print</a> <a href="/share">Share</a></div>
+<div class="field-body">{_body(a, lambda i, t: f"<p>{e(t)}</p>")}</div>
+<div class="related-documents"><h2>Related documents</h2><ul><li><a href="/d/1.pdf">Joint statement (PDF, 210 KB)
+</a></li></ul></div>
+<div class="contact-box"><h3>Press contact</h3><p>Press Office, +00 000 000 000, press@ministry.example</p></div>
+</div></div>
+<div class="region-bottom"><p>{outlet} · Official website</p><p><a href="/accessibility">Accessibility</a>
+<a href="/legal">Legal notice</a></p></div>
+</body></html>"""
+
+
 TEMPLATES: dict[str, tuple[Callable[[_Article], str], str]] = {
     "wire": (wire, "Meridian Wire"), "think_tank": (think_tank, "Institute for Strategic Dialogue and Security"),
     "newspaper": (newspaper, "The Northern Courier"), "live_blog": (live_blog, "Global Desk"),
     "blog": (blog, "Borderlands Notebook"), "regional": (regional, "The Valley Chronicle"),
-    "magazine": (magazine, "Statecraft Review")}
-HELD_OUT = {"regional", "magazine"}  # written after the reader was changed on what the others showed
+    "magazine": (magazine, "Statecraft Review"), "broadcaster": (broadcaster, "National Broadcasting News"),
+    "press_release": (press_release, "Ministry of Foreign Affairs")}
+# templates written after the reader was changed on what the others showed, to measure it on pages it was not
+# tuned on: the first two were unseen by its first round of changes (they prompted the second), the last two by both
+NO_AUTHOR = {"press_release"}  # pages that name no author: the gold author is none, and none is right
+HELD_OUT = {"regional": "unseen by round 1", "magazine": "unseen by round 1", "broadcaster": "unseen",
+            "press_release": "unseen"}
 
 
-def build_pages(n: int = 42, seed: int = 7, corpus: Path = CORPUS) -> list[Page]:
+def build_pages(n: int = 45, seed: int = 7, corpus: Path = CORPUS) -> list[Page]:
     """``n`` pages, the same for the same ``seed``: test-split articles in turn through the templates."""
     rng = random.Random(seed)
     articles = test_articles(corpus)
@@ -398,9 +468,10 @@ def build_pages(n: int = 42, seed: int = 7, corpus: Path = CORPUS) -> list[Page]
         when = dt.datetime(2026, 1, 1, 6) + dt.timedelta(days=arng.randrange(330), minutes=arng.randrange(600))
         article = _Article(aid, title, blocks, authors, when, arng)
         sections = list(dict.fromkeys(s for s, _ in blocks if s))
+        meta = {"title": title, "date": f"{when:%Y-%m-%d}",
+                "author": "" if template in NO_AUTHOR else article.author, "outlet": outlet}
         pages.append(Page(f"{k:02d}-{template}-{aid}", template, render(article), [t for _, t in blocks],
-                          [title, *sections, summary(blocks)], {"title": title, "date": f"{when:%Y-%m-%d}",
-                                               "author": article.author, "outlet": outlet}, aid))
+                          [title, *sections, summary(blocks)], meta, aid))
     return pages
 
 
@@ -415,9 +486,10 @@ def _names(author: str) -> frozenset[str]:
 
 
 def meta_correct(key: str, gold: str, got: str | None) -> bool:
-    """Whether an extracted metadata value is the gold one: dates by day, authors as a set of names."""
-    if not got:
-        return False
+    """Whether an extracted metadata value is the gold one: dates by day, authors as a set of names; where the
+    gold is empty (a page naming no author), only no value is right."""
+    if not got or not gold:
+        return not got and not gold
     if key == "date":
         return got[:10] == gold
     if key == "author":
@@ -547,7 +619,7 @@ def table(scores: dict[str, Score], per_template: dict[str, dict[str, Score]], p
         for name in scores:
             s = per_template[name][template]
             cells.append(f"F1 {s.f1()[2]:.2f}; " + ", ".join(f"{s.meta[f]}" for f in META_FIELDS))
-        label = f"{template} (held out)" if template in HELD_OUT else template
+        label = f"{template} ({HELD_OUT[template]})" if template in HELD_OUT else template
         lines.append(f"| {label} | {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -589,7 +661,7 @@ def run(n: int, seed: int, write_readme: bool, show: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pages", type=int, default=42)
+    ap.add_argument("--pages", type=int, default=45)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
     ap.add_argument("--show", type=int, default=15, help="how many kept/lost paragraphs to list per extractor")
