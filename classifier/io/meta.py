@@ -277,13 +277,8 @@ def _name_tokens(attrs: dict[str, str | None]) -> list[str]:
     return [t for t in _BYLINE_NAME.split(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()) if t]
 
 
-def _is_byline(attrs: dict[str, str | None]) -> bool:
-    return any(t.startswith(("byline", "author")) for t in _name_tokens(attrs))
-
-
-def _is_dated(attrs: dict[str, str | None]) -> bool:
-    """An element named for the publication date ("date", "post-date", "pubdate", "published-on")."""
-    return any(t.startswith(("date", "pubdate", "publish", "posted")) for t in _name_tokens(attrs))
+_BYLINE_NAMES = ("byline", "author")
+_DATE_NAMES = ("date", "pubdate", "publish", "posted")  # "post-date", "published-on", "date-display-single"
 
 
 def byline_author(text: str) -> str | None:
@@ -351,9 +346,10 @@ class _HTMLMeta(HTMLParser):
             capture[2][0] += 1
         if item in _ITEMPROPS:
             self._capture(f"item:{item}")
-        if _is_byline(a):
+        tokens = _name_tokens(a)
+        if any(t.startswith(_BYLINE_NAMES) for t in tokens):
             self._capture("byline")
-        if _is_dated(a):
+        if any(t.startswith(_DATE_NAMES) for t in tokens):
             self._capture("dated")
 
     def handle_endtag(self, tag: str) -> None:
