@@ -7,9 +7,10 @@ ISO (``YYYY-MM-DD``, or ``YYYY-MM``/``YYYY`` when that is all the source says), 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
@@ -122,6 +123,26 @@ def find_date(text: str) -> str | None:
     return None
 
 
+MAX_TIMESTAMP_WORDS = 10
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?::\d{2})?(?!\d)(?:\s*[ap]\.?m\.?)?", re.I)
+_NUMERIC_IN_TEXT = re.compile(r"(?<!\d)\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?!\d)")
+_STAMP_WORDS = re.compile(
+    r"\b(?:posted|published|updated|last|modified|first|on|at|today|yesterday|local|time|"
+    r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?)\b|\b(?:gmt|utc|bst|cet|cest|eet|eest|est|edt|cst|cdt|pst|pdt|et|pt|"
+    r"z)\b|[+-]\d{2}:?\d{2}\b|[^\w]+", re.I)
+
+
+def is_timestamp(text: str) -> bool:
+    """Whether a line of a page is only a time stamp ("11:40 GMT", "Published April 2, 2026 9:10 AM"): a date or
+    clock time with nothing around it but words like "updated on" and a time zone. Prose with a date is not."""
+    if not text.strip() or len(text.split()) > MAX_TIMESTAMP_WORDS:
+        return False
+    rest = _CLOCK.sub(" ", _NUMERIC_IN_TEXT.sub(" ", _ISO_IN_TEXT.sub(" ", _TEXTUAL.sub(" ", text))))
+    if rest == text:  # no date and no time in it
+        return False
+    return not _STAMP_WORDS.sub("", rest).strip()
+
+
 _ISO_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")
 
 
@@ -215,9 +236,49 @@ _META_PROPERTY = {"og:title": "title", "og:site_name": "outlet", "article:publis
 _META_NAME = {"author": "author", "date": "date", "twitter:title": "title"}
 
 
-def _is_byline(attrs: dict[str, str | None]) -> bool:
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-    return any(t.startswith(("byline", "author")) for t in _BYLINE_NAME.split(names) if t)
+MAX_JSON_LD = 200_000  # characters of one JSON-LD block read; a longer one is not an article's description
+_LD_ARTICLE = re.compile(r"(?:Article|Posting|Report)$")  # NewsArticle, BlogPosting, LiveBlogPosting, Report, ...
+
+
+def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON-LD block: itself, the items of a top-level list and of an ``@graph``."""
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, dict):
+            yield item
+            graph = item.get("@graph")
+            yield from (g for g in graph if isinstance(g, dict)) if isinstance(graph, list) else ()
+
+
+def _ld_names(value: Any) -> Any:
+    """A JSON-LD person or organisation (or a list of them) as its name(s)."""
+    if isinstance(value, list):
+        return [n for n in map(_ld_names, value) if isinstance(n, str)]
+    return value.get("name") if isinstance(value, dict) else value
+
+
+def json_ld_article(text: str) -> dict[str, Any]:
+    """headline, date, author and publisher of the first article-like object (NewsArticle, BlogPosting,
+    LiveBlogPosting, ...) in a ``<script type="application/ld+json">`` block; {} when it has none or is broken."""
+    if len(text) > MAX_JSON_LD:
+        return {}
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    for obj in _ld_objects(data):
+        kinds = obj.get("@type")
+        if any(isinstance(k, str) and _LD_ARTICLE.search(k) for k in (kinds if isinstance(kinds, list) else [kinds])):
+            return {"headline": obj.get("headline"), "date": obj.get("datePublished"),
+                    "author": _ld_names(obj.get("author")), "publisher": _ld_names(obj.get("publisher"))}
+    return {}
+
+
+def _name_tokens(attrs: dict[str, str | None]) -> list[str]:
+    return [t for t in _BYLINE_NAME.split(f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()) if t]
+
+
+_BYLINE_NAMES = ("byline", "author")
+_DATE_NAMES = ("date", "pubdate", "publish", "posted")  # "post-date", "published-on", "date-display-single"
 
 
 def byline_author(text: str) -> str | None:
@@ -229,23 +290,33 @@ def byline_author(text: str) -> str | None:
     return name
 
 
-class _HTMLMeta(HTMLParser):
-    """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical> and the
-    text of the first byline element (class or id naming a byline or an author)."""
+_ITEMPROPS = {"headline", "author", "datepublished"}  # schema.org microdata read, by lower-cased itemprop
 
-    MAX_BYLINE = 500
+
+class _HTMLMeta(HTMLParser):
+    """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical>, the
+    first article described in JSON-LD, schema.org microdata (itemprop headline, author, datePublished), and the
+    text of the first byline element (class or id naming a byline or an author) and of the first element named
+    for a date."""
+
+    MAX_CAPTURE = 500  # characters of an element's text kept
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: dict[str, str] = {}  # source -> first value ("og:title", "<title>", "byline", ...)
         self._title: list[str] | None = None
-        self._byline: list[str] | None = None
-        self._byline_depth = 0
+        self._captures: list[tuple[str, list[str], list[int]]] = []  # (source, text, [depth]) being read
         self._quiet = 0  # inside <script>/<style>
+        self._ld: list[str] | None = None  # text of the JSON-LD <script> being read
 
     def _first(self, source: str, value: str | None) -> None:
         if value and value.strip() and source not in self.found:
             self.found[source] = " ".join(value.split())
+
+    def _capture(self, source: str) -> None:
+        """Reads the text of the element just opened into ``source``, unless a value or a reading is there."""
+        if source not in self.found and all(c[0] != source for c in self._captures):
+            self._captures.append((source, [], [0]))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k.lower(): v for k, v in attrs}
@@ -263,50 +334,75 @@ class _HTMLMeta(HTMLParser):
             self._title = []
         if tag in ("script", "style"):
             self._quiet += 1
+        if tag == "script" and (a.get("type") or "").strip().lower() == "application/ld+json" \
+                and not any(k.startswith("ld:") for k in self.found):
+            self._ld = []
+        item = (a.get("itemprop") or "").strip().lower()
+        if item in _ITEMPROPS:
+            self._first(f"item:{item}", a.get("content") or a.get("datetime"))
         if tag in ("meta", "link", "br", "img", "hr", "input", "wbr", "source"):
             return
-        if self._byline is not None:
-            self._byline_depth += 1
-        elif "byline" not in self.found and _is_byline(a):
-            self._byline, self._byline_depth = [], 1
+        for capture in self._captures:
+            capture[2][0] += 1
+        if item in _ITEMPROPS:
+            self._capture(f"item:{item}")
+        tokens = _name_tokens(a)
+        if any(t.startswith(_BYLINE_NAMES) for t in tokens):
+            self._capture("byline")
+        if any(t.startswith(_DATE_NAMES) for t in tokens):
+            self._capture("dated")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._quiet:
             self._quiet -= 1
+        if tag == "script" and self._ld is not None:
+            for key, value in json_ld_article("".join(self._ld)).items():
+                self._first(f"ld:{key}", _text_value(value))
+            self._ld = None
         if tag == "title" and self._title is not None:
             self._first("<title>", "".join(self._title))
             self._title = None
-        if self._byline is not None:
-            self._byline_depth -= 1
-            if self._byline_depth <= 0:
-                self._first("byline", " ".join(self._byline))
-                self._byline = None
+        for capture in list(self._captures):
+            capture[2][0] -= 1
+            if capture[2][0] < 0:
+                self._first(capture[0], " ".join(capture[1]))
+                self._captures.remove(capture)
 
     def handle_data(self, data: str) -> None:
+        if self._ld is not None and sum(map(len, self._ld)) <= MAX_JSON_LD:
+            self._ld.append(data)
         if self._quiet:
             return
         if self._title is not None:
             self._title.append(data)
-        if self._byline is not None and sum(map(len, self._byline)) < self.MAX_BYLINE:
-            self._byline.append(data)
+        for _, parts, _ in self._captures:
+            if sum(map(len, parts)) < self.MAX_CAPTURE:
+                parts.append(data)
 
 
 def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
-    """Metadata of an HTML page. Title: og:title, else <title> (less an " | Outlet" ending when the outlet is
-    known); date: article:published_time, <meta name=date>, the first <time datetime>, else a date in the
-    byline; author: <meta name=author>, else the byline's name; url: <link rel=canonical>, else og:url."""
+    """Metadata of an HTML page: meta tags first, then the article JSON-LD or microdata describe, then the page's
+    text. Title: og:title, twitter:title, JSON-LD or microdata headline, else <title> (less an " | Outlet" ending
+    when the outlet is known); date: article:published_time, <meta name=date>, JSON-LD or microdata
+    datePublished, the first <time datetime>, else a date in the byline or in an element named for a date;
+    author: <meta name=author>, JSON-LD or microdata author(s), else the byline's name; outlet: og:site_name, else
+    the JSON-LD publisher; url: <link rel=canonical>, else og:url."""
     parser = _HTMLMeta()
     parser.feed(text)
     parser.close()
     f = parser.found
-    outlet = f.get("og:site_name")
-    title = f.get("og:title") or f.get("name:twitter:title") or f.get("<title>")
+    outlet = f.get("og:site_name") or f.get("ld:publisher")
+    title = next((f[s] for s in ("og:title", "name:twitter:title", "ld:headline", "item:headline", "<title>")
+                  if s in f), None)
     if title and outlet and title != f.get("og:title"):
         title = re.sub(r"\s*[|\u2013\u2014:-]\s*" + re.escape(outlet) + r"\s*$", "", title) or title
-    dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "time") if s in f]
+    dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "ld:date", "item:datepublished",
+                                        "time") if s in f]
+    date = next((d for d in dates if d), None) or next(
+        (d for s in ("byline", "dated") if s in f for d in [find_date(f[s])] if d), None)
     byline = f.get("byline")
-    date = next((d for d in dates if d), None) or (find_date(byline) if byline else None)
-    author = f.get("name:author") or (byline_author(byline) if byline else None)
+    author = f.get("name:author") or f.get("ld:author") or f.get("item:author") or (
+        byline_author(byline) if byline else None)
     values = {"title": title, "date": date, "outlet": outlet, "author": author,
               "url": f.get("canonical") or f.get("og:url")}
     return build_meta(values, keys)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from classifier.io.meta import split_front_matter
+from classifier.io.meta import is_timestamp, split_front_matter
 
 HEADING_MAX_WORDS = 15
 _CLOSING = tuple('.!?:;"\'”’»)…。！？」』．؟۔')
@@ -143,10 +143,14 @@ def split_markdown(text: str) -> list[Paragraph]:
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
 _CHROME_TOKENS = {"ad", "ads", "share", "sharing", "tags", "nav", "navbar", "menu", "modal", "banner", "credit",
                   "credits", "comment", "comments", "subscribe", "signup", "masthead", "toolbar", "breadcrumbs",
-                  "overlay", "disclaimer", "skip", "print", "hidden"}
+                  "overlay", "disclaimer", "skip", "print", "hidden", "btn", "trending"}
 _CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert", "sponsor", "promo", "related",
                     "recommend", "recirc", "outbrain", "taboola", "breadcrumb", "byline", "caption", "popup",
-                    "sidebar", "widget", "dateline", "timestamp")
+                    "sidebar", "widget", "dateline", "timestamp", "author", "onetrust", "footer", "copyright",
+                    "paywall", "pullquote")
+# lists of links to other stories, named in one word or two ("mostread", "most-read", "mostRead", "read_next")
+_LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "readmore", "morestories")
+_PAGE_TAGS = {"html", "body", "main"}  # their classes describe the page ("single-post has-sidebar"), not furniture
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
 _NAME_TOKENS = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
 ARTICLE_SHARE = 0.25  # an <article>/<main> holding less of the page's text than this is not the page's content
@@ -160,7 +164,9 @@ def _is_chrome(attrs: dict[str, str | None]) -> bool:
         return True
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
     tokens = [t.lower() for t in _NAME_TOKENS.split(names) if t]
-    return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens)
+    words = tokens + [a + b for a, b in zip(tokens, tokens[1:])]
+    return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens) or any(
+        w.startswith(_LINK_LISTS) for w in words)
 
 
 @dataclass
@@ -168,7 +174,7 @@ class _Block:
     text: str
     heading: bool
     article: int | None  # which top-level <article> it sits in, if any
-    main: bool  # inside <main> or role="main"
+    main: bool  # inside <main>, role="main" or itemprop="articleBody"
 
 
 class _HTMLBlocks(HTMLParser):
@@ -188,10 +194,14 @@ class _HTMLBlocks(HTMLParser):
         self.filter_chrome = filter_chrome
         self.blocks: list[_Block] = []
         self._buf: list[str] = []
-        self._stack: list[tuple[str, bool, bool]] = []  # (tag, skipped for this element, <main> or role=main)
+        self._unlinked = False  # some of the text in _buf sits outside any <a>
+        self._stack: list[tuple[str, bool, bool, int, bool]] = []  # (tag, skipped, main, position, a link)
+        self.article_parents: dict[int, int] = {}  # top-level <article> -> the element it sits in (its position)
+        self._pushed = 0  # elements opened so far: an element's position is its count when opened
         self._open: Counter[str] = Counter()  # tags on the stack; with the two depths, every check is O(1)
         self._skip_depth = 0
         self._main_depth = 0
+        self._link_depth = 0  # open <a href> elements
         self._articles = 0
 
     def _inside(self, *tags: str) -> bool:
@@ -203,14 +213,17 @@ class _HTMLBlocks(HTMLParser):
     def _in_main(self) -> bool:
         return self._main_depth > 0
 
-    def _push(self, tag: str, skip: bool, main: bool) -> None:
-        self._stack.append((tag, skip, main))
+    def _push(self, tag: str, skip: bool, main: bool, link: bool = False) -> None:
+        self._pushed += 1
+        self._stack.append((tag, skip, main, self._pushed, link))
+        self._link_depth += link
         self._open[tag] += 1
         self._skip_depth += skip
         self._main_depth += main
 
     def _pop(self) -> str:
-        tag, skip, main = self._stack.pop()
+        tag, skip, main, _, link = self._stack.pop()
+        self._link_depth -= link
         self._open[tag] -= 1
         self._skip_depth -= skip
         self._main_depth -= main
@@ -218,10 +231,13 @@ class _HTMLBlocks(HTMLParser):
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
-        self._buf = []
+        links_only, self._buf, self._unlinked = not self._unlinked, [], False
         if text and not self._skipping():
+            heading = self._inside(*self.HEADING)
+            if self.filter_chrome and not heading and (links_only or is_timestamp(text)):
+                return  # a list of links ("Most read", "About | Privacy"), a time stamp ("Updated 11:40 GMT")
             article = self._articles if self._inside("article") else None
-            self.blocks.append(_Block(text, self._inside(*self.HEADING), article, self._in_main()))
+            self.blocks.append(_Block(text, heading, article, self._in_main()))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "br":
@@ -234,10 +250,12 @@ class _HTMLBlocks(HTMLParser):
             self._pop()
         if tag == "article" and not self._inside("article"):
             self._articles += 1
+            self.article_parents[self._articles] = self._stack[-1][3] if self._stack else 0
         a = dict(attrs)
         skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
-            self.filter_chrome and _is_chrome(a))
-        self._push(tag, skip, tag == "main" or a.get("role") == "main")
+            self.filter_chrome and tag not in _PAGE_TAGS and _is_chrome(a))
+        self._push(tag, skip, tag == "main" or a.get("role") == "main" or a.get("itemprop") == "articleBody",
+                   tag == "a" and bool(a.get("href")))
 
     def handle_endtag(self, tag: str) -> None:
         if not self._inside(tag):
@@ -250,14 +268,24 @@ class _HTMLBlocks(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skipping():
             self._buf.append(data.replace("\n", " "))
+            self._unlinked = self._unlinked or (bool(data.strip()) and not self._link_depth)
 
     def close(self) -> None:
         super().close()
         self._flush()
 
 
-def _content(blocks: list[_Block]) -> list[_Block]:
-    """The page's own text: its main <article>(s), else <main>, when they hold a fair share of the page."""
+def _feeds(keep: set[int], parents: dict[int, int]) -> set[int]:
+    """Articles of a feed: where two or more kept <article>s sit side by side in one element (a live blog's
+    updates), every <article> in that element is kept, however short."""
+    counts = Counter(parents.get(a) for a in keep)
+    feeds = {parent for parent, n in counts.items() if n >= 2}
+    return {a for a, parent in parents.items() if parent in feeds}
+
+
+def _content(blocks: list[_Block], parents: dict[int, int]) -> list[_Block]:
+    """The page's own text: its main <article>(s) (all of a feed's), else <main>, when they hold a fair share of
+    the page. ``parents``: the element each top-level <article> sits in."""
     total = sum(len(b.text) for b in blocks if not b.heading) or 1
     sizes: dict[int, int] = {}
     for b in blocks:
@@ -266,6 +294,7 @@ def _content(blocks: list[_Block]) -> list[_Block]:
     if sizes and sum(sizes.values()) >= ARTICLE_SHARE * total:
         largest = max(sizes.values())
         keep = {a for a, n in sizes.items() if n >= ARTICLE_SHARE * largest}
+        keep |= _feeds(keep, parents)
         return [b for b in blocks if b.article in keep or (b.heading and b.main and b.article is None)]
     main = [b for b in blocks if b.main]
     if sum(len(b.text) for b in main if not b.heading) >= ARTICLE_SHARE * total:
@@ -281,7 +310,7 @@ def split_html(text: str) -> list[Paragraph]:
         parser = _HTMLBlocks(filter_chrome)
         parser.feed(text)
         parser.close()
-        blocks = _content(parser.blocks)
+        blocks = _content(parser.blocks, parser.article_parents)
         paragraphs = _blocks_to_paragraphs([(b.text, b.heading) for b in blocks])
         if paragraphs or not filter_chrome:
             return paragraphs

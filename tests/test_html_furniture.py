@@ -1,0 +1,91 @@
+"""Web pages with the furniture real sites carry (live-blog feeds, time stamps, author cards, "most read" and
+"read next" lists, JSON-LD metadata): what ``policytag tag`` reads from them. Pages in tests/data, by hand."""
+from helpers import DATA, read_jsonl
+
+from classifier.cli import main
+from classifier.io.meta import META_KEYS, html_meta, is_timestamp
+from classifier.io.segment import split
+
+
+def _texts(name: str) -> list[str]:
+    return [p.text for p in split((DATA / name).read_text(encoding="utf-8"), "html")]
+
+
+def test_every_update_of_a_live_blog_is_read_however_short_and_its_time_stamps_are_not():
+    texts = _texts("live_blog_page.html")
+    assert [t.split()[0] for t in texts] == ["Delegations", "Wheat", "Ukraine's", "Talks"]
+    assert texts[3] == "Talks open in Istanbul."
+
+
+def test_time_stamps_author_cards_and_buttons_are_not_article_text():
+    texts = _texts("think_tank_page.html")
+    assert [t.split()[0] for t in texts] == ["Commentary", "The", "Seven", "A"]
+    texts = _texts("newspaper_page.html")
+    assert [t.split()[0] for t in texts] == ["Estonia,", "The", '"No']
+
+
+def test_most_read_and_read_next_lists_are_not_article_text():
+    texts = " ".join(_texts("newspaper_page.html"))
+    for teaser in ("Ferry operators", "Tallinn mayor", "cable repairs", "Finland to double", "About time"):
+        assert teaser not in texts
+
+
+def test_json_ld_gives_the_date_author_and_outlet_the_meta_tags_lack():
+    page = (DATA / "think_tank_page.html").read_text(encoding="utf-8")
+    assert html_meta(page, META_KEYS) == {"title": "Why the Arctic Council still matters", "date": "2026-02-09",
+                                          "outlet": "Centre for Northern Security", "author": "Ingrid Lindahl"}
+    live = html_meta((DATA / "live_blog_page.html").read_text(encoding="utf-8"), META_KEYS)
+    assert live["author"] == "Selin Aydın, Mark Olsen" and live["date"] == "2026-05-14"  # not the WebPage's date
+    only_ld = ('<script type="application/ld+json">[{"@type": "BlogPosting", "headline": "Fences", '
+               '"datePublished": "2026-07-01", "author": "Ana Lim", "publisher": "Notebook"}]</script><p>Text.</p>')
+    assert html_meta(only_ld, META_KEYS) == {"title": "Fences", "date": "2026-07-01", "outlet": "Notebook",
+                                             "author": "Ana Lim"}
+    broken = '<title>T</title><script type="application/ld+json">{"@type": "Article", "author": [</script>'
+    assert html_meta(broken, META_KEYS) == {"title": "T"}
+
+
+def test_meta_tags_still_come_before_json_ld():
+    page = ('<head><meta name="author" content="Tag Author"><meta property="article:published_time" '
+            'content="2026-01-02"><script type="application/ld+json">{"@type": "NewsArticle", "author": '
+            '{"name": "Ld Author"}, "datePublished": "2026-09-09"}</script></head>')
+    assert html_meta(page, ("date", "author")) == {"date": "2026-01-02", "author": "Tag Author"}
+
+
+def test_what_reads_as_a_time_stamp():
+    for stamp in ("11:40", "08:30 GMT", "9 February 2026", "Published April 2, 2026 9:10 AM GMT",
+                  "Posted on March 3, 2026", "Updated: 2026-03-04 10:00 UTC", "Tuesday 4 March 2026, 14:05"):
+        assert is_timestamp(stamp), stamp
+    for text in ("Talks open in Istanbul.", "Updated 11:40 · Edited by Selin Aydın", "March 2026 was cold.",
+                 "2026", "Attack 12:05", "Only 9 March 2026",
+                 "On 4 March 2026 the ministers met in Riga to sign the patrol agreement.", ""):
+        assert not is_timestamp(text), text
+
+
+def test_tag_reads_a_live_blog_page_with_its_json_ld_author(tmp_path):
+    out = tmp_path / "out.jsonl"
+    assert main(["tag", str(DATA / "live_blog_page.html"), "-o", str(out)]) == 0
+    records = read_jsonl(out)
+    assert [r["text"].split()[0] for r in records] == ["Delegations", "Wheat", "Ukraine's", "Talks"]
+    assert records[0]["meta"]["author"] == "Selin Aydın, Mark Olsen"
+
+
+def test_classes_of_the_page_itself_do_not_make_it_furniture():
+    story = "<p>Ministers met in Vilnius to discuss the rotation of the allied brigade.</p>"
+    page = (f'<html class="js"><body class="single author-jane has-sidebar"><main class="main-sidebar">{story}'
+            '<div class="author-bio"><p>Jane writes about the Baltics.</p></div></main></body></html>')
+    assert [p.text for p in split(page, "html")] == [story[3:-4]]
+
+
+def test_link_lists_footers_pull_quotes_and_paywall_prompts_are_not_article_text():
+    texts = _texts("magazine_page.html")
+    assert [t.split()[0] for t in texts] == ["Three", "Tehran's", "Washington,"]
+    texts = _texts("regional_page.html")  # no <article>, <main>, <nav> or <footer> on this page
+    assert [t.split()[0] for t in texts] == ["Trucks", "Traders"]
+
+
+def test_microdata_and_a_date_element_give_metadata():
+    page = (DATA / "magazine_page.html").read_text(encoding="utf-8")
+    assert html_meta(page, META_KEYS) == {"title": "The long road back to the Iran talks", "date": "2026-06-03",
+                                          "author": "Leila Karimi"}
+    page = (DATA / "regional_page.html").read_text(encoding="utf-8")
+    assert html_meta(page, ("date",)) == {"date": "2026-03-14"}
