@@ -156,6 +156,19 @@ def test_a_rule_at_the_top_of_markdown_is_not_front_matter():
 def test_pinned_news_page_carries_its_title_date_and_byline_author():
     records = read_jsonl(ROOT / "tests" / "data" / "pinned" / "records.jsonl")
     page = [r for r in records if r["doc"].endswith("news_page.html")]
-    assert page and all(r["meta"] == {"title": "Allies split the bill for Baltic air defence | The Daily Ledger",
+    assert page and all(r["meta"] == {"title": "Allies split the bill for Baltic air defence",
                                       "date": "2026-03-12", "author": "Jane Doe"} for r in page)
     assert not any("meta" in r for r in records if r["doc"].endswith("article.md"))
+
+
+@pytest.mark.parametrize("title, h1, expected", [
+    ("Talks resume in Geneva after a week | Wire Today", "Talks resume in Geneva after a week",
+     "Talks resume in Geneva after a week"),                       # the site's name after the headline goes
+    ("Talks resume in Geneva after a week \u2014 a long read", "Talks resume in Geneva after a week",
+     "Talks resume in Geneva after a week"),
+    ("Short | X", "Short", "Short | X"),                            # too short a headline to trust
+    ("Analysis: talks resume in Geneva", "Talks resume in Geneva", "Analysis: talks resume in Geneva"),
+])
+def test_a_title_that_is_the_h1_plus_a_site_name_gives_the_headline(title, h1, expected):
+    page = f"<html><head><title>{title}</title></head><body><article><h1>{h1}</h1><p>Text.</p></article></body></html>"
+    assert html_meta(page, ["title"]) == {"title": expected}

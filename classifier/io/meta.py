@@ -351,6 +351,8 @@ class _HTMLMeta(HTMLParser):
             self._capture("byline")
         if any(t.startswith(_DATE_NAMES) for t in tokens):
             self._capture("dated")
+        if tag == "h1":
+            self._capture("h1")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._quiet:
@@ -380,11 +382,20 @@ class _HTMLMeta(HTMLParser):
                 parts.append(data)
 
 
+def _site_suffixed(title: str, headline: str | None) -> bool:
+    """Whether a page's <title> is its <h1> plus a site name ("Headline | Site", "Headline - Site"): pages name
+    the site in <title> for browser tabs, and the headline is what a reader of the records wants."""
+    if not headline or len(headline) < 12 or not title.startswith(headline) or title == headline:
+        return False
+    return re.fullmatch(r"\s*[|\u2013\u2014:\u00b7-]\s*\S.{0,60}", title[len(headline):]) is not None
+
+
 def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
     """Metadata of an HTML page: meta tags first, then the article JSON-LD or microdata describe, then the page's
     text. Title: og:title, twitter:title, JSON-LD or microdata headline, else <title> (less an " | Outlet" ending
     when the outlet is known); date: article:published_time, <meta name=date>, JSON-LD or microdata
     datePublished, the first <time datetime>, else a date in the byline or in an element named for a date;
+    <title> less a site-name ending that follows the page's <h1>;
     author: <meta name=author>, JSON-LD or microdata author(s), else the byline's name; outlet: og:site_name, else
     the JSON-LD publisher; url: <link rel=canonical>, else og:url."""
     parser = _HTMLMeta()
@@ -396,6 +407,8 @@ def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
                   if s in f), None)
     if title and outlet and title != f.get("og:title"):
         title = re.sub(r"\s*[|\u2013\u2014:-]\s*" + re.escape(outlet) + r"\s*$", "", title) or title
+    if title and title == f.get("<title>") and _site_suffixed(title, f.get("h1")):
+        title = f["h1"]
     dates = [parse_date(f[s]) for s in ("article:published_time", "name:date", "ld:date", "item:datepublished",
                                         "time") if s in f]
     date = next((d for d in dates if d), None) or next(
