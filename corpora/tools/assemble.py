@@ -91,12 +91,13 @@ def build(corpus: Path, all_test: bool) -> None:
         frozen = {d["article_id"]: d["split"] for d in map(json.loads, (corpus / "paragraphs.jsonl").open())}
     if all_test:
         splits = {r["article_id"]: "test" for r in rows}
-    elif frozen and all(r["article_id"] in frozen for r in rows):
-        splits = frozen
-    else:
-        sys.path.insert(0, str(corpus.resolve().parents[1]))
-        from classifier.io.corpus import assign_splits
-        splits = assign_splits(rows, list(THEMES))
+    else:  # articles keep their split; only articles new to the corpus are assigned one, among themselves
+        splits = {a: s for a, s in frozen.items()}
+        fresh = [r for r in rows if r["article_id"] not in frozen]
+        if fresh:
+            sys.path.insert(0, str(corpus.resolve().parents[1]))
+            from classifier.io.corpus import assign_splits
+            splits.update(assign_splits(fresh, list(THEMES)))
     for r in rows:
         r["split"] = splits[r["article_id"]]
     write_jsonl(corpus / "paragraphs.jsonl", [{k: r.get(k) for k in FIELDS} for r in rows])
