@@ -68,10 +68,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     mean F1 when the theme's and the no-theme paragraphs' shares differ from the training data's.
 
     ``calibrate`` (multi-label, thresholds tuned): each theme's blended score is mapped by a monotone Platt
-    calibration fitted on the out-of-fold blended scores, so a score reads as a frequency, and the thresholds are
-    tuned on the calibrated scores; the ranking within a theme is unchanged (see
-    :mod:`classifier.heads.calibration`). ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without
-    cross-validation), so other thresholds or calibrations can be studied without refitting.
+    calibration fitted on the out-of-fold blended scores, so a score reads as a frequency; the thresholds are
+    tuned as without it and mapped through the same calibration, so the themes assigned do not change (see
+    :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`).
+    ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
+    thresholds or calibrations can be studied without refitting.
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
@@ -204,9 +205,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if tune and oof is not None:
             if self.calibrate:
                 self.head_.calibration = PlattCalibration(min_positives=self.min_positives).fit(oof, Y)
-                oof = self.head_.calibration.predict_proba(oof)
             self.thresholds_, self.threshold_notes_ = choose_thresholds(oof, Y, objective, self.min_positives,
-                                                                        codebook.ids)
+                                                                        codebook.ids, self.head_.calibration)
             for note in self.threshold_notes_:
                 log.info("fit: %s", note)
         else:

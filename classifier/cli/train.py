@@ -47,8 +47,8 @@ def add_parser(sub: Any) -> None:
                    "paragraphs with no theme differ from the training data's); a theme that cannot reach the target "
                    "keeps its F1-best threshold")
     p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
-                   "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency, and tune "
-                   "the thresholds on calibrated scores (default on; multi-label only)")
+                   "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency; thresholds "
+                   "move with it, so the themes assigned stay the same (default on; multi-label only)")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")

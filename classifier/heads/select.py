@@ -15,6 +15,7 @@ x1, x2 against its negatives, and the rows with no theme to 5%, 15%, 25% of all 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +24,14 @@ from classifier.heads.linear import THRESHOLD_GRID, tune_thresholds
 from classifier.scoring import f1_from_counts
 
 KINDS = ("f1", "precision", "recall", "robust-f1")
+
+
+class Calibration(Protocol):
+    """A monotone per-theme map of scores (:class:`classifier.heads.calibration.PlattCalibration`)."""
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray: ...
+
+
 POSITIVE_SCALES = (0.5, 1.0, 2.0)  # robust-f1: a theme's positives weighted so against its negatives
 NO_THEME_SHARES = (0.05, 0.15, 0.25)  # robust-f1: rows with no theme weighted to these shares of all rows
 
@@ -59,9 +68,24 @@ class ThresholdObjective:
 
 
 def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective = "f1",
-                      min_positives: int = 3, names: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+                      min_positives: int = 3, names: list[str] | None = None,
+                      calibration: Calibration | None = None) -> tuple[np.ndarray, list[str]]:
     """Per-theme thresholds for ``objective`` from out-of-fold scores ``P`` and gold ``Y`` (both (n, k)), and one
-    note per theme that fell back to its F1-best threshold because the target was out of reach."""
+    note per theme that fell back to its F1-best threshold because the target was out of reach.
+
+    With ``calibration`` (a monotone map fitted on ``P``) the thresholds are chosen on ``P`` and mapped through
+    it: a paragraph's calibrated score passes the mapped threshold exactly when its raw score passes the raw one,
+    so calibration changes what a score reads as, never which themes are assigned. (Choosing on the calibrated
+    scores instead only moves each threshold along a flat F1 plateau on a different grid; measured in
+    ``evaluation/experiments/prior_shift.py``, it cost 0.003-0.004 macro-F1.)"""
+    thresholds, notes = _choose(P, Y, objective, min_positives, names)
+    if calibration is not None:
+        thresholds = np.clip(calibration.predict_proba(thresholds[None, :])[0], 1e-6, 1 - 1e-6)
+    return thresholds, notes
+
+
+def _choose(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective, min_positives: int,
+            names: list[str] | None) -> tuple[np.ndarray, list[str]]:
     goal = objective if isinstance(objective, ThresholdObjective) else ThresholdObjective.parse(objective)
     best_f1 = tune_thresholds(P, Y, min_positives)
     if goal.kind == "f1":
