@@ -76,8 +76,8 @@ def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdOb
     With ``calibration`` (a monotone map fitted on ``P``) the thresholds are chosen on ``P`` and mapped through
     it: a paragraph's calibrated score passes the mapped threshold exactly when its raw score passes the raw one,
     so calibration changes what a score reads as, never which themes are assigned. (Choosing on the calibrated
-    scores instead only moves each threshold along a flat F1 plateau on a different grid; measured in
-    ``evaluation/experiments/prior_shift.py``, it cost 0.003-0.004 macro-F1.)"""
+    scores instead only moves each threshold along a flat F1 plateau on a different grid, no better on writing
+    the model never saw: see ``evaluation/experiments/prior_shift.py``.)"""
     thresholds, notes = _choose(P, Y, objective, min_positives, names)
     if calibration is not None:
         thresholds = np.clip(calibration.predict_proba(thresholds[None, :])[0], 1e-6, 1 - 1e-6)
