@@ -16,6 +16,7 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
+from classifier.heads import SENTENCE_LABELS
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
@@ -60,6 +61,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     vector is their mean, and a theme's score is ``(1 - w)`` x the paragraph's score plus ``w`` x its best
     sentence's, so a point made in one clause of a long paragraph counts, and every assigned theme can name the
     sentence that carries it (``evidence`` in records). ``None`` reads whole paragraphs (no evidence).
+    ``sentence_labels`` says how the sentence head learns from paragraph labels: ``"all"`` (default) from every
+    sentence carrying its paragraph's labels, ``"mil"`` from the best sentence of each paragraph with the theme
+    against every sentence of those without it (see :func:`classifier.heads.linear.fit_sentence_head`).
 
     ``threshold_objective`` says what the multi-label thresholds are tuned for on out-of-fold scores: ``"f1"``
     (default), ``"precision@0.8"`` (the lowest threshold reaching that precision) or ``"recall@0.9"`` (the highest
@@ -85,8 +89,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
                  backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True,
-                 threshold_objective: str = "f1", calibrate: bool = True):
+                 threshold_objective: str = "f1", calibrate: bool = True, sentence_labels: str = "all"):
         self.encoder = encoder
+        self.sentence_labels = sentence_labels
         self.calibrate = calibrate
         self.threshold_objective = threshold_objective
         self.per_theme = per_theme
@@ -121,6 +126,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         model selection takes minutes, and the library never prints, so a caller shows it as it likes."""
         step = progress if progress is not None else _no_progress
         objective = ThresholdObjective.parse(self.threshold_objective)  # refused before any slow work
+        if self.sentence_labels not in SENTENCE_LABELS:
+            raise TrainingDataError(f"sentence_labels={self.sentence_labels!r}: expected one of "
+                                    f"{', '.join(SENTENCE_LABELS)}")
         units = as_units(X)
         codebook, Y = self._targets(y, len(units))
         empty = [i for i, u in enumerate(units) if not u.text.strip()]
@@ -181,7 +189,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if self.per_theme and selection is not None and sentence_mode and codebook.multi_label:
             # a head of its own for sentences, each taking its paragraph's labels: it learns what a theme's
             # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
-            sentence_oof = sentence_head_oof(pieces[best.context], Y, emb.owner, folds, best, self.random_state, k)
+            sentence_oof = sentence_head_oof(pieces[best.context], Y, emb.owner, folds, best, self.random_state, k,
+                                             self.sentence_labels)
             own_sentence_head = True
         if per_theme or own_sentence_head:  # fixed weights: still the out-of-fold scores of the head that ships
             sentence_w, lexical_w, oof = per_theme_blend(
@@ -199,6 +208,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             LexicalHead(multi_label=codebook.multi_label, random_state=self.random_state, n_classes=k)
             if lexical_w.any() else None,
             _compact(sentence_w) if sentence_mode else None, _compact(lexical_w),
+            sentence_labels=self.sentence_labels,
         ).fit(BlendInput(designs[best.context], pieces[best.context] if pieces else None, emb.owner, texts), Y)
         self.threshold_notes_ = []
         self.oof_scores_ = oof

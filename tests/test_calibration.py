@@ -41,10 +41,12 @@ def test_calibration_is_fitted_monotone_and_keeps_each_themes_ranking(calibrated
     assert not np.allclose(P, raw)
     for j in range(P.shape[1]):
         assert (np.argsort(P[:, j], kind="stable") == np.argsort(raw[:, j], kind="stable")).all()
-    # the thresholds were tuned on the calibrated out-of-fold scores
+    # the thresholds were tuned on the raw out-of-fold scores and mapped, so the same themes are assigned
     Y = calibrated._targets(table.labels, len(table.units))[1]
-    expected, _ = choose_thresholds(cal.predict_proba(calibrated.oof_scores_), Y, "f1", calibrated.min_positives)
-    assert (calibrated.thresholds_ == expected).all()
+    raw_thresholds, _ = choose_thresholds(calibrated.oof_scores_, Y, "f1", calibrated.min_positives)
+    assert np.allclose(calibrated.thresholds_, cal.predict_proba(raw_thresholds[None, :])[0])
+    assert not np.allclose(calibrated.thresholds_, raw_thresholds)
+    assert ((P >= calibrated.thresholds_) == (raw >= raw_thresholds)).all()
 
 
 def test_a_saved_calibrated_model_keeps_it_as_plain_arrays(calibrated, table, tmp_path):

@@ -8,10 +8,11 @@ from ecosystem_data import mini_rows
 from helpers import ROOT
 
 from classifier.encoding.encoder import make_encoder
+from classifier.heads import SENTENCE_LABELS
 from classifier.heads.base import Head
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.lexical import LexicalHead
-from classifier.heads.linear import LinearHead
+from classifier.heads.linear import LinearHead, fit_sentence_head
 from classifier.model import load_model
 from classifier.persist import read_folder, write_arrays
 
@@ -99,3 +100,35 @@ def test_each_part_checks_its_own_saved_arrays(damage, message):
     with pytest.raises(ValueError) as info:
         BlendHead.check_arrays(arrays, 12, 384)
     assert message in str(info.value)
+
+
+def _bags() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paragraphs as bags of 2-d sentence vectors: a positive paragraph has one sentence carrying the theme (axis
+    0) beside one naming the region (axis 1); the negatives name the region, or neither."""
+    rng = np.random.default_rng(0)
+    pieces, owner, y = [], [], []
+    for i in range(60):
+        kind = i % 3  # 0: theme + region, 1: region only, 2: neither
+        vectors = [[1.0, 0.0], [0.0, 1.0]] if kind == 0 else [[0.0, 1.0]] if kind == 1 else [[-1.0, -1.0]]
+        for v in vectors:
+            pieces.append(np.array(v) + rng.normal(0, 0.1, 2))
+            owner.append(i)
+        y.append([kind == 0])
+    return np.array(pieces), np.array(y, dtype=bool), np.array(owner)
+
+
+def test_mil_sentence_labels_learn_the_sentence_that_carries_the_theme_not_its_neighbours():
+    pieces, Y, owner = _bags()
+    region = np.array([[0.0, 1.0]])
+    scores = {labels: fit_sentence_head(pieces, Y, owner, labels, 16.0, None).predict_proba(
+        np.vstack([[1.0, 0.0], region]))[:, 0] for labels in SENTENCE_LABELS}
+    # every sentence taking its paragraph's label teaches that the region sentence is half the theme;
+    # the best sentence per positive paragraph teaches that it is not
+    assert scores["all"][1] > 0.2 and scores["mil"][1] < 0.1
+    assert scores["mil"][0] > 0.9
+
+
+def test_unknown_sentence_labels_are_refused():
+    pieces, Y, owner = _bags()
+    with pytest.raises(ValueError, match="expected one of all, mil"):
+        fit_sentence_head(pieces, Y, owner, "every", 1.0, None)

@@ -76,6 +76,8 @@ def test_unknown_labels_fail_before_encoding():
         ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text"], [["no_such_theme"]])
     with pytest.raises(TrainingDataError, match="empty"):
         ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text", "  "], [["deterrence"], []])
+    with pytest.raises(TrainingDataError, match="sentence_labels='every': expected one of all, mil"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK, sentence_labels="every").fit(["a text"], [["deterrence"]])
 
 
 def test_saved_and_loaded_model_gives_identical_scores(mini_model, tmp_path):

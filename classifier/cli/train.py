@@ -23,6 +23,7 @@ from classifier.cli.options import (
     stage_bars,
     verbose_arg,
 )
+from classifier.heads import SENTENCE_LABELS
 
 
 def add_parser(sub: Any) -> None:
@@ -46,6 +47,9 @@ def add_parser(sub: Any) -> None:
                    "highest reaching recall R), or robust-f1 (the best mean F1 when the shares of the theme and of "
                    "paragraphs with no theme differ from the training data's); a theme that cannot reach the target "
                    "keeps its F1-best threshold")
+    p.add_argument("--sentence-labels", choices=SENTENCE_LABELS, default="all", help="how the sentence head "
+                   "learns from paragraph labels: all, every sentence takes its paragraph's labels (default); mil, "
+                   "the best sentence of each paragraph with a theme against every sentence of those without it")
     p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
                    "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency; thresholds "
                    "move with it, so the themes assigned stay the same (default on; multi-label only)")
@@ -133,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
                             random_state=args.seed, cache=cache_option(args),
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend,
-                            threshold_objective=args.threshold_objective, calibrate=args.calibration == "on")
+                            threshold_objective=args.threshold_objective, calibrate=args.calibration == "on",
+                            sentence_labels=args.sentence_labels)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings

@@ -1,2 +1,6 @@
 """Classify: the heads that turn features into theme probabilities (linear over embeddings, TF-IDF words).
 Each head is arrays in, arrays out, saved without pickle."""
+
+# how a sentence head learns from paragraph labels (classifier.heads.linear.fit_sentence_head); here, with no
+# import, so the CLI can offer the choices without loading numpy
+SENTENCE_LABELS = ("all", "mil")

@@ -23,7 +23,7 @@ import numpy as np
 from classifier.heads.base import Arrays, is_saved, prefixed, unprefixed
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
-from classifier.heads.linear import LinearHead
+from classifier.heads.linear import LinearHead, fit_sentence_head
 
 Weight = float | list[float]
 
@@ -60,6 +60,7 @@ class BlendHead:
     sentence_weight: Weight | None = None
     lexical_weight: Weight = 0.0
     calibration: PlattCalibration | None = None
+    sentence_labels: str = "all"  # how fit teaches the sentence head (fit_sentence_head); not needed to score
 
     @property
     def multi_label(self) -> bool:
@@ -67,11 +68,14 @@ class BlendHead:
 
     def fit(self, X: BlendInput, Y: np.ndarray) -> BlendHead:
         """Fit each part with its own settings: the paragraph head on paragraphs, the sentence head on sentences
-        (each carrying its paragraph's labels), the TF-IDF head on texts; the weights and the calibration are kept
-        as given (both are chosen on out-of-fold scores)."""
+        (learning from their paragraphs' labels as ``sentence_labels`` says), the TF-IDF head on texts; the weights
+        and the calibration are kept as given (both are chosen on out-of-fold scores)."""
         self.paragraph.fit(X.paragraphs, Y)
         if self.sentence is not None:
-            self.sentence.fit(X.pieces, Y[X.owner])
+            s = self.sentence
+            fitted = fit_sentence_head(X.pieces, Y, X.owner, self.sentence_labels, s.C, s.class_weight,
+                                       s.random_state)
+            s.coef, s.intercept = fitted.coef, fitted.intercept
         if self.lexical is not None:
             self.lexical.fit(X.texts, Y)
         return self

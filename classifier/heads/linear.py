@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.heads import SENTENCE_LABELS
 from classifier.scoring import f1_from_counts, macro_f1, one_hot
 
 SATURATED = 12.0  # logit used for a label that is always (or never) present in training
@@ -287,16 +288,58 @@ def make_folds(n: int, groups: Sequence | None, n_splits: int,
 
 
 
+def fit_sentence_head(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray, labels: str, C: float,
+                      class_weight: str | None, random_state: int = 0) -> LinearHead:
+    """A multi-label head for sentences, learned from their paragraphs' labels ``Y`` (``owner``: each piece's row).
+
+    ``"all"``: every sentence takes its paragraph's labels. A paragraph about Ukraine that ends with one clause
+    comparing Manila then teaches that each of its sentences is a comparison, and the head learns the region.
+    ``"mil"`` (multiple-instance learning): per theme, the positives are the one sentence of each positive
+    paragraph that the ``"all"`` head scores highest (the instance that makes the bag positive), the negatives
+    every sentence of the paragraphs without the theme; the positive paragraphs' other sentences are left out."""
+    first = fit_head(pieces, Y[owner], True, C, class_weight, random_state)
+    if labels == "all":
+        return first
+    if labels != "mil":
+        raise ValueError(f"sentence labels {labels!r}: expected one of {', '.join(SENTENCE_LABELS)}")
+    S = first.predict_proba(pieces)
+    coef, intercept = first.coef.copy(), first.intercept.copy()
+    order = np.lexsort((np.arange(len(owner)), owner))  # pieces grouped by paragraph, each group in order
+    for j in range(Y.shape[1]):
+        positive = Y[:, j].astype(bool)
+        if not positive.any() or positive.all():
+            continue  # saturated in the first head already
+        best = _best_piece(S[:, j], owner, len(Y), order)
+        rows = np.concatenate([best[positive], np.flatnonzero(~positive[owner])])
+        y = np.zeros((len(rows), 1), dtype=bool)
+        y[:positive.sum(), 0] = True
+        head = fit_head(pieces[rows], y, True, C, class_weight, random_state)
+        coef[j], intercept[j] = head.coef[0], head.intercept[0]
+    return LinearHead(coef, intercept, True)
+
+
+def _best_piece(scores: np.ndarray, owner: np.ndarray, n: int, order: np.ndarray) -> np.ndarray:
+    """For each of ``n`` paragraphs, the index of its highest-scoring piece (the first on a tie; -1 for none)."""
+    best = np.full(n, -1)
+    top = np.full(n, -np.inf)
+    for i in order:
+        if scores[i] > top[owner[i]]:
+            top[owner[i]], best[owner[i]] = scores[i], i
+    return best
+
+
 def sentence_head_oof(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray,
                       folds: Sequence[tuple[np.ndarray, np.ndarray]], config: Config, random_state: int,
-                      k: int) -> np.ndarray:
-    """Out of fold, each paragraph's best-sentence probabilities from a head trained on sentences that carry
-    their paragraph's labels (multiple-instance style: noisy per sentence, sharp at the maximum)."""
+                      k: int, labels: str = "all") -> np.ndarray:
+    """Out of fold, each paragraph's best-sentence probabilities from a sentence head (:func:`fit_sentence_head`
+    with ``labels``) trained on the other folds' paragraphs."""
     B = np.zeros((len(Y), k))
     for train, test in folds:
         rows_train = np.flatnonzero(np.isin(owner, train))
         rows_test = np.flatnonzero(np.isin(owner, test))
-        head = fit_head(pieces[rows_train], Y[owner[rows_train]], True, config.C, config.class_weight,
-                        random_state, k)
+        remap = np.full(len(Y), -1)
+        remap[train] = np.arange(len(train))
+        head = fit_sentence_head(pieces[rows_train], Y[train], remap[owner[rows_train]], labels, config.C,
+                                 config.class_weight, random_state)
         np.maximum.at(B, owner[rows_test], head.predict_proba(pieces[rows_test]))
     return B
