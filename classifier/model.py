@@ -17,6 +17,7 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
 from classifier.heads.blend import BlendHead, BlendInput
+from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
@@ -63,7 +64,15 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     ``threshold_objective`` says what the multi-label thresholds are tuned for on out-of-fold scores: ``"f1"``
     (default), ``"precision@0.8"`` (the lowest threshold reaching that precision) or ``"recall@0.9"`` (the highest
     reaching that recall); a theme that cannot reach its target keeps its F1-best threshold, listed in
-    ``threshold_notes_`` (see :mod:`classifier.heads.select`).
+    ``threshold_notes_`` (see :mod:`classifier.heads.select`). ``"robust-f1"`` takes the threshold with the best
+    mean F1 when the theme's and the no-theme paragraphs' shares differ from the training data's.
+
+    ``calibrate`` (multi-label, thresholds tuned): each theme's blended score is mapped by a monotone Platt
+    calibration fitted on the out-of-fold blended scores, so a score reads as a frequency; the thresholds are
+    tuned as without it and mapped through the same calibration, so the themes assigned do not change (see
+    :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`).
+    ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
+    thresholds or calibrations can be studied without refitting.
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
@@ -76,8 +85,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
                  backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True,
-                 threshold_objective: str = "f1"):
+                 threshold_objective: str = "f1", calibrate: bool = True):
         self.encoder = encoder
+        self.calibrate = calibrate
         self.threshold_objective = threshold_objective
         self.per_theme = per_theme
         self.sentence_weight = sentence_weight
@@ -173,13 +183,14 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
             sentence_oof = sentence_head_oof(pieces[best.context], Y, emb.owner, folds, best, self.random_state, k)
             own_sentence_head = True
-        if per_theme:
+        if per_theme or own_sentence_head:  # fixed weights: still the out-of-fold scores of the head that ships
             sentence_w, lexical_w, oof = per_theme_blend(
                 selection.paragraph_oof, sentence_oof, lexical_oof, Y,
                 THEME_SENTENCE_GRID if self.sentence_weight == "auto" else (best.sentences,),
                 LEXICAL_GRID if self.lexical == "auto" else (best.lexical,),
                 (best.sentences, best.lexical), self.min_positives)
-            log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
+            if per_theme:
+                log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
         step("final fit", 0, 1)
         linear = {"C": best.C, "class_weight": best.class_weight, "random_state": self.random_state, "n_classes": k}
         self.head_ = BlendHead(
@@ -190,9 +201,12 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             _compact(sentence_w) if sentence_mode else None, _compact(lexical_w),
         ).fit(BlendInput(designs[best.context], pieces[best.context] if pieces else None, emb.owner, texts), Y)
         self.threshold_notes_ = []
+        self.oof_scores_ = oof
         if tune and oof is not None:
+            if self.calibrate:
+                self.head_.calibration = PlattCalibration(min_positives=self.min_positives).fit(oof, Y)
             self.thresholds_, self.threshold_notes_ = choose_thresholds(oof, Y, objective, self.min_positives,
-                                                                        codebook.ids)
+                                                                        codebook.ids, self.head_.calibration)
             for note in self.threshold_notes_:
                 log.info("fit: %s", note)
         else:

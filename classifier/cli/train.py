@@ -43,7 +43,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threshold-objective", default="f1", metavar="OBJECTIVE",
                    help="what each theme's threshold is tuned for on out-of-fold predictions: f1 (default), "
                    "precision@P (the lowest threshold reaching precision P, e.g. precision@0.8) or recall@R (the "
-                   "highest reaching recall R); a theme that cannot reach the target keeps its F1-best threshold")
+                   "highest reaching recall R), or robust-f1 (the best mean F1 when the shares of the theme and of "
+                   "paragraphs with no theme differ from the training data's); a theme that cannot reach the target "
+                   "keeps its F1-best threshold")
+    p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
+                   "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency; thresholds "
+                   "move with it, so the themes assigned stay the same (default on; multi-label only)")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")
@@ -128,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                             random_state=args.seed, cache=cache_option(args),
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend,
-                            threshold_objective=args.threshold_objective)
+                            threshold_objective=args.threshold_objective, calibrate=args.calibration == "on")
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings

@@ -1,13 +1,16 @@
 """The blend: a ThemeClassifier's whole head, the paragraph head mixed with its best sentence and the TF-IDF head.
 
 A theme's score is ``(1 - s)`` x the paragraph head's plus ``s`` x its best sentence's (sentence evidence), then
-``(1 - l)`` x that plus ``l`` x the TF-IDF head's (``s`` and ``l`` one number, or one per theme). Without sentence
-evidence a paragraph takes each theme's best window. The weights are chosen by model selection (see
-:mod:`classifier.model`); the blend only applies them, so scoring here is the one place this arithmetic lives.
+``(1 - l)`` x that plus ``l`` x the TF-IDF head's (``s`` and ``l`` one number, or one per theme), then, when the
+model was fitted with calibration, each theme's monotone calibration of that score
+(:mod:`classifier.heads.calibration`). Without sentence evidence a paragraph takes each theme's best window. The
+weights are chosen by model selection (see :mod:`classifier.model`); the blend only applies them, so scoring here
+is the one place this arithmetic lives.
 
 Saved as its parts' arrays side by side (see :data:`PARTS`: the paragraph head's unprefixed, the others under
-``sentence_`` and ``lexical_``) and the weights as JSON (the manifest's ``selected.lexical`` and
-``selected.sentence_weight``): the model folder's format.
+``sentence_``, ``lexical_`` and ``calibration_``; a folder without calibration arrays scores uncalibrated) and
+the weights as JSON (the manifest's ``selected.lexical`` and ``selected.sentence_weight``): the model folder's
+format.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from classifier.heads.base import Arrays, is_saved, prefixed, unprefixed
+from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import LinearHead
 
@@ -25,7 +29,8 @@ Weight = float | list[float]
 
 # role -> (key prefix in head.npz, head type): the blend's parts, each saved and loaded through the Head protocol
 PARTS: dict[str, tuple[str, type]] = {"paragraph": ("", LinearHead), "sentence": ("sentence_", LinearHead),
-                                      "lexical": ("lexical_", LexicalHead)}
+                                      "lexical": ("lexical_", LexicalHead),
+                                      "calibration": ("calibration_", PlattCalibration)}
 
 
 @dataclass
@@ -45,13 +50,16 @@ class BlendHead:
     """The paragraph head, an optional head of its own for sentences, an optional TF-IDF head, and their weights.
 
     ``sentence_weight`` None: the model reads whole paragraphs (no evidence), and a paragraph's score is its best
-    window's. ``sentence`` None: the paragraph head also scores sentences. ``lexical`` None: no TF-IDF blend."""
+    window's. ``sentence`` None: the paragraph head also scores sentences. ``lexical`` None: no TF-IDF blend.
+    ``calibration`` None: the blended score is the probability (as in models saved before calibration); it is
+    fitted by the estimator on out-of-fold blended scores, not by :meth:`fit`."""
 
     paragraph: LinearHead
     sentence: LinearHead | None = None
     lexical: LexicalHead | None = None
     sentence_weight: Weight | None = None
     lexical_weight: Weight = 0.0
+    calibration: PlattCalibration | None = None
 
     @property
     def multi_label(self) -> bool:
@@ -59,7 +67,8 @@ class BlendHead:
 
     def fit(self, X: BlendInput, Y: np.ndarray) -> BlendHead:
         """Fit each part with its own settings: the paragraph head on paragraphs, the sentence head on sentences
-        (each carrying its paragraph's labels), the TF-IDF head on texts; the weights are kept as given."""
+        (each carrying its paragraph's labels), the TF-IDF head on texts; the weights and the calibration are kept
+        as given (both are chosen on out-of-fold scores)."""
         self.paragraph.fit(X.paragraphs, Y)
         if self.sentence is not None:
             self.sentence.fit(X.pieces, Y[X.owner])
@@ -82,6 +91,8 @@ class BlendHead:
         if self.lexical is not None:
             lex = np.asarray(self.lexical_weight, dtype=float)
             P = (1 - lex) * P + lex * self.lexical.predict_proba(X.texts)
+        if self.calibration is not None:
+            P = self.calibration.predict_proba(P)
         return P, piece_scores
 
     def predict_proba(self, X: BlendInput) -> np.ndarray:
@@ -113,7 +124,8 @@ class BlendHead:
             parts[role] = None if saved is None else kind.from_state(saved, settings)
         sentence = settings.get("sentence_weight")
         return cls(parts["paragraph"], parts["sentence"], parts["lexical"],
-                   None if sentence is None else _weight(sentence), _weight(settings.get("lexical", 0.0)))
+                   None if sentence is None else _weight(sentence), _weight(settings.get("lexical", 0.0)),
+                   parts["calibration"])
 
 
 def _weight(value: Weight) -> Weight:

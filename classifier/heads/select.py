@@ -5,34 +5,55 @@
 that precision allows); ``recall@R`` the highest threshold whose recall still reaches ``R`` (so precision is as
 high as that recall allows). A theme whose scores cannot reach the target keeps its F1-best threshold, and the
 choice says so in one note per theme.
+
+``robust-f1`` takes the threshold with the best mean F1 over shifted priors: the training corpus's shares are
+not the reader's (our corpus has ~15% paragraphs with no theme, the stress set ~11%, real articles ~9%, and theme
+prevalences differ too), and the F1-best threshold of one prior can be a poor one at another. The scenarios
+(:data:`POSITIVE_SCALES` x :data:`NO_THEME_SHARES`) re-weight the out-of-fold rows: the theme's positives x0.5,
+x1, x2 against its negatives, and the rows with no theme to 5%, 15%, 25% of all rows.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from classifier.errors import TrainingDataError
 from classifier.heads.linear import THRESHOLD_GRID, tune_thresholds
+from classifier.scoring import f1_from_counts
 
-KINDS = ("f1", "precision", "recall")
+KINDS = ("f1", "precision", "recall", "robust-f1")
+
+
+class Calibration(Protocol):
+    """A monotone per-theme map of scores (:class:`classifier.heads.calibration.PlattCalibration`)."""
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray: ...
+
+
+POSITIVE_SCALES = (0.5, 1.0, 2.0)  # robust-f1: a theme's positives weighted so against its negatives
+NO_THEME_SHARES = (0.05, 0.15, 0.25)  # robust-f1: rows with no theme weighted to these shares of all rows
 
 
 @dataclass(frozen=True)
 class ThresholdObjective:
-    """What per-theme thresholds are chosen for: ``f1``, or a ``precision``/``recall`` target in (0, 1]."""
+    """What per-theme thresholds are chosen for: ``f1``, ``robust-f1``, or a ``precision``/``recall`` target in
+    (0, 1]."""
 
     kind: str = "f1"
     target: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> ThresholdObjective:
-        """``f1``, ``precision@0.8`` or ``recall@0.9``; anything else is refused with the accepted forms."""
-        usage = f"a threshold objective is f1, precision@P or recall@R with P, R in (0, 1], not {text!r}"
+        """``f1``, ``robust-f1``, ``precision@0.8`` or ``recall@0.9``; anything else is refused with the accepted
+        forms."""
+        usage = (f"a threshold objective is f1, precision@P or recall@R with P, R in (0, 1], or robust-f1, "
+                 f"not {text!r}")
         kind, _, value = str(text).strip().partition("@")
-        if kind == "f1" and not value:
-            return cls()
-        if kind not in KINDS[1:] or not value:
+        if kind in ("f1", "robust-f1") and not value:
+            return cls(kind)
+        if kind not in ("precision", "recall") or not value:
             raise TrainingDataError(usage)
         try:
             target = float(value)
@@ -47,13 +68,30 @@ class ThresholdObjective:
 
 
 def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective = "f1",
-                      min_positives: int = 3, names: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+                      min_positives: int = 3, names: list[str] | None = None,
+                      calibration: Calibration | None = None) -> tuple[np.ndarray, list[str]]:
     """Per-theme thresholds for ``objective`` from out-of-fold scores ``P`` and gold ``Y`` (both (n, k)), and one
-    note per theme that fell back to its F1-best threshold because the target was out of reach."""
+    note per theme that fell back to its F1-best threshold because the target was out of reach.
+
+    With ``calibration`` (a monotone map fitted on ``P``) the thresholds are chosen on ``P`` and mapped through
+    it: a paragraph's calibrated score passes the mapped threshold exactly when its raw score passes the raw one,
+    so calibration changes what a score reads as, never which themes are assigned. (Choosing on the calibrated
+    scores instead only moves each threshold along a flat F1 plateau on a different grid; measured in
+    ``evaluation/experiments/prior_shift.py``, it cost 0.003-0.004 macro-F1.)"""
+    thresholds, notes = _choose(P, Y, objective, min_positives, names)
+    if calibration is not None:
+        thresholds = np.clip(calibration.predict_proba(thresholds[None, :])[0], 1e-6, 1 - 1e-6)
+    return thresholds, notes
+
+
+def _choose(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective, min_positives: int,
+            names: list[str] | None) -> tuple[np.ndarray, list[str]]:
     goal = objective if isinstance(objective, ThresholdObjective) else ThresholdObjective.parse(objective)
     best_f1 = tune_thresholds(P, Y, min_positives)
     if goal.kind == "f1":
         return best_f1, []
+    if goal.kind == "robust-f1":
+        return robust_thresholds(P, Y, min_positives), []
     out, notes = best_f1.copy(), []
     for j in range(P.shape[1]):
         y = Y[:, j].astype(bool)
@@ -77,3 +115,34 @@ def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdOb
         else:
             out[j] = THRESHOLD_GRID[pick]
     return out, notes
+
+
+def prior_weights(y: np.ndarray, no_theme: np.ndarray, positive_scale: float, no_theme_share: float) -> np.ndarray:
+    """Row weights that make one theme's positives count ``positive_scale`` times against its negatives and the
+    rows with no theme (``no_theme``) ``no_theme_share`` of the total weight: one shifted prior."""
+    w = np.ones(len(y))
+    n_none = int(no_theme.sum())
+    if 0 < n_none < len(y):
+        w[no_theme] = no_theme_share / (1 - no_theme_share) * (len(y) - n_none) / n_none
+    return np.where(y, positive_scale * w, w)
+
+
+def robust_thresholds(P: np.ndarray, Y: np.ndarray, min_positives: int = 3) -> np.ndarray:
+    """Per theme, the grid threshold with the best mean F1 over the prior scenarios (:func:`prior_weights` for
+    each of :data:`POSITIVE_SCALES` x :data:`NO_THEME_SHARES`); 0.5 for themes too rare to tune, ties to the
+    threshold closest to 0.5 (as :func:`tune_thresholds`)."""
+    out = np.full(P.shape[1], 0.5)
+    no_theme = ~Y.astype(bool).any(1)
+    for j in range(P.shape[1]):
+        y = Y[:, j].astype(bool)
+        if y.sum() < min_positives:
+            continue
+        pred = (P[:, j][None, :] >= THRESHOLD_GRID[:, None]).astype(float)
+        mean = np.zeros(len(THRESHOLD_GRID))
+        for scale in POSITIVE_SCALES:
+            for share in NO_THEME_SHARES:
+                w = prior_weights(y, no_theme, scale, share)
+                mean += f1_from_counts(pred @ (w * y), pred @ (w * ~y), (1 - pred) @ (w * y))
+        best = np.flatnonzero(np.isclose(mean, mean.max()))
+        out[j] = THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]]
+    return out

@@ -1,0 +1,123 @@
+"""Per-theme Platt calibration of the blended score: a monotone map fitted on out-of-fold scores.
+
+The blend mixes three heads' probabilities with per-theme weights, so its score is a ranking, not a frequency: a
+0.6 need not mean "present 60% of the time". Calibration maps each theme's score ``p`` to
+``sigmoid(slope * logit(p) + intercept)``, fitted by maximum likelihood on the out-of-fold scores (Platt 1999,
+with his smoothed targets, so a theme with few positives is not pushed to 0 and 1). Two numbers per theme: it
+cannot overfit the way a binned (isotonic) map does on a theme with 30 positives, and with ``slope > 0`` it is
+strictly increasing, so each theme's ranking of paragraphs is unchanged. A theme too rare to fit, or whose fit
+is not increasing, keeps the identity (slope 1, intercept 0), as does a model saved without calibration.
+
+A :class:`~classifier.heads.base.Head` over scores: fitted on (out-of-fold scores, gold), scoring scores, saved as
+two plain arrays (``calibration_slope``, ``calibration_intercept`` in ``head.npz``). Numpy only, so tagging from
+a saved model imports no scikit-learn.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def platt(scores: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """(slope, intercept) maximising the likelihood of Platt's smoothed targets given ``logit(scores)``.
+
+    Newton's method on two parameters with step halving (so the log-loss never rises): deterministic, no solver
+    options, and a tiny ridge (1e-6) keeps the Hessian invertible when the scores separate the classes."""
+    z, y = _logit(np.asarray(scores, dtype=float)), np.asarray(y, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    t = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    X = np.column_stack([z, np.ones_like(z)])
+    w = np.array([1.0, 0.0])
+
+    def loss(w: np.ndarray) -> float:
+        q = np.clip(_sigmoid(X @ w), 1e-12, 1 - 1e-12)
+        return float(-(t * np.log(q) + (1 - t) * np.log(1 - q)).sum())
+
+    current = loss(w)
+    for _ in range(iterations):
+        q = _sigmoid(X @ w)
+        grad = X.T @ (q - t)
+        hess = (X * (q * (1 - q))[:, None]).T @ X + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        size = 1.0
+        while size > 1e-8:
+            trial = w - size * step
+            value = loss(trial)
+            if value <= current:
+                break
+            size /= 2
+        else:
+            break
+        done = current - value < 1e-10 * max(1.0, abs(current))
+        w, current = trial, value
+        if done:
+            break
+    return float(w[0]), float(w[1])
+
+
+@dataclass
+class PlattCalibration:
+    """One (slope, intercept) per theme; identity where slope is 1 and intercept 0.
+
+    ``fit(P, Y)`` takes out-of-fold blended scores and gold labels (both (n, k)); ``min_positives``: a theme with
+    fewer positives (or negatives) keeps the identity."""
+
+    slope: np.ndarray | None = None
+    intercept: np.ndarray | None = None
+    min_positives: int = 3
+
+    ARRAYS = ("slope", "intercept")
+    multi_label = True  # calibrates each theme on its own: only multi-label scores
+
+    def fit(self, P: np.ndarray, Y: np.ndarray) -> PlattCalibration:
+        k = P.shape[1]
+        self.slope, self.intercept = np.ones(k), np.zeros(k)
+        for j in range(k):
+            y = Y[:, j].astype(bool)
+            if min(y.sum(), (~y).sum()) < self.min_positives:
+                continue
+            a, b = platt(P[:, j], y)
+            if a > 0 and np.isfinite([a, b]).all():  # only an increasing map keeps the ranking
+                self.slope[j], self.intercept[j] = a, b
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        """Calibrated scores; identity themes keep their scores exactly (no clipping round trip)."""
+        identity = (self.slope == 1.0) & (self.intercept == 0.0)
+        if identity.all():
+            return P
+        return np.where(identity, P, _sigmoid(self.slope * _logit(P) + self.intercept))
+
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"slope": self.slope, "intercept": self.intercept}, {}
+
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse saved calibration that is not one finite (slope > 0, intercept) pair per theme: a slope <= 0
+        would reverse or flatten a theme's ranking."""
+        slope, intercept = arrays.get(f"{prefix}slope"), arrays.get(f"{prefix}intercept")
+        if slope is None or intercept is None:
+            raise ValueError(f"{prefix}slope and {prefix}intercept are required")
+        if not all(np.issubdtype(a.dtype, np.number) and a.shape == (k,) and np.isfinite(a).all()
+                   for a in (slope, intercept)):
+            raise ValueError(f"{prefix}slope and {prefix}intercept must be {k} finite numbers each")
+        if not (slope > 0).all():
+            raise ValueError(f"{prefix}slope must be positive (an increasing map)")
+
+    @classmethod
+    def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> PlattCalibration:
+        return cls(np.asarray(arrays["slope"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64))

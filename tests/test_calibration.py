@@ -1,0 +1,113 @@
+"""Calibrated scores and prior-robust thresholds: a monotone per-theme calibration fitted on out-of-fold scores,
+saved as plain arrays (an old folder without it scores as before), and the robust-f1 threshold objective."""
+import json
+
+import numpy as np
+import pytest
+from helpers import multi_label_table
+
+from classifier import DEFAULT_MODEL_DIR, ThemeClassifier, load_model
+from classifier.cli import main
+from classifier.heads.blend import BlendHead
+from classifier.heads.calibration import PlattCalibration
+from classifier.heads.select import ThresholdObjective, choose_thresholds, robust_thresholds
+from classifier.io.tables import Columns, read_labeled
+
+FIXED = dict(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return read_labeled(multi_label_table(tmp_path_factory.mktemp("t")), Columns(label="tags", label_sep=";",
+                                                                                 group="doc"))
+
+
+@pytest.fixture(scope="module")
+def calibrated(table):
+    return ThemeClassifier(**FIXED).fit(table.units, table.labels, groups=table.groups)
+
+
+def test_calibration_is_fitted_monotone_and_keeps_each_themes_ranking(calibrated, table):
+    cal = calibrated.head_.calibration
+    assert cal is not None and not np.allclose(cal.slope, 1.0)  # fitted, not the identity
+    grid = np.linspace(0.001, 0.999, 200)[:, None].repeat(len(cal.slope), 1)
+    assert (np.diff(cal.predict_proba(grid), axis=0) > 0).all()  # strictly increasing per theme
+    P = calibrated.predict_proba(table.units)
+    calibrated.head_.calibration = None
+    try:
+        raw = calibrated.predict_proba(table.units)
+    finally:
+        calibrated.head_.calibration = cal
+    assert not np.allclose(P, raw)
+    for j in range(P.shape[1]):
+        assert (np.argsort(P[:, j], kind="stable") == np.argsort(raw[:, j], kind="stable")).all()
+    # the thresholds were tuned on the calibrated out-of-fold scores
+    Y = calibrated._targets(table.labels, len(table.units))[1]
+    expected, _ = choose_thresholds(cal.predict_proba(calibrated.oof_scores_), Y, "f1", calibrated.min_positives)
+    assert (calibrated.thresholds_ == expected).all()
+
+
+def test_a_saved_calibrated_model_keeps_it_as_plain_arrays(calibrated, table, tmp_path):
+    from classifier.scorer import load_scorer
+    calibrated.save(tmp_path / "m")
+    with np.load(tmp_path / "m" / "head.npz", allow_pickle=False) as saved:
+        assert np.array_equal(saved["calibration_slope"], calibrated.head_.calibration.slope)
+        assert np.array_equal(saved["calibration_intercept"], calibrated.head_.calibration.intercept)
+    want = calibrated.predict_proba(table.units)
+    assert np.array_equal(load_model(tmp_path / "m").predict_proba(table.units), want)
+    assert np.array_equal(load_scorer(tmp_path / "m").predict_proba(table.units), want)  # what `tag` loads
+
+
+def test_a_decreasing_calibration_is_refused():
+    arrays = {"calibration_slope": np.array([1.0, -0.5]), "calibration_intercept": np.zeros(2)}
+    with pytest.raises(ValueError, match="calibration_slope must be positive"):
+        PlattCalibration.check_arrays(arrays, 2, None, "calibration_")
+    arrays = {"coef": np.zeros((2, 3)), "intercept": np.zeros(2), **arrays}
+    with pytest.raises(ValueError, match="must be positive"):
+        BlendHead.check_arrays(arrays, 2, 3)
+
+
+def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated():
+    manifest = json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text())
+    assert "calibrate" not in manifest["params"]
+    assert not any(name.startswith("calibration_") for name in manifest["head"]["arrays"])
+    model = load_model(DEFAULT_MODEL_DIR)
+    assert model.head_.calibration is None  # the identity: tests/test_pinned_records.py pins its records
+
+
+def test_train_without_calibration_and_with_robust_f1(tmp_path, capsys):
+    src = multi_label_table(tmp_path)
+    fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--C", "4", "--class-weight",
+             "none", "--context", "off", "--lexical", "0", "--sentence-weight", "none", "-q"]
+    assert main(["train", "--data", str(src), "--out", str(tmp_path / "m"), "--calibration", "off",
+                 "--threshold-objective", "robust-f1", *fixed]) == 0
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["params"]["calibrate"] is False
+    assert manifest["params"]["threshold_objective"] == "robust-f1"
+    assert not any(name.startswith("calibration_") for name in manifest["head"]["arrays"])
+    model = load_model(tmp_path / "m")
+    assert model.head_.calibration is None
+    refit = ThemeClassifier(**FIXED, calibrate=False, threshold_objective="robust-f1")
+    data = read_labeled(src, Columns(label="tags", label_sep=";", group="doc"))
+    refit.fit(data.units, data.labels, groups=data.groups)
+    Y = refit._targets(data.labels, len(data.units))[1]
+    assert (refit.thresholds_ == robust_thresholds(refit.oof_scores_, Y, refit.min_positives)).all()
+    assert [float(manifest["thresholds"][t]) for t in refit.classes_] == refit.thresholds_.tolist()
+
+
+def test_robust_f1_parses_and_moves_the_threshold_when_the_prior_matters():
+    assert str(ThresholdObjective.parse("robust-f1")) == "robust-f1"
+    with pytest.raises(ValueError, match="or robust-f1"):
+        ThresholdObjective.parse("robust-f1@0.5")
+    # one theme, 40 rows: 10 positives, 10 rows of another theme, 20 rows with no theme that score in the middle.
+    # Here half the rows have no theme; the scenarios give them 5-25%, so their false positives cost less and the
+    # threshold that holds across priors is lower than the F1-best one on these shares.
+    p = np.r_[np.linspace(0.35, 0.95, 10), np.linspace(0.05, 0.6, 10), np.linspace(0.3, 0.7, 20)]
+    P = np.column_stack([p, p])
+    Y = np.zeros((40, 2), int)
+    Y[:10, 0], Y[10:20, 1] = 1, 1
+    f1, _ = choose_thresholds(P, Y, "f1")
+    robust, notes = choose_thresholds(P, Y, "robust-f1")
+    assert notes == []
+    assert robust[0] < f1[0]
+    assert (robust_thresholds(P, Y) == robust).all()
