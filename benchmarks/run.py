@@ -3,6 +3,7 @@
     python benchmarks/run.py             # about 9 minutes on 2 idle cores
     python benchmarks/run.py --quick     # a small input, to check the harness (figures not meaningful)
     python benchmarks/run.py --cache     # only the cached re-run speed-up (a few minutes; README untouched)
+    python benchmarks/run.py --memory    # only the two peak-RSS figures, 10x against 1x (README untouched)
 
 Every figure is a ratio of two measurements taken in this run, on this machine, on the same texts, so the
 figures compare across machines even though the absolute numbers do not. Inputs are the geopolitics corpus
@@ -177,6 +178,32 @@ def measure_cache(work: Path, say) -> dict:
     return {"cold": cold, "warm": warm}
 
 
+def measure_memory(work: Path, say) -> dict:
+    """The two memory figures alone: peak RSS of ``tag`` on all documents against every tenth, each with an empty
+    cache and then fully cached, run as :func:`measure` runs them."""
+    log = work / "stderr.log"
+    tag = policytag()
+    r: dict = {}
+    for name, docs, cache in (("cold", "docs.jsonl", "c1"), ("warm", "docs.jsonl", "c1"),
+                              ("cold_1x", "docs-1x.jsonl", "c2"), ("warm_1x", "docs-1x.jsonl", "c1")):
+        say(f"policytag tag {docs} ({'empty cache' if name.startswith('cold') else 'cached'})")
+        r[name] = run([*tag, "tag", work / docs, "-o", work / f"out-{name}.jsonl", "--cache-dir", work / cache, "-q"],
+                      log=log)
+    return r
+
+
+def memory_lines(r: dict) -> list[str]:
+    """The two memory rows' figures, as the full table words them, with the wall times beside them."""
+    out = []
+    for label, big, small in (("empty cache: encoder loaded", "cold", "cold_1x"),
+                              ("all cached: pipeline alone", "warm", "warm_1x")):
+        growth = r[big]["peak_mib"] / r[small]["peak_mib"] - 1
+        out.append(f"peak RSS 10x / 1x ({label}): {growth:+.1%} ({r[big]['peak_mib']:.0f} vs "
+                   f"{r[small]['peak_mib']:.0f} MiB; line <= +10%: {verdict(growth <= 0.10)}); wall "
+                   f"{r[big]['wall_s']:.1f} s vs {r[small]['wall_s']:.1f} s")
+    return out
+
+
 def cache_line(r: dict) -> str:
     """The speed-up row's figure, as the full table writes it."""
     speedup = r["cold"]["wall_s"] / r["warm"]["wall_s"]
@@ -313,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
     ap.add_argument("--cache", action="store_true",
                     help="measure only the cached re-run speed-up (empty cache, then cached); README untouched")
+    ap.add_argument("--memory", action="store_true",
+                    help="measure only the two peak-RSS figures (10x against 1x documents); README untouched")
     ap.add_argument("--keep", default=None, metavar="DIR",
                     help="work in DIR and keep its files (inputs, outputs, logs)")
     args = ap.parse_args(argv)
@@ -332,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{inputs['documents']} documents, {inputs['paragraphs']} paragraphs in {work}")
         if args.cache:
             print(cache_line(measure_cache(work, say)))
+            return 0
+        if args.memory:
+            print("\n".join(memory_lines(measure_memory(work, say))))
             return 0
         results = measure(work, args.quick, say)
     finally:

@@ -123,3 +123,19 @@ def test_help_and_argument_errors_never_import_torch(argv, code):
                              "print(any(m in sys.modules for m in ('torch', 'sentence_transformers', "
                              "'sklearn', 'onnxruntime')))")
     assert out[-2:] == [str(code), "False"], err[-2000:]
+
+
+def test_windows_are_counted_in_sentences_not_paragraphs():
+    """A window's memory grows with the pieces the model reads, which are sentences: three-sentence paragraphs
+    must make windows of a third as many paragraphs, or a long run's full windows outgrow a short run's."""
+    from classifier.engines.local import plan_chunks
+    from classifier.io.segment import sentences
+
+    paragraph = ("The allies agreed to split the cost of the new brigade. Germany will pay forty percent of it. "
+                 "Norway and the Netherlands will cover the rest between them.")
+    assert len(sentences(paragraph)) == 3
+    docs = [Document(f"d{i}", "\n\n".join([paragraph] * 4), "text", f"d{i}.txt") for i in range(30)]
+    chunks = list(plan_chunks(iter(docs), chunk=24))
+    held = [sum(len(sentences(p.text)) for _, pars in chunk for p in pars) for chunk in chunks]
+    assert held == [24] * 15  # two documents of twelve sentences per window; by paragraphs it was six (72)
+    assert [doc.id for chunk in chunks for doc, _ in chunk] == [d.id for d in docs]

@@ -62,9 +62,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="append to an existing output (and --summary), skipping "
                    "documents already in it; --html is rebuilt from all its records (jsonl or csv only)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoder forward pass (default: 64)")
-    p.add_argument("--chunk", type=positive_int, default=DEFAULT_CHUNK, help="paragraphs gathered across documents "
-                   "per encoder call (and per Ray actor call), sorted by length there to cut padding (default: "
-                   f"{DEFAULT_CHUNK})")
+    p.add_argument("--chunk", type=positive_int, default=DEFAULT_CHUNK, help="sentences gathered across documents "
+                   "per encoder call (and per Ray actor call), whole documents at a time, sorted by length there "
+                   f"to cut padding; bounds memory (default: {DEFAULT_CHUNK})")
     p.add_argument("--max-bytes", type=size, default=20_000_000, metavar="SIZE", help="skip files (and JSONL "
                    "lines, and stop stdin) larger than this, e.g. 500k, 50M, 4G (default 20M)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")

@@ -22,6 +22,9 @@ WINDOW_OVERLAP = 32
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
 _LOADED: dict[tuple[str, str, str | None], Any] = {}
 _LIBC: Any = None
+_HEAP_STEADY = False
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+MMAP_THRESHOLD = 16 * 1024**2  # blocks at least this large are mapped on their own (:func:`_steady_heap`)
 TOKENIZE_BATCH = 64
 MEMO_SIZE = 4096  # recent embeddings kept in memory: repeated boilerplate costs neither a forward pass nor a lookup
 _NORM_TOLERANCE = 1e-3
@@ -64,18 +67,32 @@ def _glibc() -> Any:
                 import ctypes
                 _LIBC = ctypes.CDLL("libc.so.6")
                 _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+                _LIBC.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
             except (OSError, AttributeError):
                 _LIBC = False
     return _LIBC
 
 
-def _return_freed_memory() -> None:
-    """Hand the heap's free pages back to the OS after a window of forward passes (glibc only).
+def _steady_heap() -> None:
+    """Serve blocks over :data:`MMAP_THRESHOLD` from their own mappings for the rest of the process (glibc only),
+    before the first forward pass.
 
-    Serving activation-sized blocks from their own mappings (``mallopt(M_MMAP_THRESHOLD, 4 MiB)``) kept the peak
-    flatter (+5% at 10x the documents against +10-12%) but cost 12% of encoding speed in page faults, so the heap
-    is left to glibc's defaults, as in a bare sentence-transformers program, and only trimmed between windows.
+    glibc's default threshold moves: each freed mapped block raises it (up to 32 MiB), so from the second window
+    on, activation blocks of 16-32 MiB are carved from the heap, whose holes ``malloc_trim`` cannot return while a
+    window runs; the peak then crept up window after window (765 -> 928 MiB over 13 windows of the benchmark's
+    10x input, 772 MiB for its 1x input) and grew with the input. Fixed at 16 MiB it stayed at 822 MiB. A 4 MiB
+    threshold flattened it too but cost 12% of encoding speed in page faults: only the few largest blocks (one
+    attention or feed-forward tensor of a batch) are mapped afresh here.
     """
+    global _HEAP_STEADY
+    if not _HEAP_STEADY and _glibc():
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    _HEAP_STEADY = True
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the OS after a window of forward passes (glibc only), so the next
+    window starts from the same resident size (see :func:`_steady_heap` for the peak within a window)."""
     if _glibc():
         _LIBC.malloc_trim(0)
 
@@ -264,6 +281,7 @@ class Encoder:
     def _compute(self, texts: list[str]) -> np.ndarray:
         """One forward pass per batch; both backends batch texts of similar length together."""
         if self.backend == "torch":
+            _steady_heap()
             vectors = self.st_model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                            convert_to_numpy=True, show_progress_bar=False)
             _return_freed_memory()

@@ -12,7 +12,7 @@ from classifier.encoding.features import article_units
 from classifier.engines import DEFAULT_CHUNK
 from classifier.errors import InputError, PolicytagError
 from classifier.io.readers import Document, Item
-from classifier.io.segment import Paragraph, split
+from classifier.io.segment import Paragraph, sentence_estimate, split
 from classifier.io.writers import theme_shares
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,10 @@ def paragraphs_of(doc: Document) -> list[Paragraph] | InputError:
 
 def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                 skip: Callable[[Document], bool] | None = None) -> Iterator[Chunk]:
-    """Read lazily and cut the stream into chunks of about ``chunk`` paragraphs (or ``chunk`` entries), so
-    memory stays bounded whatever the number of documents. Unreadable, unsplittable or empty inputs become error
+    """Read lazily and cut the stream into chunks of about ``chunk`` sentences (or ``chunk`` entries), so
+    memory stays bounded whatever the number of documents. Counted in sentences, not paragraphs, because a
+    chunk's memory (embeddings, head inputs, scores) grows with the pieces the model reads, and a model that
+    reads sentences reads about three per paragraph. Unreadable, unsplittable or empty inputs become error
     Results in their place; ``skip`` (resume) drops documents without a trace. Encoding is left to the engine."""
     pending: Chunk = []
     size = 0
@@ -102,7 +104,7 @@ def plan_chunks(items: Iterable[Item], chunk: int = DEFAULT_CHUNK,
                 pending.append(Result(item, error=paragraphs))
             else:
                 pending.append((item, paragraphs))
-                size += len(paragraphs)
+                size += sum(sentence_estimate(p.text) for p in paragraphs)
         if size >= chunk or len(pending) >= chunk:
             yield pending
             pending, size = [], 0

@@ -60,7 +60,7 @@ def chunk_results(chunk: Chunk, outcomes: Sequence[Outcome]) -> Iterator[Result]
 class RaySession:
     """Ray for one run: the cluster at ``address`` (or, with none, the current session, the cluster that
     ``ray start`` made on this machine, or a local one started now) and ``actors`` ChunkScorer actors.
-    ``batch_size`` is the encoder's batch; the chunk (paragraphs per actor call) is :meth:`tag_stream`'s."""
+    ``batch_size`` is the encoder's batch; the chunk (sentences per actor call) is :meth:`tag_stream`'s."""
 
     def __init__(self, model: ModelFiles | str | Path | None = None, *, address: str | None = None,
                  actors: int | None = None, cpus_per_actor: float = 1, gpus_per_actor: float = 0,
