@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from html.parser import HTMLParser
@@ -161,6 +162,8 @@ def _text_value(value: Any) -> str | None:
         return ", ".join(p for p in parts if p) or None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity (JSON-LD, a table's empty cell)
+        return None
     text = " ".join(str(value).split())
     return text or None
 
@@ -249,11 +252,16 @@ def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
             yield from (g for g in graph if isinstance(g, dict)) if isinstance(graph, list) else ()
 
 
-def _ld_names(value: Any) -> Any:
-    """A JSON-LD person or organisation (or a list of them) as its name(s)."""
-    if isinstance(value, list):
-        return [n for n in map(_ld_names, value) if isinstance(n, str)]
+def _ld_name(value: Any) -> Any:
     return value.get("name") if isinstance(value, dict) else value
+
+
+def _ld_names(value: Any) -> Any:
+    """A JSON-LD person or organisation (or a list of them) as its name(s); lists nested deeper are not names
+    (and walking them level by level would let a hostile page exhaust the stack)."""
+    if isinstance(value, list):
+        return [n for n in map(_ld_name, value) if isinstance(n, str)]
+    return _ld_name(value)
 
 
 def json_ld_article(text: str) -> dict[str, Any]:
@@ -387,7 +395,10 @@ def _site_suffixed(title: str, headline: str | None) -> bool:
     the site in <title> for browser tabs, and the headline is what a reader of the records wants."""
     if not headline or len(headline) < 12 or not title.startswith(headline) or title == headline:
         return False
-    return re.fullmatch(r"\s*[|\u2013\u2014:\u00b7-]\s*\S.{0,60}", title[len(headline):]) is not None
+    rest = title[len(headline):]
+    # the part after the <h1> must be the shorter one: "Site | Headline" under a logo <h1> naming the site is not
+    # a headline followed by a site name
+    return re.fullmatch(r"\s*[|\u2013\u2014:\u00b7-]\s*\S.{0,60}", rest) is not None and len(rest) < len(headline)
 
 
 def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:
