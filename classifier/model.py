@@ -352,13 +352,18 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
+# parameters whose default is not what a folder saved before they existed was trained with: such a folder loads
+# with these values, so its get_params (and a refit: clone, 'policytag evaluate --model') is the recipe it holds
+SAVED_BEFORE: dict[str, Any] = {"calibrate": False}
+
+
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
                batch_size: int = 64, backend: str | None = None) -> ThemeClassifier:
     """Load a saved model folder as a fitted estimator, refusing one whose head, encoder or libraries do not
     match (see :func:`classifier.scorer.open_folder`)."""
     manifest, arrays, built = open_folder(directory, cache, encoder, batch_size, backend)
     ident = manifest["encoder"]
-    params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    params = {**SAVED_BEFORE, **{k: v for k, v in manifest["params"].items() if k != "batch_size"}}
     unknown = sorted(set(params) - set(ThemeClassifier._get_param_names()))
     if unknown:  # the manifest passed its checks, so it was saved so (by another version) or forged
         raise ModelError(f"{directory}: manifest.json: 'params' names {', '.join(unknown)}, which this policytag's "

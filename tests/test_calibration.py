@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from helpers import multi_label_table
+from sklearn.base import clone
 
 from classifier import DEFAULT_MODEL_DIR, ThemeClassifier, load_model
 from classifier.cli import main
@@ -75,6 +76,9 @@ def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated():
     assert not any(name.startswith("calibration_") for name in manifest["head"]["arrays"])
     model = load_model(DEFAULT_MODEL_DIR)
     assert model.head_.calibration is None  # the identity: tests/test_pinned_records.py pins its records
+    # and its parameters say how it was trained, so a refit (clone; 'policytag evaluate --model') is that recipe,
+    # not a calibrated one whose probabilities the folder's never were
+    assert model.get_params()["calibrate"] is False and clone(model).calibrate is False
 
 
 def test_train_without_calibration_and_with_robust_f1(tmp_path, capsys):
