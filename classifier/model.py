@@ -73,8 +73,10 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
 
     ``calibrate`` (multi-label, thresholds tuned): each theme's blended score is mapped by a monotone Platt
     calibration fitted on the out-of-fold blended scores, so a score reads as a frequency; the thresholds are
-    tuned as without it and mapped through the same calibration, so the themes assigned do not change (see
-    :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`).
+    tuned as without it and mapped through the same calibration, so the themes the learned thresholds assign do
+    not change (see :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`); a
+    decision rule's threshold overrides, ``min_score`` and ``top_k`` read the calibrated scores, as records show
+    them, so ``top_k`` may keep other themes than on raw scores (each theme's map differs).
     ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
     thresholds or calibrations can be studied without refitting.
 
