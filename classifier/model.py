@@ -78,7 +78,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     decision rule's threshold overrides, ``min_score`` and ``top_k`` read the calibrated scores, as records show
     them, so ``top_k`` may keep other themes than on raw scores (each theme's map differs).
     ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
-    thresholds or calibrations can be studied without refitting.
+    thresholds or calibrations can be studied without refitting; it is set by :meth:`fit` only (a model folder
+    does not store it, so a loaded model has none).
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
