@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
@@ -301,6 +302,16 @@ def byline_author(text: str) -> str | None:
 _ITEMPROPS = {"headline", "author", "datepublished"}  # schema.org microdata read, by lower-cased itemprop
 
 
+@dataclass
+class _Reading:
+    """The text of one element being read into ``source``, ``depth`` elements deep inside it so far."""
+
+    source: str
+    parts: list[str] = field(default_factory=list)
+    depth: int = 0
+    size: int = 0
+
+
 class _HTMLMeta(HTMLParser):
     """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical>, the
     first article described in JSON-LD, schema.org microdata (itemprop headline, author, datePublished), and the
@@ -313,7 +324,7 @@ class _HTMLMeta(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: dict[str, str] = {}  # source -> first value ("og:title", "<title>", "byline", ...)
         self._title: list[str] | None = None
-        self._captures: list[tuple[str, list[str], list[int]]] = []  # (source, text, [depth]) being read
+        self._captures: list[_Reading] = []  # elements whose text is being read
         self._quiet = 0  # inside <script>/<style>
         self._ld: list[str] | None = None  # text of the JSON-LD <script> being read
 
@@ -323,8 +334,8 @@ class _HTMLMeta(HTMLParser):
 
     def _capture(self, source: str) -> None:
         """Reads the text of the element just opened into ``source``, unless a value or a reading is there."""
-        if source not in self.found and all(c[0] != source for c in self._captures):
-            self._captures.append((source, [], [0]))
+        if source not in self.found and all(c.source != source for c in self._captures):
+            self._captures.append(_Reading(source))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k.lower(): v for k, v in attrs}
@@ -351,7 +362,7 @@ class _HTMLMeta(HTMLParser):
         if tag in ("meta", "link", "br", "img", "hr", "input", "wbr", "source"):
             return
         for capture in self._captures:
-            capture[2][0] += 1
+            capture.depth += 1
         if item in _ITEMPROPS:
             self._capture(f"item:{item}")
         tokens = _name_tokens(a)
@@ -373,9 +384,9 @@ class _HTMLMeta(HTMLParser):
             self._first("<title>", "".join(self._title))
             self._title = None
         for capture in list(self._captures):
-            capture[2][0] -= 1
-            if capture[2][0] < 0:
-                self._first(capture[0], " ".join(capture[1]))
+            capture.depth -= 1
+            if capture.depth < 0:
+                self._first(capture.source, " ".join(capture.parts))
                 self._captures.remove(capture)
 
     def handle_data(self, data: str) -> None:
@@ -385,9 +396,10 @@ class _HTMLMeta(HTMLParser):
             return
         if self._title is not None:
             self._title.append(data)
-        for _, parts, _ in self._captures:
-            if sum(map(len, parts)) < self.MAX_CAPTURE:
-                parts.append(data)
+        for capture in self._captures:  # a running count: a page of many tiny text nodes stays linear
+            if capture.size < self.MAX_CAPTURE:
+                capture.parts.append(data)
+                capture.size += len(data)
 
 
 def _site_suffixed(title: str, headline: str | None) -> bool:
