@@ -89,3 +89,13 @@ def test_microdata_and_a_date_element_give_metadata():
                                           "author": "Leila Karimi"}
     page = (DATA / "regional_page.html").read_text(encoding="utf-8")
     assert html_meta(page, ("date",)) == {"date": "2026-03-14"}
+
+
+def test_an_article_filed_under_a_topic_named_like_furniture_is_still_read():
+    # WordPress names each post's categories and tags in its <article>'s classes; "Comment" is an opinion section
+    body = "".join(f"<p>Paragraph {i}: allies argue over who pays for the new air defence plan.</p>" for i in range(4))
+    after = "<div><p>Our reporting on defence is funded by readers like you.</p></div>"
+    for classes in ("post type-post category-comment", "post tag-trending", "post tag-social-media tag-paywall"):
+        page = f'<html><body><article class="{classes}"><h1>Talks stall</h1>{body}</article>{after}</body></html>'
+        texts = [p.text for p in split(page, "html")]
+        assert [t.split(":")[0] for t in texts] == [f"Paragraph {i}" for i in range(4)], classes

@@ -150,6 +150,9 @@ _CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert
                     "paywall", "pullquote")
 # lists of links to other stories, named in one word or two ("mostread", "most-read", "mostRead", "read_next")
 _LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "readmore", "morestories")
+# class names that file the story under a topic (WordPress gives its <article> "category-comment tag-trending"):
+# they say what the story is about, not that the element is furniture
+_TAXONOMY_CLASSES = ("category-", "tag-")
 _PAGE_TAGS = {"html", "body", "main"}  # their classes describe the page ("single-post has-sidebar"), not furniture
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
 _NAME_TOKENS = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
@@ -162,7 +165,8 @@ def _is_chrome(attrs: dict[str, str | None]) -> bool:
         return True
     if re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", attrs.get("style") or "", re.I):
         return True
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    classes = [c for c in (attrs.get("class") or "").split() if not c.lower().startswith(_TAXONOMY_CLASSES)]
+    names = f"{' '.join(classes)} {attrs.get('id') or ''}"
     tokens = [t.lower() for t in _NAME_TOKENS.split(names) if t]
     words = tokens + [a + b for a, b in zip(tokens, tokens[1:])]
     return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens) or any(
