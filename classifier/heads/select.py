@@ -31,6 +31,13 @@ class Calibration(Protocol):
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray: ...
 
+    def keep_identity(self, themes: np.ndarray) -> Calibration: ...
+
+
+# a mapped threshold must stay this far inside (0, 1): beyond it, it would meet the clip to [1e-6, 1 - 1e-6] (or the
+# float saturation at 1), where raw scores on its other side land too
+MAPPED_MARGIN = 1e-5
+
 
 POSITIVE_SCALES = (0.5, 1.0, 2.0)  # robust-f1: a theme's positives weighted so against its negatives
 NO_THEME_SHARES = (0.05, 0.15, 0.25)  # robust-f1: rows with no theme weighted to these shares of all rows
@@ -75,13 +82,19 @@ def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdOb
 
     With ``calibration`` (a monotone map fitted on ``P``) the thresholds are chosen on ``P`` and mapped through
     it: a paragraph's calibrated score passes the mapped threshold exactly when its raw score passes the raw one,
-    so calibration changes what a score reads as, never which themes are assigned. (Choosing on the calibrated
-    scores instead only moves each threshold along a flat F1 plateau on a different grid, no better on writing
-    the model never saw: see ``evaluation/experiments/prior_shift.py``.)"""
+    so calibration changes what a score reads as, never which themes are assigned. A theme whose map is so steep
+    that its threshold would land within :data:`MAPPED_MARGIN` of 0 or 1 has its calibration set to the identity
+    (``calibration`` is changed in place), since there raw scores on both sides of the threshold meet. (Choosing
+    on the calibrated scores instead only moves each threshold along a flat F1 plateau on a different grid, no
+    better on writing the model never saw: see ``evaluation/experiments/prior_shift.py``.)"""
     goal = objective if isinstance(objective, ThresholdObjective) else ThresholdObjective.parse(objective)
     thresholds, missed = _choose(P, Y, goal, min_positives)
     if calibration is not None:
-        thresholds = np.clip(calibration.predict_proba(thresholds[None, :])[0], 1e-6, 1 - 1e-6)
+        mapped = calibration.predict_proba(thresholds[None, :])[0]
+        steep = (mapped < MAPPED_MARGIN) | (mapped > 1 - MAPPED_MARGIN)
+        if steep.any():  # a map that steep would change which themes are assigned: those themes stay raw
+            mapped = calibration.keep_identity(steep).predict_proba(thresholds[None, :])[0]
+        thresholds = np.clip(mapped, 1e-6, 1 - 1e-6)
     # each note names the threshold the model keeps (calibrated, as the manifest and 'tag' read it)
     notes = [f"{names[j] if names else j}: {goal.kind} {goal.target:g} not reached on out-of-fold predictions "
              f"(best {best:.2f}); kept the F1-best threshold {thresholds[j]:.2f}" for j, best in missed]
