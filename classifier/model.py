@@ -73,10 +73,13 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
 
     ``calibrate`` (multi-label, thresholds tuned): each theme's blended score is mapped by a monotone Platt
     calibration fitted on the out-of-fold blended scores, so a score reads as a frequency; the thresholds are
-    tuned as without it and mapped through the same calibration, so the themes assigned do not change (see
-    :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`).
+    tuned as without it and mapped through the same calibration, so the themes the learned thresholds assign do
+    not change (see :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`); a
+    decision rule's threshold overrides, ``min_score`` and ``top_k`` read the calibrated scores, as records show
+    them, so ``top_k`` may keep other themes than on raw scores (each theme's map differs).
     ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
-    thresholds or calibrations can be studied without refitting.
+    thresholds or calibrations can be studied without refitting; it is set by :meth:`fit` only (a model folder
+    does not store it, so a loaded model has none).
 
     ``"auto"`` parameters are chosen inside ``fit`` by (grouped) cross-validation on the training data.
     ``X`` is a list of strings, ``Unit`` objects or dicts ``{"text": ..., "context": [...]}``; ``y`` is a
@@ -352,13 +355,18 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
+# parameters whose default is not what a folder saved before they existed was trained with: such a folder loads
+# with these values, so its get_params (and a refit: clone, 'policytag evaluate --model') is the recipe it holds
+SAVED_BEFORE: dict[str, Any] = {"calibrate": False}
+
+
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,
                batch_size: int = 64, backend: str | None = None) -> ThemeClassifier:
     """Load a saved model folder as a fitted estimator, refusing one whose head, encoder or libraries do not
     match (see :func:`classifier.scorer.open_folder`)."""
     manifest, arrays, built = open_folder(directory, cache, encoder, batch_size, backend)
     ident = manifest["encoder"]
-    params = {k: v for k, v in manifest["params"].items() if k != "batch_size"}
+    params = {**SAVED_BEFORE, **{k: v for k, v in manifest["params"].items() if k != "batch_size"}}
     unknown = sorted(set(params) - set(ThemeClassifier._get_param_names()))
     if unknown:  # the manifest passed its checks, so it was saved so (by another version) or forged
         raise ModelError(f"{directory}: manifest.json: 'params' names {', '.join(unknown)}, which this policytag's "

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from helpers import multi_label_table
+from sklearn.base import clone
 
 from classifier import DEFAULT_MODEL_DIR, ThemeClassifier, load_model
 from classifier.cli import main
@@ -75,6 +76,9 @@ def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated():
     assert not any(name.startswith("calibration_") for name in manifest["head"]["arrays"])
     model = load_model(DEFAULT_MODEL_DIR)
     assert model.head_.calibration is None  # the identity: tests/test_pinned_records.py pins its records
+    # and its parameters say how it was trained, so a refit (clone; 'policytag evaluate --model') is that recipe,
+    # not a calibrated one whose probabilities the folder's never were
+    assert model.get_params()["calibrate"] is False and clone(model).calibrate is False
 
 
 def test_train_without_calibration_and_with_robust_f1(tmp_path, capsys):
@@ -113,3 +117,23 @@ def test_robust_f1_parses_and_moves_the_threshold_when_the_prior_matters():
     assert notes == []
     assert robust[0] < f1[0]
     assert (robust_thresholds(P, Y) == robust).all()
+
+
+@pytest.mark.parametrize("seed", [13, 16, 17])
+def test_mapped_thresholds_assign_the_same_themes_even_where_a_steep_fit_would_saturate(seed):
+    # scores bunched tightly around the class boundary with a few positives spread above: the Platt fit is steep,
+    # and the highest threshold that keeps recall 0.1 would map to 1 (clipped to 1 - 1e-6), where raw scores
+    # below it also land
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 120))
+    y = (rng.random(n) < rng.uniform(0.2, 0.6)).astype(int)
+    centre, spread = rng.uniform(0.1, 0.9), 10 ** rng.uniform(-4, -1)
+    p = np.where(y == 1, centre + spread * rng.random(n), centre - spread * rng.random(n))
+    spread_out = np.flatnonzero(y == 1)[:int(rng.integers(1, 8))]
+    p[spread_out] = rng.uniform(centre, 0.99, len(spread_out))
+    P, Y = np.clip(p, 0, 1)[:, None], y[:, None]
+    calibration = PlattCalibration().fit(P, Y)
+    for objective in ("f1", "recall@0.1", "recall@0.2", "precision@0.9", "robust-f1"):
+        raw, _ = choose_thresholds(P, Y, objective)
+        mapped, _ = choose_thresholds(P, Y, objective, calibration=calibration)
+        assert ((calibration.predict_proba(P) >= mapped) == (P >= raw)).all(), objective

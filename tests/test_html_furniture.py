@@ -89,3 +89,16 @@ def test_microdata_and_a_date_element_give_metadata():
                                           "author": "Leila Karimi"}
     page = (DATA / "regional_page.html").read_text(encoding="utf-8")
     assert html_meta(page, ("date",)) == {"date": "2026-03-14"}
+
+
+def test_an_article_filed_under_a_topic_named_like_furniture_is_still_read():
+    # WordPress names each post's categories and tags in its <article>'s classes; "Comment" is an opinion section
+    body = "".join(f"<p>Paragraph {i}: allies argue over who pays for the new air defence plan.</p>" for i in range(4))
+    after = "<div><p>Our reporting on defence is funded by readers like you.</p></div>"
+    for tag, classes in [("article", "post category-comment"), ("article", "post tag-trending"),
+                         ("div", "post-7 post type-post hentry tag-social-media tag-paywall")]:
+        page = f'<html><body><{tag} class="{classes}"><h1>Talks stall</h1>{body}</{tag}>{after}</body></html>'
+        texts = [p.text for p in split(page, "html")]
+        assert [t.split(":")[0] for t in texts][:4] == [f"Paragraph {i}" for i in range(4)], classes
+    menu = '<div class="category-nav"><p>Defence, security and the alliances that hold them together.</p></div>'
+    assert not any("alliances" in p.text for p in split(f"<html><body>{menu}<div>{body}</div></body></html>", "html"))

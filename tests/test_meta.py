@@ -168,7 +168,41 @@ def test_pinned_news_page_carries_its_title_date_and_byline_author():
      "Talks resume in Geneva after a week"),
     ("Short | X", "Short", "Short | X"),                            # too short a headline to trust
     ("Analysis: talks resume in Geneva", "Talks resume in Geneva", "Analysis: talks resume in Geneva"),
+    # a site whose <h1> is its logo and whose <title> puts its name first: the headline is the rest, so the
+    # title stays whole rather than becoming the site's name
+    ("The Daily Ledger - Talks resume in Geneva after a week", "The Daily Ledger",
+     "The Daily Ledger - Talks resume in Geneva after a week"),
 ])
 def test_a_title_that_is_the_h1_plus_a_site_name_gives_the_headline(title, h1, expected):
     page = f"<html><head><title>{title}</title></head><body><article><h1>{h1}</h1><p>Text.</p></article></body></html>"
     assert html_meta(page, ["title"]) == {"title": expected}
+
+
+def test_hostile_json_ld_costs_only_itself_not_the_pages_other_metadata():
+    deep = "[" * 900 + '"Jane Roe"' + "]" * 900  # json.loads reads it; walking it must not recurse per level
+    page = ('<html><head><meta property="og:title" content="Baltic air defence bill split">'
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": ' + deep + ', '
+            '"datePublished": "2026-03-12"}</script></head><body><p>Text.</p></body></html>')
+    assert html_meta(page, ["title", "date", "author"]) == {"title": "Baltic air defence bill split",
+                                                            "date": "2026-03-12"}
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_json_ld_headline_that_is_not_a_number_is_no_title(value):
+    page = ('<html><head><title>Talks resume in Geneva</title><script type="application/ld+json">'
+            '{"@type": "NewsArticle", "headline": ' + value + '}</script></head><body><p>Text.</p></body></html>')
+    assert html_meta(page, ["title"]) == {"title": "Talks resume in Geneva"}
+
+
+def test_reading_bylines_dates_and_headlines_stays_linear_on_a_page_of_tiny_text_nodes():
+    import time
+    nodes = "<i>a</i>" * 100_000  # elements opened and never closed read to the end of the page
+    plain = "<div>" + nodes + "<p>Text.</p>"
+    hostile = '<div class="byline"><div class="date"><div itemprop="author"><h1>' + nodes + "<p>Text.</p>"
+
+    def seconds(page: str) -> float:
+        start = time.perf_counter()
+        html_meta(page, ["title", "date", "author"])
+        return time.perf_counter() - start
+
+    assert seconds(hostile) < 2.5 * seconds(plain) + 0.2  # was about 5 times: each text node re-summed each reading

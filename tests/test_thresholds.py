@@ -155,6 +155,18 @@ def test_an_unreachable_target_keeps_the_f1_threshold_and_says_so():
                      f"threshold {f1[0]:.2f}"]
 
 
+def test_a_note_names_the_threshold_the_model_keeps_when_it_is_calibrated():
+    from classifier.heads.calibration import PlattCalibration
+    p = np.array([0.9, 0.8, 0.95, 0.3, 0.2, 0.1])[:, None]
+    y = np.array([1, 1, 0, 1, 0, 0])[:, None]
+    calibration = PlattCalibration().fit(p, y)
+    raw, _ = choose_thresholds(p, y, "f1")
+    t, notes = choose_thresholds(p, y, "precision@1.0", names=["deterrence"], calibration=calibration)
+    assert f"{t[0]:.2f}" != f"{raw[0]:.2f}"  # the calibration moved it
+    assert notes == [f"deterrence: precision 1 not reached on out-of-fold predictions (best 0.75); kept the F1-best "
+                     f"threshold {t[0]:.2f}"]  # what the manifest and 'tag' use, not the raw one
+
+
 @pytest.mark.parametrize("text", ["precision", "precision@", "precision@1.5", "recall@0", "accuracy@0.9", "F1"])
 def test_bad_objectives_are_refused_with_the_accepted_forms(text):
     with pytest.raises(ValueError, match="a threshold objective is f1, precision@P or recall@R"):

@@ -95,6 +95,12 @@ class PlattCalibration:
                 self.slope[j], self.intercept[j] = a, b
         return self
 
+    def keep_identity(self, themes: np.ndarray) -> PlattCalibration:
+        """The identity for ``themes`` (a boolean mask): for a theme whose fit is too steep to map its threshold
+        faithfully (see :func:`classifier.heads.select.choose_thresholds`)."""
+        self.slope[themes], self.intercept[themes] = 1.0, 0.0
+        return self
+
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         """Calibrated scores; identity themes keep their scores exactly (no clipping round trip)."""
         identity = (self.slope == 1.0) & (self.intercept == 0.0)

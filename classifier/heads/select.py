@@ -31,6 +31,13 @@ class Calibration(Protocol):
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray: ...
 
+    def keep_identity(self, themes: np.ndarray) -> Calibration: ...
+
+
+# a mapped threshold must stay this far inside (0, 1): beyond it, it would meet the clip to [1e-6, 1 - 1e-6] (or the
+# float saturation at 1), where raw scores on its other side land too
+MAPPED_MARGIN = 1e-5
+
 
 POSITIVE_SCALES = (0.5, 1.0, 2.0)  # robust-f1: a theme's positives weighted so against its negatives
 NO_THEME_SHARES = (0.05, 0.15, 0.25)  # robust-f1: rows with no theme weighted to these shares of all rows
@@ -75,24 +82,34 @@ def choose_thresholds(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdOb
 
     With ``calibration`` (a monotone map fitted on ``P``) the thresholds are chosen on ``P`` and mapped through
     it: a paragraph's calibrated score passes the mapped threshold exactly when its raw score passes the raw one,
-    so calibration changes what a score reads as, never which themes are assigned. (Choosing on the calibrated
-    scores instead only moves each threshold along a flat F1 plateau on a different grid, no better on writing
-    the model never saw: see ``evaluation/experiments/prior_shift.py``.)"""
-    thresholds, notes = _choose(P, Y, objective, min_positives, names)
+    so calibration changes what a score reads as, never which themes are assigned. A theme whose map is so steep
+    that its threshold would land within :data:`MAPPED_MARGIN` of 0 or 1 has its calibration set to the identity
+    (``calibration`` is changed in place), since there raw scores on both sides of the threshold meet. (Choosing
+    on the calibrated scores instead only moves each threshold along a flat F1 plateau on a different grid, no
+    better on writing the model never saw: see ``evaluation/experiments/prior_shift.py``.)"""
+    goal = objective if isinstance(objective, ThresholdObjective) else ThresholdObjective.parse(objective)
+    thresholds, missed = _choose(P, Y, goal, min_positives)
     if calibration is not None:
-        thresholds = np.clip(calibration.predict_proba(thresholds[None, :])[0], 1e-6, 1 - 1e-6)
+        mapped = calibration.predict_proba(thresholds[None, :])[0]
+        steep = (mapped < MAPPED_MARGIN) | (mapped > 1 - MAPPED_MARGIN)
+        if steep.any():  # a map that steep would change which themes are assigned: those themes stay raw
+            mapped = calibration.keep_identity(steep).predict_proba(thresholds[None, :])[0]
+        thresholds = np.clip(mapped, 1e-6, 1 - 1e-6)
+    # each note names the threshold the model keeps (calibrated, as the manifest and 'tag' read it)
+    notes = [f"{names[j] if names else j}: {goal.kind} {goal.target:g} not reached on out-of-fold predictions "
+             f"(best {best:.2f}); kept the F1-best threshold {thresholds[j]:.2f}" for j, best in missed]
     return thresholds, notes
 
 
-def _choose(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective, min_positives: int,
-            names: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    goal = objective if isinstance(objective, ThresholdObjective) else ThresholdObjective.parse(objective)
+def _choose(P: np.ndarray, Y: np.ndarray, goal: ThresholdObjective,
+            min_positives: int) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """Raw thresholds for ``goal``, and (theme, best value reached) for each theme that kept its F1-best one."""
     best_f1 = tune_thresholds(P, Y, min_positives)
     if goal.kind == "f1":
         return best_f1, []
     if goal.kind == "robust-f1":
         return robust_thresholds(P, Y, min_positives), []
-    out, notes = best_f1.copy(), []
+    out, missed = best_f1.copy(), []
     for j in range(P.shape[1]):
         y = Y[:, j].astype(bool)
         if y.sum() < min_positives:
@@ -108,13 +125,11 @@ def _choose(P: np.ndarray, Y: np.ndarray, objective: str | ThresholdObjective, m
             value = tp / y.sum()
             ok = np.flatnonzero(value >= goal.target - 1e-12)
             pick = ok[-1] if len(ok) else None  # the highest threshold that still finds enough
-        name = names[j] if names else str(j)
         if pick is None:
-            notes.append(f"{name}: {goal.kind} {goal.target:g} not reached on out-of-fold predictions (best "
-                         f"{value.max():.2f}); kept the F1-best threshold {best_f1[j]:.2f}")
+            missed.append((j, float(value.max())))
         else:
             out[j] = THRESHOLD_GRID[pick]
-    return out, notes
+    return out, missed
 
 
 def prior_weights(y: np.ndarray, no_theme: np.ndarray, positive_scale: float, no_theme_share: float) -> np.ndarray:

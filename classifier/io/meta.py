@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
@@ -161,6 +163,8 @@ def _text_value(value: Any) -> str | None:
         return ", ".join(p for p in parts if p) or None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity (JSON-LD, a table's empty cell)
+        return None
     text = " ".join(str(value).split())
     return text or None
 
@@ -249,11 +253,16 @@ def _ld_objects(data: Any) -> Iterator[dict[str, Any]]:
             yield from (g for g in graph if isinstance(g, dict)) if isinstance(graph, list) else ()
 
 
-def _ld_names(value: Any) -> Any:
-    """A JSON-LD person or organisation (or a list of them) as its name(s)."""
-    if isinstance(value, list):
-        return [n for n in map(_ld_names, value) if isinstance(n, str)]
+def _ld_name(value: Any) -> Any:
     return value.get("name") if isinstance(value, dict) else value
+
+
+def _ld_names(value: Any) -> Any:
+    """A JSON-LD person or organisation (or a list of them) as its name(s); lists nested deeper are not names
+    (and walking them level by level would let a hostile page exhaust the stack)."""
+    if isinstance(value, list):
+        return [n for n in map(_ld_name, value) if isinstance(n, str)]
+    return _ld_name(value)
 
 
 def json_ld_article(text: str) -> dict[str, Any]:
@@ -293,6 +302,16 @@ def byline_author(text: str) -> str | None:
 _ITEMPROPS = {"headline", "author", "datepublished"}  # schema.org microdata read, by lower-cased itemprop
 
 
+@dataclass
+class _Reading:
+    """The text of one element being read into ``source``, ``depth`` elements deep inside it so far."""
+
+    source: str
+    parts: list[str] = field(default_factory=list)
+    depth: int = 0
+    size: int = 0
+
+
 class _HTMLMeta(HTMLParser):
     """Collects a page's metadata: <title>, <meta> tags, the first <time datetime>, <link rel=canonical>, the
     first article described in JSON-LD, schema.org microdata (itemprop headline, author, datePublished), and the
@@ -305,7 +324,7 @@ class _HTMLMeta(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: dict[str, str] = {}  # source -> first value ("og:title", "<title>", "byline", ...)
         self._title: list[str] | None = None
-        self._captures: list[tuple[str, list[str], list[int]]] = []  # (source, text, [depth]) being read
+        self._captures: list[_Reading] = []  # elements whose text is being read
         self._quiet = 0  # inside <script>/<style>
         self._ld: list[str] | None = None  # text of the JSON-LD <script> being read
 
@@ -315,8 +334,8 @@ class _HTMLMeta(HTMLParser):
 
     def _capture(self, source: str) -> None:
         """Reads the text of the element just opened into ``source``, unless a value or a reading is there."""
-        if source not in self.found and all(c[0] != source for c in self._captures):
-            self._captures.append((source, [], [0]))
+        if source not in self.found and all(c.source != source for c in self._captures):
+            self._captures.append(_Reading(source))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k.lower(): v for k, v in attrs}
@@ -343,7 +362,7 @@ class _HTMLMeta(HTMLParser):
         if tag in ("meta", "link", "br", "img", "hr", "input", "wbr", "source"):
             return
         for capture in self._captures:
-            capture[2][0] += 1
+            capture.depth += 1
         if item in _ITEMPROPS:
             self._capture(f"item:{item}")
         tokens = _name_tokens(a)
@@ -365,9 +384,9 @@ class _HTMLMeta(HTMLParser):
             self._first("<title>", "".join(self._title))
             self._title = None
         for capture in list(self._captures):
-            capture[2][0] -= 1
-            if capture[2][0] < 0:
-                self._first(capture[0], " ".join(capture[1]))
+            capture.depth -= 1
+            if capture.depth < 0:
+                self._first(capture.source, " ".join(capture.parts))
                 self._captures.remove(capture)
 
     def handle_data(self, data: str) -> None:
@@ -377,9 +396,10 @@ class _HTMLMeta(HTMLParser):
             return
         if self._title is not None:
             self._title.append(data)
-        for _, parts, _ in self._captures:
-            if sum(map(len, parts)) < self.MAX_CAPTURE:
-                parts.append(data)
+        for capture in self._captures:  # a running count: a page of many tiny text nodes stays linear
+            if capture.size < self.MAX_CAPTURE:
+                capture.parts.append(data)
+                capture.size += len(data)
 
 
 def _site_suffixed(title: str, headline: str | None) -> bool:
@@ -387,7 +407,10 @@ def _site_suffixed(title: str, headline: str | None) -> bool:
     the site in <title> for browser tabs, and the headline is what a reader of the records wants."""
     if not headline or len(headline) < 12 or not title.startswith(headline) or title == headline:
         return False
-    return re.fullmatch(r"\s*[|\u2013\u2014:\u00b7-]\s*\S.{0,60}", title[len(headline):]) is not None
+    rest = title[len(headline):]
+    # the part after the <h1> must be the shorter one: "Site | Headline" under a logo <h1> naming the site is not
+    # a headline followed by a site name
+    return re.fullmatch(r"\s*[|\u2013\u2014:\u00b7-]\s*\S.{0,60}", rest) is not None and len(rest) < len(headline)
 
 
 def html_meta(text: str, keys: Sequence[str]) -> dict[str, str]:

@@ -150,19 +150,25 @@ _CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert
                     "paywall", "pullquote")
 # lists of links to other stories, named in one word or two ("mostread", "most-read", "mostRead", "read_next")
 _LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "readmore", "morestories")
+# class names that file a story under a topic (WordPress gives its <article> "hentry type-post category-comment
+# tag-trending"): on a story they say what it is about, not that it is furniture ("category-nav" elsewhere still is)
+_TAXONOMY_CLASSES = ("category-", "tag-")
 _PAGE_TAGS = {"html", "body", "main"}  # their classes describe the page ("single-post has-sidebar"), not furniture
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search", "menu"}
 _NAME_TOKENS = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
 ARTICLE_SHARE = 0.25  # an <article>/<main> holding less of the page's text than this is not the page's content
 
 
-def _is_chrome(attrs: dict[str, str | None]) -> bool:
+def _is_chrome(attrs: dict[str, str | None], tag: str = "") -> bool:
     """Page furniture by its markup: cookie banners, share bars, bylines, captions, ads, related links, hidden parts."""
     if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (attrs.get("role") or "") in _CHROME_ROLES:
         return True
     if re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", attrs.get("style") or "", re.I):
         return True
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    classes = (attrs.get("class") or "").split()
+    if tag == "article" or any(c == "hentry" or c.startswith("type-") for c in classes):  # a story, not a menu
+        classes = [c for c in classes if not c.lower().startswith(_TAXONOMY_CLASSES)]
+    names = f"{' '.join(classes)} {attrs.get('id') or ''}"
     tokens = [t.lower() for t in _NAME_TOKENS.split(names) if t]
     words = tokens + [a + b for a, b in zip(tokens, tokens[1:])]
     return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens) or any(
@@ -253,7 +259,7 @@ class _HTMLBlocks(HTMLParser):
             self.article_parents[self._articles] = self._stack[-1][3] if self._stack else 0
         a = dict(attrs)
         skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
-            self.filter_chrome and tag not in _PAGE_TAGS and _is_chrome(a))
+            self.filter_chrome and tag not in _PAGE_TAGS and _is_chrome(a, tag))
         self._push(tag, skip, tag == "main" or a.get("role") == "main" or a.get("itemprop") == "articleBody",
                    tag == "a" and bool(a.get("href")))
 
