@@ -13,6 +13,7 @@ from classifier.heads.blend import BlendHead
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.select import ThresholdObjective, choose_thresholds, robust_thresholds
 from classifier.io.tables import Columns, read_labeled
+from classifier.persist import write_folder
 
 FIXED = dict(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
 
@@ -70,12 +71,30 @@ def test_a_decreasing_calibration_is_refused():
         BlendHead.check_arrays(arrays, 2, 3)
 
 
-def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated():
-    manifest = json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text())
+def _folder_from_before_calibration(directory):
+    """The shipped model as a folder saved before calibration existed: no calibration arrays, no such parameter."""
+    model = load_model(DEFAULT_MODEL_DIR)
+    model.head_.calibration = None
+    state, arrays = model.get_state()
+    del state["params"]["calibrate"]
+    state["encoder"] = dict(state.pop("encoder_identity"))  # as ThemeClassifier.save writes it
+    write_folder(directory, state, arrays)
+    return directory
+
+
+def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated(tmp_path):
+    old = _folder_from_before_calibration(tmp_path / "old")
+    manifest = json.loads((old / "manifest.json").read_text())
     assert "calibrate" not in manifest["params"]
     assert not any(name.startswith("calibration_") for name in manifest["head"]["arrays"])
-    model = load_model(DEFAULT_MODEL_DIR)
-    assert model.head_.calibration is None  # the identity: tests/test_pinned_records.py pins its records
+    model = load_model(old)
+    assert model.head_.calibration is None
+    texts = ["Manila's coast guard shadowed the survey ship for a third day.", "Allies split over the budget."]
+    shipped = load_model(DEFAULT_MODEL_DIR)
+    calibrated = shipped.predict_proba(texts)
+    shipped.head_.calibration = None
+    np.testing.assert_array_equal(model.predict_proba(texts), shipped.predict_proba(texts))  # the raw scores
+    assert not np.allclose(model.predict_proba(texts), calibrated)
     # and its parameters say how it was trained, so a refit (clone; 'policytag evaluate --model') is that recipe,
     # not a calibrated one whose probabilities the folder's never were
     assert model.get_params()["calibrate"] is False and clone(model).calibrate is False
