@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -129,6 +130,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         model selection takes minutes, and the library never prints, so a caller shows it as it likes."""
         step = progress if progress is not None else _no_progress
         objective = ThresholdObjective.parse(self.threshold_objective)  # refused before any slow work
+        if isinstance(self.cv, bool) or not isinstance(self.cv, numbers.Integral) or self.cv < 2:
+            raise TrainingDataError(f"cv={self.cv!r}: cross-validation needs a whole number of at least 2 folds "
+                                    "(thresholds and 'auto' settings are chosen on out-of-fold scores)")
         if self.sentence_labels not in SENTENCE_LABELS:
             raise TrainingDataError(f"sentence_labels={self.sentence_labels!r}: expected one of "
                                     f"{', '.join(SENTENCE_LABELS)}")

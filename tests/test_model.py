@@ -76,6 +76,9 @@ def test_unknown_labels_fail_before_encoding():
         ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text"], [["no_such_theme"]])
     with pytest.raises(TrainingDataError, match="empty"):
         ThemeClassifier(codebook=DEFAULT_CODEBOOK).fit(["a text", "  "], [["deterrence"], []])
+    for cv in (0, 1, 2.5, True):
+        with pytest.raises(TrainingDataError, match=f"cv={cv!r}: cross-validation needs a whole number"):
+            ThemeClassifier(codebook=DEFAULT_CODEBOOK, cv=cv).fit(["a text"], [["deterrence"]])
     with pytest.raises(TrainingDataError, match="sentence_labels='every': expected one of all, mil"):
         ThemeClassifier(codebook=DEFAULT_CODEBOOK, sentence_labels="every").fit(["a text"], [["deterrence"]])
 
