@@ -125,3 +125,15 @@ def test_zero_shot_model_from_the_codebook_alone_saves_loads_and_tags(tmp_path):
     assert _np.allclose(loaded.predict_proba(texts), direct.predict_proba(texts), atol=1e-6)
     assert _np.array_equal(loaded.predict(texts), direct.predict(texts))
     assert len(loaded.tag_article("\n\n".join(texts))) == 2
+
+
+def test_zero_shot_training_refuses_the_options_of_a_trained_model_instead_of_ignoring_them(tmp_path, capsys):
+    from classifier.cli import main
+
+    out = tmp_path / "zs"
+    assert main(["train", "--zero-shot", "--out", str(out), "--calibration", "off", "--C", "4"]) == 2
+    message = capsys.readouterr().err
+    assert "--C, --calibration: for a model trained on labeled rows" in message and "--zero-shot" in message
+    assert not out.exists()
+    assert main(["train", "--zero-shot", "--out", str(out), "--add", "new.jsonl"]) == 2
+    assert "--add: for a model trained on labeled rows" in capsys.readouterr().err

@@ -77,6 +77,14 @@ def add_parser(sub: Any) -> None:
     cache_args(p)
     backend_arg(p)
     verbose_arg(p)
+    p.set_defaults(trained_only={dest: p.get_default(dest) for dest in TRAINED_ONLY})
+
+
+# options of a trained model that a zero-shot model (codebook descriptions, thresholds only) has no use for
+TRAINED_ONLY = {"context": "--context", "C": "--C", "class_weight": "--class-weight", "lexical": "--lexical",
+                "sentence_weight": "--sentence-weight", "threshold_objective": "--threshold-objective",
+                "sentence_labels": "--sentence-labels", "calibration": "--calibration", "finetune": "--finetune",
+                "finetune_budget": "--finetune-budget", "finetune_pairs": "--finetune-pairs", "add": "--add"}
 
 
 
@@ -114,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
         err("--compare needs --add FILE: the rows whose effect to measure")
         return EXIT_USAGE
     if args.zero_shot:
-        if args.add:
-            err("--add trains a model on labeled rows; it does not combine with --zero-shot")
+        given = [flag for dest, flag in TRAINED_ONLY.items() if getattr(args, dest) != args.trained_only[dest]]
+        if given:
+            err(f"{', '.join(given)}: for a model trained on labeled rows; --zero-shot builds one from the codebook's "
+                "descriptions (--data only calibrates its thresholds)")
             return EXIT_USAGE
         return _train_zero_shot(args, out)
     if args.data is None:
