@@ -304,12 +304,11 @@ def fit_sentence_head(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray, labe
         raise ValueError(f"sentence labels {labels!r}: expected one of {', '.join(SENTENCE_LABELS)}")
     S = first.predict_proba(pieces)
     coef, intercept = first.coef.copy(), first.intercept.copy()
-    order = np.lexsort((np.arange(len(owner)), owner))  # pieces grouped by paragraph, each group in order
     for j in range(Y.shape[1]):
         positive = Y[:, j].astype(bool)
         if not positive.any() or positive.all():
             continue  # saturated in the first head already
-        best = _best_piece(S[:, j], owner, len(Y), order)
+        best = _best_piece(S[:, j], owner, len(Y))
         rows = np.concatenate([best[positive], np.flatnonzero(~positive[owner])])
         y = np.zeros((len(rows), 1), dtype=bool)
         y[:positive.sum(), 0] = True
@@ -318,13 +317,14 @@ def fit_sentence_head(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray, labe
     return LinearHead(coef, intercept, True)
 
 
-def _best_piece(scores: np.ndarray, owner: np.ndarray, n: int, order: np.ndarray) -> np.ndarray:
+def _best_piece(scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     """For each of ``n`` paragraphs, the index of its highest-scoring piece (the first on a tie; -1 for none)."""
+    order = np.lexsort((np.arange(len(owner)), -scores, owner))  # by paragraph, best score first, then position
+    sorted_owner = owner[order]
+    head = np.ones(len(order), dtype=bool)  # each paragraph's first piece in that order
+    head[1:] = sorted_owner[1:] != sorted_owner[:-1]
     best = np.full(n, -1)
-    top = np.full(n, -np.inf)
-    for i in order:
-        if scores[i] > top[owner[i]]:
-            top[owner[i]], best[owner[i]] = scores[i], i
+    best[sorted_owner[head]] = order[head]
     return best
 
 

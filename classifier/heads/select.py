@@ -23,8 +23,6 @@ from classifier.errors import TrainingDataError
 from classifier.heads.linear import THRESHOLD_GRID, tune_thresholds
 from classifier.scoring import f1_from_counts
 
-KINDS = ("f1", "precision", "recall", "robust-f1")
-
 
 class Calibration(Protocol):
     """A monotone per-theme map of scores (:class:`classifier.heads.calibration.PlattCalibration`)."""
