@@ -192,12 +192,17 @@ def measure_memory(work: Path, say) -> dict:
     return r
 
 
+def memory_growth(r: dict, big: str, small: str) -> float:
+    """Peak RSS of run ``big`` (10x the documents) over run ``small`` (1x), minus one: the memory gates' figure."""
+    return r[big]["peak_mib"] / r[small]["peak_mib"] - 1
+
+
 def memory_lines(r: dict) -> list[str]:
     """The two memory rows' figures, as the full table words them, with the wall times beside them."""
     out = []
     for label, big, small in (("empty cache: encoder loaded", "cold", "cold_1x"),
                               ("all cached: pipeline alone", "warm", "warm_1x")):
-        growth = r[big]["peak_mib"] / r[small]["peak_mib"] - 1
+        growth = memory_growth(r, big, small)
         out.append(f"peak RSS 10x / 1x ({label}): {growth:+.1%} ({r[big]['peak_mib']:.0f} vs "
                    f"{r[small]['peak_mib']:.0f} MiB; line <= +10%: {verdict(growth <= 0.10)}); wall "
                    f"{r[big]['wall_s']:.1f} s vs {r[small]['wall_s']:.1f} s")
@@ -244,8 +249,7 @@ def table(r: dict, inputs: dict) -> list[str]:
     b = r["backends"]["per_s"]
     f1 = r["accuracy"]["macro_f1"]
     worst = max(abs(f1[k] - f1["torch"]) for k in f1) * 100
-    mem_cold = r["cold"]["peak_mib"] / r["cold_1x"]["peak_mib"] - 1
-    mem_warm = r["warm"]["peak_mib"] / r["warm_1x"]["peak_mib"] - 1
+    mem_cold, mem_warm = memory_growth(r, "cold", "cold_1x"), memory_growth(r, "warm", "warm_1x")
     tr = r["train"]
     cpu_bare = min(x["cpu_s"] for x in r["bare_rounds"])
     cpu_tag = min(x["cpu_s"] for x in r["cold_rounds"])
