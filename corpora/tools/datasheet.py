@@ -39,6 +39,8 @@ def regenerate(folder: Path) -> None:
         text = replace_block(path, text, "review12", decision_12_review(folder))
     if (folder / "blind_r3").is_dir():
         text = replace_block(path, text, "round3", round_three(folder))
+    if (folder / "blind_r4").is_dir():
+        text = replace_block(path, text, "round4", round_four(folder))
     path.write_text(text, encoding="utf-8")
 
 
@@ -108,6 +110,19 @@ def round_three(folder: Path) -> str:
                 "every disagreement here was adjudicated:\n\n"
                 + agreement_table(agreement({i: writer[i] for i in new}, {i: third[i] for i in new}, ids)))
     return out
+
+
+def round_four(folder: Path) -> str:
+    """Batch c (points made in passing) coded in full, blind, against its writers; every disagreement was
+    adjudicated afterwards (round 4)."""
+    from classifier.codebook import load_codebook
+
+    ids = load_codebook(folder / "codebook.yaml").ids
+    fourth = coded(folder, "blind_r4")
+    writer = writer_labels(folder)
+    return ("Batch c against its writers (first coder: writer; second coder: blind, round four); every "
+            "disagreement here was adjudicated:\n\n"
+            + agreement_table(agreement({i: writer[i] for i in fourth}, {i: fourth[i] for i in fourth}, ids)))
 
 
 def round_two(folder: Path) -> str:
