@@ -17,14 +17,14 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
-from classifier.heads import SENTENCE_LABELS
+from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
-    LinearHead,
     make_folds,
+    new_head,
     per_theme_blend,
     select,
     sentence_head_oof,
@@ -50,9 +50,12 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     """Tag paragraphs with the themes of a codebook.
 
-    Each paragraph is embedded with a sentence encoder; a logistic-regression head (one-vs-rest with
-    per-label F1-optimal thresholds for multi-label codebooks, multinomial for single-label ones)
-    reads the paragraph embedding and, when context helps, the embedding of its neighbours. A TF-IDF
+    Each paragraph is embedded with a sentence encoder; a head over embeddings (``embedding_head``: ``"mlp"``,
+    three one-hidden-layer networks averaged, the default; or ``"linear"``, logistic regression whose ``C`` and
+    ``class_weight`` model selection chooses) reads the paragraph embedding and, when context helps, the embedding
+    of its neighbours, with per-label F1-optimal thresholds for multi-label codebooks and a softmax for
+    single-label ones. ``C`` and ``class_weight`` are for the linear head only: set with the MLP head, they are
+    refused rather than ignored (see :mod:`classifier.heads.mlp`). A TF-IDF
     head over the paragraph's words is blended in with weight ``lexical`` when it helps. With
     ``finetune=True`` the encoder is first tuned on the training labels (SetFit-style, at most
     ``finetune_pairs`` pairs and ``finetune_budget`` seconds; see :mod:`classifier.encoding.finetune`) and
@@ -93,8 +96,10 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
                  backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True,
-                 threshold_objective: str = "f1", calibrate: bool = True, sentence_labels: str = "all"):
+                 threshold_objective: str = "f1", calibrate: bool = True, sentence_labels: str = "all",
+                 embedding_head: str = "mlp"):
         self.encoder = encoder
+        self.embedding_head = embedding_head
         self.sentence_labels = sentence_labels
         self.calibrate = calibrate
         self.threshold_objective = threshold_objective
@@ -136,6 +141,15 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if self.sentence_labels not in SENTENCE_LABELS:
             raise TrainingDataError(f"sentence_labels={self.sentence_labels!r}: expected one of "
                                     f"{', '.join(SENTENCE_LABELS)}")
+        if self.embedding_head not in EMBEDDING_HEADS:
+            raise TrainingDataError(f"embedding_head={self.embedding_head!r}: expected one of "
+                                    f"{', '.join(EMBEDDING_HEADS)}")
+        if self.embedding_head == "mlp" and self.sentence_labels == "mil":
+            raise TrainingDataError("sentence_labels='mil' refits one linear row per theme: it needs "
+                                    "embedding_head='linear'")
+        if self.embedding_head == "mlp" and (self.C not in ("auto", None) or self.class_weight not in ("auto", None)):
+            raise TrainingDataError(f"C={self.C!r}, class_weight={self.class_weight!r}: these tune the linear head; "
+                                    "set embedding_head='linear' to use them (the MLP head's penalty is fixed)")
         units = as_units(X)
         codebook, Y = self._targets(y, len(units))
         empty = [i for i, u in enumerate(units) if not u.text.strip()]
@@ -164,9 +178,11 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         pieces = {c: design(emb.windows, emb.context[emb.owner], c) for c in contexts} if sentence_mode else None
         weights = ((SENTENCE_GRID if self.sentence_weight == "auto" else (float(self.sentence_weight),))
                    if sentence_mode else (0.0,))
-        grid = [Config(c, C, cw, lex, w) for c in contexts
-                for C in (C_GRID if self.C == "auto" else (float(self.C),))
-                for cw in (CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))
+        linear = self.embedding_head == "linear"  # an MLP head has no C or class weight to choose
+        grid = [Config(c, C, cw, lex, w, self.embedding_head) for c in contexts
+                for C in ((C_GRID if self.C == "auto" else (float(self.C),)) if linear else (None,))
+                for cw in ((CLASS_WEIGHT_GRID if self.class_weight == "auto" else (self.class_weight,))
+                           if linear else (None,))
                 for lex in (LEXICAL_GRID if self.lexical == "auto" else (float(self.lexical),))
                 for w in weights]
         folds = make_folds(len(units), groups, self.cv, self.random_state)
@@ -208,10 +224,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             if per_theme:
                 log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
         step("final fit", 0, 1)
-        linear = {"C": best.C, "class_weight": best.class_weight, "random_state": self.random_state, "n_classes": k}
         self.head_ = BlendHead(
-            LinearHead(multi_label=codebook.multi_label, **linear),
-            LinearHead(multi_label=True, **linear) if own_sentence_head else None,
+            new_head(best, codebook.multi_label, self.random_state, k),
+            new_head(best, True, self.random_state, k) if own_sentence_head else None,
             LexicalHead(multi_label=codebook.multi_label, random_state=self.random_state, n_classes=k)
             if lexical_w.any() else None,
             _compact(sentence_w) if sentence_mode else None, _compact(lexical_w),
@@ -361,7 +376,7 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
 
 # parameters whose default is not what a folder saved before they existed was trained with: such a folder loads
 # with these values, so its get_params (and a refit: clone, 'policytag evaluate --model') is the recipe it holds
-SAVED_BEFORE: dict[str, Any] = {"calibrate": False}
+SAVED_BEFORE: dict[str, Any] = {"calibrate": False, "embedding_head": "linear"}
 
 
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,

@@ -110,9 +110,9 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
         self._check_fitted()
         multi = self.codebook_.multi_label
         scale = self.coef_[:, None] if multi else np.full((len(self.classes_), 1), 1.0 / self.temperature_)
-        model = ThemeClassifier(encoder=self.encoder, codebook=self.codebook_, context=False, C=1.0,
-                                class_weight=None, threshold=0.5, lexical=0.0, cache=self.cache,
-                                batch_size=self.batch_size)
+        model = ThemeClassifier(encoder=self.encoder, codebook=self.codebook_, context=False,
+                                embedding_head="linear", C=1.0, class_weight=None, threshold=0.5, lexical=0.0,
+                                cache=self.cache, batch_size=self.batch_size)
         head = LinearHead(self.prototypes_.astype(np.float64) * scale,
                           self.intercept_.astype(np.float64) if multi else np.zeros(len(self.classes_)), multi)
         state = {"codebook": self.codebook_.to_dict(), "encoder": self.encoder_identity_, "multi_label": multi,

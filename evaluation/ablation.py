@@ -50,7 +50,7 @@ DEFAULT_SIZES = ("50", "100", "250", "500", "all")
 RESAMPLES = 2000
 PAIRS_PER_PARAGRAPH = 48  # a batch of 32 scores 496 pairs: 48 pairs a paragraph ~ three passes
 
-FROZEN = {"C": 1.0, "class_weight": None, "threshold": 0.5, "lexical": 0.0}
+FROZEN = {"embedding_head": "linear", "C": 1.0, "class_weight": None, "threshold": 0.5, "lexical": 0.0}
 
 
 @dataclass
@@ -76,10 +76,13 @@ def ladder(finetune_budget: float) -> list[Row]:
         Row("thresholds", "+ tuned thresholds",
             "A per-theme F1-optimal threshold from out-of-fold scores instead of 0.5",
             "theme", {**FROZEN, "context": True, "threshold": "tune"}),
-        Row("selection", "+ model selection (ThemeClassifier defaults, no lexical head)",
-            "Choosing context, C and class weight by grouped CV", "theme", {"lexical": 0.0}),
-        Row("lexical", "+ lexical ensemble (ThemeClassifier defaults = shipped recipe)",
-            "Blending in a TF-IDF head when grouped CV prefers it", "theme", {}),
+        Row("selection", "+ model selection (linear head, no lexical head)",
+            "Choosing context, C and class weight by grouped CV", "theme",
+            {"lexical": 0.0, "embedding_head": "linear"}),
+        Row("lexical", "+ lexical ensemble",
+            "Blending in a TF-IDF head when grouped CV prefers it", "theme", {"embedding_head": "linear"}),
+        Row("mlp", "+ MLP embedding head (ThemeClassifier defaults = shipped recipe)",
+            "Averaged one-hidden-layer networks in place of logistic regression over embeddings", "theme", {}),
         Row("finetune", "+ fine-tuning (SetFit-style encoder tuning)",
             "Tuning the encoder on the training labels first",
             "theme", {"finetune": True, "finetune_budget": finetune_budget}, finetune=True),
@@ -332,7 +335,7 @@ def stopped_note(summaries: dict[tuple[str, int], dict[str, Any]]) -> str:
 
 def recommendation(summaries: dict[tuple[str, int], dict[str, Any]], sizes: list[int], full: int,
                    rows: dict[str, Row]) -> str:
-    base_key = "lexical" if "lexical" in rows else "selection"
+    base_key = next(k for k in ("mlp", "lexical", "selection") if k in rows)  # the recipe fine-tuning adds to
     lines, gains = [], []
     for n in sizes:
         a, b = summaries.get(("finetune", n)), summaries.get((base_key, n))

@@ -53,7 +53,8 @@ def shipped_setup(**kwargs: Any) -> Setup:
 
 def _model(setup: Setup, codebook: Any, seed: int) -> Any:
     from classifier.model import ThemeClassifier
-    return ThemeClassifier(codebook=codebook, C=setup.C, class_weight=setup.class_weight, context=setup.context,
+    return ThemeClassifier(codebook=codebook, embedding_head="linear", C=setup.C, class_weight=setup.class_weight,
+                           context=setup.context,
                            lexical=setup.lexical, random_state=seed)
 
 

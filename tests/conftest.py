@@ -28,7 +28,7 @@ def mini_model():
     from classifier import ThemeClassifier
     from classifier.io.tables import Columns, read_labeled
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
-    return ThemeClassifier(C=16.0, class_weight=None).fit(data.units, data.labels, groups=data.groups)
+    return ThemeClassifier().fit(data.units, data.labels, groups=data.groups)
 
 
 @pytest.fixture(scope="session")

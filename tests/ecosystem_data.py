@@ -12,7 +12,8 @@ from pathlib import Path
 
 from helpers import CORPUS, DATA
 
-FAST = dict(C=4.0, class_weight=None, context=False, lexical=0.0)  # no model selection: tests fit often
+FAST = dict(embedding_head="linear", C=4.0, class_weight=None, context=False,
+            lexical=0.0)  # no model selection: tests fit often
 
 
 def mini_rows() -> list[dict[str, str]]:

@@ -107,7 +107,8 @@ NEW = {  # paragraphs annotators labeled: two articles' worth per theme of the m
 MACRO = re.compile(r"macro-F1 (\d\.\d{3}) -> (\d\.\d{3}) with 6 added rows \(([+-]\d\.\d{3}), 95% interval "
                    r"\[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\], p=(\d\.\d{3}); paired bootstrap over 3 documents\) on "
                    r"the test split \(6 paragraphs\)")
-FIXED = ["--C", "4", "--class-weight", "none", "--lexical", "0", "--context", "off", "--sentence-weight", "none"]
+FIXED = ["--embedding-head", "linear", "--C", "4", "--class-weight", "none", "--lexical", "0", "--context", "off",
+         "--sentence-weight", "none"]
 
 
 def test_annotate_import_then_train_add_compare_reports_the_change_with_its_interval(tmp_path, capsys):
@@ -163,7 +164,8 @@ def test_compare_without_a_test_split_uses_the_same_grouped_folds_for_both_model
     texts = [(t, theme) for theme, pair in NEW.items() for t in pair] + [(base.texts[0], base.labels[0])]
     added = LabeledData([Unit(t) for t, _ in texts], [y for _, y in texts], [f"new{i // 2}" for i in range(7)],
                         [f"n{i}" for i in range(7)], None, "new rows")
-    estimator = ThemeClassifier(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
+    estimator = ThemeClassifier(embedding_head="linear", C=4.0, class_weight=None, context=False, lexical=0.0,
+                                sentence_weight=None)
     stages = []
     got = compare_added(estimator, base, added, cv=3, resamples=200, progress=lambda s, d, t: stages.append(s))
     assert got.protocol == "3-fold grouped CV (24 paragraphs)" and got.n_documents == 12  # every base row, once

@@ -108,7 +108,8 @@ def test_cli_backends_train_tag_and_evaluate(graphs, tmp_path, monkeypatch, caps
     monkeypatch.setenv("POLICYTAG_CACHE_DIR", str(graphs))
     out_model = tmp_path / "model"
     data = ["--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label", "--group-column", "doc"]
-    assert main(["train", *data, "--out", str(out_model), "--backend", "onnx-int8", "--C", "16",
+    assert main(["train", *data, "--out", str(out_model), "--backend", "onnx-int8", "--embedding-head", "linear",
+                 "--C", "16",
                  "--class-weight", "none"]) == 0
     manifest = json.loads((out_model / "manifest.json").read_text())
     assert manifest["encoder"]["fingerprint"] == Encoder().fingerprint  # same weights, whatever the backend

@@ -15,7 +15,7 @@ from classifier.heads.select import ThresholdObjective, choose_thresholds, robus
 from classifier.io.tables import Columns, read_labeled
 from classifier.persist import write_folder
 
-FIXED = dict(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
+FIXED = dict(embedding_head="linear", C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,8 @@ def test_a_model_folder_from_before_calibration_loads_and_scores_uncalibrated(tm
 
 def test_train_without_calibration_and_with_robust_f1(tmp_path, capsys):
     src = multi_label_table(tmp_path)
-    fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--C", "4", "--class-weight",
+    fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--embedding-head", "linear",
+             "--C", "4", "--class-weight",
              "none", "--context", "off", "--lexical", "0", "--sentence-weight", "none", "-q"]
     assert main(["train", "--data", str(src), "--out", str(tmp_path / "m"), "--calibration", "off",
                  "--threshold-objective", "robust-f1", *fixed]) == 0

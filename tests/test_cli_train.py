@@ -34,7 +34,8 @@ def test_delimited_multi_label_column(tmp_path):
     src = multi_label_table(tmp_path)
     out = tmp_path / "model"
     assert main(["train", "--data", str(src), "--label-column", "tags", "--label-sep", ";", "--group-column", "doc",
-                 "--out", str(out), "--C", "4", "--class-weight", "none", "--context", "off"]) == 0
+                 "--out", str(out), "--embedding-head", "linear", "--C", "4", "--class-weight", "none", "--context",
+                 "off"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["codebook"]["multi_label"] is True and len(manifest["thresholds"]) == 4
 
@@ -68,7 +69,7 @@ def test_rare_themes_are_warned_about_in_one_line(tmp_path, capsys):
         w.writerow(["Sanctions on chip exports hit the island's foundries hard this quarter.",
                     "economic_dimension", "dx"])
     assert main(["train", "--data", str(src), "--label-column", "label", "--single-label", "--group-column", "doc",
-                 "--C", "4", "--class-weight", "none", "--out", str(tmp_path / "m")]) == 0
+                 "--embedding-head", "linear", "--C", "4", "--class-weight", "none", "--out", str(tmp_path / "m")]) == 0
     err = capsys.readouterr().err
     assert "policytag: warning: themes with fewer than 3 positive examples" in err and "economic_dimension (1)" in err
 
@@ -141,7 +142,8 @@ def test_single_label_narrows_a_multi_label_codebook_for_train_and_evaluate(tmp_
         f"  - id: {t}\n    description: {t.replace('_', ' ')}\n"
         for t in ("burden_sharing", "maritime_security", "negotiation_diplomacy")))
     out = tmp_path / "model"
-    fast = ["--C", "16", "--context", "off", "--class-weight", "none", "--lexical", "0", "--sentence-weight", "none"]
+    fast = ["--embedding-head", "linear", "--C", "16", "--context", "off", "--class-weight", "none", "--lexical",
+            "0", "--sentence-weight", "none"]
     assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
                  "--codebook", str(book), "--group-column", "doc", "--out", str(out), *fast]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
@@ -151,3 +153,16 @@ def test_single_label_narrows_a_multi_label_codebook_for_train_and_evaluate(tmp_
                  "--single-label", "--codebook", str(book), "--json", str(report)]) == 0
     assert json.loads(report.read_text())["accuracy"] > 0.8  # accuracy: reported for single-label runs only
     capsys.readouterr()
+
+
+def test_the_default_mlp_head_is_saved_as_arrays_and_linear_only_options_are_refused(mini_dir, tmp_path, capsys):
+    manifest = json.loads((mini_dir / "manifest.json").read_text())
+    assert manifest["params"]["embedding_head"] == "mlp" and manifest["selected"]["C"] is None
+    assert {"w1", "b1", "w2", "b2"} <= set(manifest["head"]["arrays"])
+    base = ["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label", "--out",
+            str(tmp_path / "m")]
+    for flags in (["--C", "4"], ["--class-weight", "balanced"], ["--sentence-labels", "mil"]):
+        assert main([*base, *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "add --embedding-head linear" in err and flags[0] in err
+    assert not (tmp_path / "m").exists()

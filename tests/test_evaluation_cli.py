@@ -17,7 +17,7 @@ from classifier.io.tables import Columns
 
 MINI = str(DATA / "mini.csv")
 MINI_ARGS = ["--data", MINI, "--label-column", "label", "--single-label", "--group-column", "doc"]
-FAST_THEME = "theme,C=8,class_weight=null"
+FAST_THEME = "theme,embedding_head=linear,C=8,class_weight=null"
 BASELINES = ["prior", "tfidf", "zeroshot", "knn", "logreg"]
 EXTRA = "lr=sklearn.linear_model:LogisticRegression,C=5"
 

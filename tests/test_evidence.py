@@ -22,7 +22,8 @@ def sentence_model():
     """A multi-label model on 300 corpus paragraphs, sentence mode, per-theme weights chosen out of fold."""
     rows = [json.loads(line) for line in (CORPUS / "paragraphs.jsonl").read_text().splitlines()]
     train = [r for r in rows if r["split"] == "train"][:300]
-    model = ThemeClassifier(codebook=str(CORPUS / "codebook.yaml"), C=4.0, class_weight=None, context=False,
+    model = ThemeClassifier(codebook=str(CORPUS / "codebook.yaml"), embedding_head="linear", C=4.0,
+                            class_weight=None, context=False,
                             lexical=0.0, sentence_weight="auto")
     return model.fit([r["text"] for r in train], [r["labels"] for r in train],
                      groups=[r["article_id"] for r in train])
@@ -63,8 +64,10 @@ def test_paragraph_mode_reads_whole_paragraphs_and_names_no_evidence():
     from helpers import DATA
 
     from classifier.io.tables import Columns, read_labeled
-    data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
-    model = ThemeClassifier(C=16.0, class_weight=None, sentence_weight=None).fit(data.units, data.labels)
+    data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True,
+                                                   group="doc"))
+    model = ThemeClassifier(embedding_head="linear", C=16.0, class_weight=None, sentence_weight=None).fit(data.units,
+                                                                                                          data.labels)
     assert model.sentence_weight_ is None
     records = model.tag_article("Germany will cover forty percent of the air-defence package.")
     assert "evidence" not in records[0] and records[0]["themes"]

@@ -34,7 +34,8 @@ def tuned(small):
     """A model fitted with fine-tuning on the small set (28 pairs: one batch of 8 paragraphs)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = ThemeClassifier(codebook=small["codebook"], finetune=True, finetune_pairs=28, C=4.0,
+        model = ThemeClassifier(codebook=small["codebook"], finetune=True, finetune_pairs=28,
+                                embedding_head="linear", C=4.0,
                                 class_weight=None, lexical=0.0)
         return model.fit(small["units"], small["labels"], groups=small["groups"])
 
@@ -107,8 +108,10 @@ def test_cli_trains_with_finetuning(small, tmp_path):
     data = tmp_path / "small.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "m"
-    code = main(["train", "--data", str(data), "--out", str(out), "--group-column", "article_id", "--codebook",
-                 str(CORPUS / "codebook.yaml"), "--C", "4", "--class-weight", "none", "--finetune",
+    code = main(["train", "--data", str(data), "--out", str(out), "--group-column", "article_id",
+                 "--codebook",
+                 str(CORPUS / "codebook.yaml"), "--embedding-head", "linear", "--C", "4", "--class-weight", "none",
+                 "--finetune",
                  "--finetune-pairs", "1", "--seed", "3"])
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text())

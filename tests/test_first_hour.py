@@ -43,7 +43,8 @@ def test_fit_reports_its_stages_to_a_progress_callback():
     from classifier import ThemeClassifier
     texts, labels, groups = multi_label_data()
     calls = []
-    model = ThemeClassifier(C="auto", class_weight=None, context=False, lexical=0.0, sentence_weight=None)
+    model = ThemeClassifier(embedding_head="linear", C="auto", class_weight=None, context=False, lexical=0.0,
+                            sentence_weight=None)
     model.fit(texts, labels, groups=groups, progress=lambda *call: calls.append(call))
     stages = list(dict.fromkeys(stage for stage, _, _ in calls))
     assert stages == ["encoding", "model selection", "final fit"]

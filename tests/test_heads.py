@@ -13,6 +13,7 @@ from classifier.heads.base import Head
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import LinearHead, fit_sentence_head
+from classifier.heads.mlp import MLPHead
 from classifier.model import load_model
 from classifier.persist import read_folder, write_arrays
 
@@ -29,7 +30,8 @@ def _settings(manifest):
 def test_a_shipped_head_round_trips_through_the_protocol_byte_for_byte(folder, tmp_path):
     manifest, arrays = read_folder(folder)  # no encoder needed: the mpnet model is checked too
     head = BlendHead.from_state(arrays, _settings(manifest))
-    assert isinstance(head.paragraph, LinearHead) and isinstance(head.sentence, LinearHead)
+    kind = {"linear": LinearHead, "mlp": MLPHead}[manifest["params"].get("embedding_head", "linear")]
+    assert isinstance(head.paragraph, kind) and isinstance(head.sentence, kind)
     assert isinstance(head.lexical, LexicalHead)
     saved, settings = head.get_state()
     assert sorted(saved) == manifest["head"]["arrays"]
@@ -73,6 +75,10 @@ def test_every_head_type_fits_scores_and_reloads_through_the_protocol(mini):
         (BlendHead(LinearHead(multi_label=True, C=4.0), LinearHead(multi_label=True, C=4.0),
                    LexicalHead(multi_label=True), 0.25, [0.5, 0.0, 1.0]), paragraphs, Y),
         (BlendHead(LinearHead(multi_label=False, C=4.0, n_classes=3)), paragraphs, y),
+        (MLPHead(multi_label=False, n_classes=3), X, y),
+        (MLPHead(multi_label=True), X, Y),
+        (BlendHead(MLPHead(multi_label=True), MLPHead(multi_label=True), LexicalHead(multi_label=True), 0.5, 0.25),
+         paragraphs, Y),
     ]
     for head, features, target in cases:
         assert isinstance(head, Head)
@@ -86,19 +92,33 @@ def test_every_head_type_fits_scores_and_reloads_through_the_protocol(mini):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda a: a.pop("coef"), "coef and intercept are required"),
-    (lambda a: a.update(sentence_coef=a["sentence_coef"][:, :-1]),
-     "sentence_coef has 383 columns, the encoder gives 384"),
-    (lambda a: a.update(sentence_intercept=np.full(12, np.inf)), "sentence_coef and sentence_intercept must be finite"),
+    (lambda a: a.pop("w1"), "w1, b1, w2, b2 are required"),
+    (lambda a: a.update(sentence_w1=a["sentence_w1"][:, :-1]), "sentence_w1 reads 383 features, the encoder gives 384"),
+    (lambda a: a.update(sentence_b2=np.full_like(a["sentence_b2"], np.inf)), "must be finite numbers"),
     (lambda a: a.pop("lexical_idf"), "lexical_terms (text) and lexical_idf (numbers) are required with lexical_coef"),
     (lambda a: a.update(lexical_terms=a["lexical_terms"][:-1]), "disagree on the vocabulary size"),
 ])
 def test_each_part_checks_its_own_saved_arrays(damage, message):
-    manifest, arrays = read_folder(SHIPPED[0])
+    manifest, arrays = read_folder(SHIPPED[0])  # the default model: MLP heads over the encoder's 384 dimensions
     BlendHead.check_arrays(arrays, 12, 384)  # as shipped: fits
     damage(arrays)
     with pytest.raises(ValueError) as info:
         BlendHead.check_arrays(arrays, 12, 384)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: a.pop("coef"), "coef and intercept are required"),
+    (lambda a: a.update(coef=a["coef"][:, :-1]), "coef has 1 columns, the encoder gives 2"),
+    (lambda a: a.update(intercept=np.full(3, np.inf)), "coef and intercept must be finite"),
+])
+def test_the_linear_head_checks_its_saved_arrays(damage, message):
+    X, Y = _xor(200)
+    arrays = LinearHead(multi_label=True).fit(X, np.hstack([Y, ~Y, Y])).get_state()[0]
+    LinearHead.check_arrays(arrays, 3, 2)
+    damage(arrays)
+    with pytest.raises(ValueError) as info:
+        LinearHead.check_arrays(arrays, 3, 2)
     assert message in str(info.value)
 
 
@@ -120,7 +140,7 @@ def _bags() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_mil_sentence_labels_learn_the_sentence_that_carries_the_theme_not_its_neighbours():
     pieces, Y, owner = _bags()
     region = np.array([[0.0, 1.0]])
-    scores = {labels: fit_sentence_head(pieces, Y, owner, labels, 16.0, None).predict_proba(
+    scores = {labels: fit_sentence_head(pieces, Y, owner, labels, LinearHead(C=16.0)).predict_proba(
         np.vstack([[1.0, 0.0], region]))[:, 0] for labels in SENTENCE_LABELS}
     # every sentence taking its paragraph's label teaches that the region sentence is half the theme;
     # the best sentence per positive paragraph teaches that it is not
@@ -131,4 +151,54 @@ def test_mil_sentence_labels_learn_the_sentence_that_carries_the_theme_not_its_n
 def test_unknown_sentence_labels_are_refused():
     pieces, Y, owner = _bags()
     with pytest.raises(ValueError, match="expected one of all, mil"):
-        fit_sentence_head(pieces, Y, owner, "every", 1.0, None)
+        fit_sentence_head(pieces, Y, owner, "every", LinearHead())
+
+
+def _xor(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Points in four quadrants; the theme is on where the two coordinates agree in sign (no line separates it)."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (n, 2))
+    return X, (X[:, :1] * X[:, 1:] > 0)
+
+
+def test_the_mlp_head_learns_what_no_line_separates():
+    X, Y = _xor()
+    linear = (LinearHead(multi_label=True, C=16.0).fit(X, Y).predict_proba(X) >= 0.5) == Y
+    mlp = MLPHead(multi_label=True).fit(X, Y)
+    assert linear.mean() < 0.7 and ((mlp.predict_proba(X) >= 0.5) == Y).mean() > 0.9
+    again = MLPHead(multi_label=True).fit(X, Y)  # same seed, same data: the same weights
+    np.testing.assert_array_equal(again.w1, mlp.w1)
+    assert mlp.w1.shape[0] == 3  # members averaged
+
+
+def test_a_single_label_mlp_keeps_a_column_for_a_class_absent_from_training():
+    X, Y = _xor()
+    y = np.where(Y[:, 0], 2, 0)  # classes 0 and 2 of 3 seen, 1 never
+    head = MLPHead(multi_label=False, n_classes=3).fit(X, y)
+    P = head.predict_proba(X)
+    assert P.shape == (len(X), 3) and P[:, 1].max() < 1e-9
+    np.testing.assert_allclose(P.sum(1), 1.0)
+    assert (P.argmax(1) == y).mean() > 0.9
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: a.pop("w2"), "w1, b1, w2, b2 are required"),
+    (lambda a: a.update(b2=a["b2"][:, :-1]), "do not chain into 3 themes"),
+    (lambda a: a.update(w1=a["w1"][:, :-1]), "w1 reads 1 features, the encoder gives 2"),
+    (lambda a: a.update(b1=np.full_like(a["b1"], np.nan)), "must be finite numbers"),
+    (lambda a: a.update(w1=a["w1"][0]), "must be (members, in, out)"),
+])
+def test_the_mlp_head_checks_its_saved_arrays(damage, message):
+    X, Y = _xor(200)
+    arrays = MLPHead(multi_label=True, members=2).fit(X, np.hstack([Y, ~Y, Y])).get_state()[0]
+    MLPHead.check_arrays(arrays, 3, 2)
+    damage(arrays)
+    with pytest.raises(ValueError) as info:
+        MLPHead.check_arrays(arrays, 3, 2)
+    assert message in str(info.value)
+
+
+def test_mil_sentence_labels_need_the_linear_head():
+    pieces, Y, owner = _bags()
+    with pytest.raises(ValueError, match="need the linear head"):
+        fit_sentence_head(pieces, Y, owner, "mil", MLPHead())

@@ -25,7 +25,8 @@ def context_model():
     texts, labels, groups = multi_label_data()
     units = [Unit(t, ("Envoys met again for talks.",)) for t in texts]
     with pytest.warns(UserWarning):
-        return ThemeClassifier(codebook=load_codebook(), C=4.0, class_weight=None, context=True).fit(units, labels)
+        return ThemeClassifier(codebook=load_codebook(), embedding_head="linear", C=4.0, class_weight=None,
+                               context=True).fit(units, labels)
 
 
 @pytest.fixture(scope="module")

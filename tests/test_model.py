@@ -64,7 +64,8 @@ def test_multi_label_fit_with_label_lists_and_thresholds():
     texts = [t for t in TEXTS for _ in range(6)]
     labels = [["burden_sharing"], ["maritime_security"], ["negotiation_diplomacy"]] * 6
     texts = [f"{t} (report {i})" for i, t in enumerate(texts)]
-    model = ThemeClassifier(codebook=DEFAULT_CODEBOOK, C=16.0, class_weight=None, cv=3).fit(texts, labels)
+    model = ThemeClassifier(codebook=DEFAULT_CODEBOOK, embedding_head="linear", C=16.0, class_weight=None,
+                            cv=3).fit(texts, labels)
     assert model.predict(TEXTS).shape == (3, 12)
     assert len(model.thresholds_) == 12
     margins = model.decision_function(TEXTS)
@@ -81,6 +82,14 @@ def test_unknown_labels_fail_before_encoding():
             ThemeClassifier(codebook=DEFAULT_CODEBOOK, cv=cv).fit(["a text"], [["deterrence"]])
     with pytest.raises(TrainingDataError, match="sentence_labels='every': expected one of all, mil"):
         ThemeClassifier(codebook=DEFAULT_CODEBOOK, sentence_labels="every").fit(["a text"], [["deterrence"]])
+    with pytest.raises(TrainingDataError, match="embedding_head='tree': expected one of linear, mlp"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK, embedding_head="tree").fit(["a text"], [["deterrence"]])
+    # what only the linear head reads is refused with the MLP head, not ignored
+    for params in ({"C": 4.0}, {"class_weight": "balanced"}):
+        with pytest.raises(TrainingDataError, match="set embedding_head='linear' to use them"):
+            ThemeClassifier(codebook=DEFAULT_CODEBOOK, **params).fit(["a text"], [["deterrence"]])
+    with pytest.raises(TrainingDataError, match="sentence_labels='mil' refits one linear row per theme"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK, sentence_labels="mil").fit(["a text"], [["deterrence"]])
 
 
 def test_saved_and_loaded_model_gives_identical_scores(mini_model, tmp_path):
@@ -142,7 +151,8 @@ def test_single_label_scores_keep_a_column_for_a_class_missing_from_training():
         {"id": "negotiation_diplomacy", "description": "talks"}]})
     texts = [f"{t} ({i})" for i, t in enumerate(TEXTS[:2] * 4)]
     labels = ["burden_sharing", "maritime_security"] * 4
-    model = ThemeClassifier(codebook=cb, C=4.0, class_weight=None, lexical=0.5, cv=2).fit(texts, labels)
+    model = ThemeClassifier(codebook=cb, embedding_head="linear", C=4.0, class_weight=None, lexical=0.5,
+                            cv=2).fit(texts, labels)
     P = model.predict_proba(TEXTS)
     assert P.shape == (3, 3) and np.allclose(P.sum(1), 1) and (P[:, 2] < 0.01).all()
 
@@ -151,7 +161,7 @@ def test_training_twice_writes_byte_identical_model_files(tmp_path):
     """Determinism: same data, same seed, same model file (the lexical head's vectorizer included)."""
     from classifier.io.tables import Columns, read_labeled
     data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
-    for name in ("a", "b"):
-        ThemeClassifier(C=4.0, class_weight=None, lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)
+    for name in ("a", "b"):  # the default MLP head: seeded networks, the same weights each time
+        ThemeClassifier(lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)
     for f in ("head.npz", "manifest.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()

@@ -194,7 +194,8 @@ def test_the_shipped_models_carry_a_fingerprint_that_verifies(name):
 def test_policytag_train_writes_the_fingerprint(tmp_path, capsys):
     out = tmp_path / "trained"
     code = main(["train", "--data", str(ROOT / "tests" / "data" / "mini.csv"), "--label-column", "label",
-                 "--single-label", "--group-column", "doc", "--out", str(out), "--C", "16", "--context", "off",
+                 "--single-label", "--group-column", "doc", "--out", str(out), "--embedding-head", "linear", "--C",
+                 "16", "--context", "off",
                  "--class-weight", "none"])
     assert code == 0, capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())

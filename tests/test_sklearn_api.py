@@ -29,7 +29,7 @@ def multi():
 
 
 def test_params_round_trip_and_clone_is_unfitted():
-    model = ThemeClassifier(C=2.0, class_weight=None, context=False, cv=4)
+    model = ThemeClassifier(embedding_head="linear", C=2.0, class_weight=None, context=False, cv=4)
     params = model.get_params()
     assert params["C"] == 2.0 and params["cv"] == 4 and params["context"] is False
     assert model.set_params(C=8.0) is model and model.C == 8.0
@@ -56,7 +56,8 @@ def test_pipeline_with_a_text_step():
 
 
 def test_grid_search_picks_from_the_grid_and_refits():
-    search = GridSearchCV(ThemeClassifier(class_weight=None, context=False, lexical=0.0), {"C": [0.05, 4.0]}, cv=3)
+    search = GridSearchCV(ThemeClassifier(embedding_head="linear", class_weight=None, context=False, lexical=0.0),
+                          {"C": [0.05, 4.0]}, cv=3)
     search.fit(TEXTS, LABELS)
     assert search.best_params_["C"] in (0.05, 4.0)
     assert len(search.cv_results_["mean_test_score"]) == 2

@@ -23,7 +23,7 @@ from classifier.cli.options import (
     stage_bars,
     verbose_arg,
 )
-from classifier.heads import SENTENCE_LABELS
+from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
 
 
 def add_parser(sub: Any) -> None:
@@ -50,6 +50,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sentence-labels", choices=SENTENCE_LABELS, default="all", help="how the sentence head "
                    "learns from paragraph labels: all, every sentence takes its paragraph's labels (default); mil, "
                    "the best sentence of each paragraph with a theme against every sentence of those without it")
+    p.add_argument("--embedding-head", choices=EMBEDDING_HEADS, default="mlp", help="the head over embeddings: mlp, "
+                   "three one-hidden-layer networks averaged (default), or linear, logistic regression (the only one "
+                   "that --C, --class-weight and --sentence-labels mil apply to)")
     p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
                    "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency; the learned "
                    "thresholds move with it, so the themes they assign stay the same, while tag's --min-score, "
@@ -80,10 +83,22 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(trained_only={dest: p.get_default(dest) for dest in TRAINED_ONLY})
 
 
+# options only the linear embedding head reads (their defaults: auto / all)
+LINEAR_ONLY = {"C": "--C", "class_weight": "--class-weight balanced", "sentence_labels": "--sentence-labels mil"}
+
+
+def _head_line(model: Any) -> str:
+    """The embedding head and what model selection chose for it, for the closing line."""
+    if model.embedding_head == "mlp":
+        return "embedding_head=mlp"
+    return f"embedding_head=linear, C={model.C_}, class_weight={model.class_weight_}"
+
+
 # options of a trained model that a zero-shot model (codebook descriptions, thresholds only) has no use for
 TRAINED_ONLY = {"context": "--context", "C": "--C", "class_weight": "--class-weight", "lexical": "--lexical",
                 "sentence_weight": "--sentence-weight", "threshold_objective": "--threshold-objective",
-                "sentence_labels": "--sentence-labels", "calibration": "--calibration", "finetune": "--finetune",
+                "sentence_labels": "--sentence-labels", "embedding_head": "--embedding-head",
+                "calibration": "--calibration", "finetune": "--finetune",
                 "finetune_budget": "--finetune-budget", "finetune_pairs": "--finetune-pairs", "add": "--add"}
 
 
@@ -131,6 +146,11 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
+    linear_only = [flag for dest, flag in LINEAR_ONLY.items() if getattr(args, dest) not in ("auto", "none", "all")]
+    if args.embedding_head == "mlp" and linear_only:
+        err(f"{', '.join(linear_only)}: for the linear embedding head; add --embedding-head linear (the default MLP "
+            "head has a fixed penalty and no class weights)")
+        return EXIT_USAGE
     from classifier.heads.select import ThresholdObjective
     ThresholdObjective.parse(args.threshold_objective)  # a typo stops here, before the data is read
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
@@ -150,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend,
                             threshold_objective=args.threshold_objective, calibrate=args.calibration == "on",
-                            sentence_labels=args.sentence_labels)
+                            sentence_labels=args.sentence_labels, embedding_head=args.embedding_head)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings
@@ -178,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         err(f"thresholds for {args.threshold_objective}: {note}")
     model.save(out)
     print(f"policytag: trained on {len(data)} units from {data.source}{_also(added, model.n_train_ - len(data))}; "
-          f"context={model.use_context_}, C={model.C_}, class_weight={model.class_weight_}, lexical={model.lexical_}, "
+          f"context={model.use_context_}, {_head_line(model)}, lexical={model.lexical_}, "
           f"sentence_weight={model.sentence_weight_}; saved to {out}", file=sys.stderr)
     tuned = model.encoder_identity_.get("finetune")
     if tuned:

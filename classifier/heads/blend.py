@@ -24,13 +24,21 @@ from classifier.heads.base import Arrays, is_saved, prefixed, unprefixed
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import LinearHead, fit_sentence_head
+from classifier.heads.mlp import MLPHead
 
 Weight = float | list[float]
 
-# role -> (key prefix in head.npz, head type): the blend's parts, each saved and loaded through the Head protocol
-PARTS: dict[str, tuple[str, type]] = {"paragraph": ("", LinearHead), "sentence": ("sentence_", LinearHead),
-                                      "lexical": ("lexical_", LexicalHead),
-                                      "calibration": ("calibration_", PlattCalibration)}
+# role -> (key prefix in head.npz, the head types it may be): the blend's parts, each saved and loaded through the
+# Head protocol; a part's type is told by which type's first array is saved under its prefix
+EMBEDDING_KINDS = (LinearHead, MLPHead)
+PARTS: dict[str, tuple[str, tuple[type, ...]]] = {
+    "paragraph": ("", EMBEDDING_KINDS), "sentence": ("sentence_", EMBEDDING_KINDS),
+    "lexical": ("lexical_", (LexicalHead,)), "calibration": ("calibration_", (PlattCalibration,))}
+
+
+def saved_kind(prefix: str, arrays: Mapping[str, np.ndarray], kinds: tuple[type, ...]) -> type | None:
+    """Which of ``kinds`` was saved under ``prefix`` (None when the part was not saved)."""
+    return next((kind for kind in kinds if is_saved(prefix, arrays, kind.ARRAYS)), None)
 
 
 @dataclass
@@ -54,8 +62,8 @@ class BlendHead:
     ``calibration`` None: the blended score is the probability (as in models saved before calibration); it is
     fitted by the estimator on out-of-fold blended scores, not by :meth:`fit`."""
 
-    paragraph: LinearHead
-    sentence: LinearHead | None = None
+    paragraph: LinearHead | MLPHead
+    sentence: LinearHead | MLPHead | None = None
     lexical: LexicalHead | None = None
     sentence_weight: Weight | None = None
     lexical_weight: Weight = 0.0
@@ -72,10 +80,7 @@ class BlendHead:
         and the calibration are kept as given (both are chosen on out-of-fold scores)."""
         self.paragraph.fit(X.paragraphs, Y)
         if self.sentence is not None:
-            s = self.sentence
-            fitted = fit_sentence_head(X.pieces, Y, X.owner, self.sentence_labels, s.C, s.class_weight,
-                                       s.random_state)
-            s.coef, s.intercept = fitted.coef, fitted.intercept
+            self.sentence = fit_sentence_head(X.pieces, Y, X.owner, self.sentence_labels, self.sentence)
         if self.lexical is not None:
             self.lexical.fit(X.texts, Y)
         return self
@@ -116,16 +121,19 @@ class BlendHead:
     def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
         """Refuse saved arrays that cannot be this head for ``k`` themes over ``width``-wide design rows: each
         part's own check (:data:`PARTS`), the paragraph head required, the others only when saved."""
-        for role, (part, kind) in PARTS.items():
-            if role == "paragraph" or is_saved(f"{prefix}{part}", arrays, kind.ARRAYS):
+        for role, (part, kinds) in PARTS.items():
+            kind = saved_kind(f"{prefix}{part}", arrays, kinds)
+            if kind is None and role == "paragraph":
+                kind = kinds[0]  # required: its own check names what is missing
+            if kind is not None:
                 kind.check_arrays(arrays, k, width, f"{prefix}{part}")
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> BlendHead:
         parts = {}
-        for role, (prefix, kind) in PARTS.items():
-            saved = unprefixed(prefix, arrays, kind.ARRAYS)
-            parts[role] = None if saved is None else kind.from_state(saved, settings)
+        for role, (prefix, kinds) in PARTS.items():
+            kind = saved_kind(prefix, arrays, kinds)
+            parts[role] = None if kind is None else kind.from_state(unprefixed(prefix, arrays, kind.ARRAYS), settings)
         sentence = settings.get("sentence_weight")
         return cls(parts["paragraph"], parts["sentence"], parts["lexical"],
                    None if sentence is None else _weight(sentence), _weight(settings.get("lexical", 0.0)),

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.heads import SENTENCE_LABELS
+from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.scoring import f1_from_counts, macro_f1, one_hot
 
 SATURATED = 12.0  # logit used for a label that is always (or never) present in training
@@ -152,10 +152,22 @@ def tune_thresholds(P: np.ndarray, Y: np.ndarray, min_positives: int = 3) -> np.
 @dataclass(frozen=True)
 class Config:
     context: bool
-    C: float
+    C: float | None  # the linear head's; None for an MLP head (its regularization is fixed)
     class_weight: str | None
     lexical: float = 0.0
     sentences: float = 0.0
+    head: str = "linear"  # the head over embeddings: one of EMBEDDING_HEADS
+
+
+def new_head(config: Config, multi_label: bool, random_state: int, n_classes: int | None = None):
+    """An unfitted head over embeddings of the kind ``config.head`` names, with ``config``'s settings."""
+    if config.head == "mlp":
+        from classifier.heads.mlp import MLPHead
+        return MLPHead(multi_label=multi_label, random_state=random_state, n_classes=n_classes)
+    if config.head != "linear":
+        raise ValueError(f"embedding head {config.head!r}: expected one of {', '.join(EMBEDDING_HEADS)}")
+    return LinearHead(multi_label=multi_label, C=config.C, class_weight=config.class_weight,
+                      random_state=random_state, n_classes=n_classes)
 
 
 @dataclass
@@ -176,7 +188,7 @@ def out_of_fold(X: np.ndarray, Y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
     P = np.zeros((len(X), k))
     B = np.zeros((len(X), k)) if pieces is not None else None
     for train, test in folds:
-        head = fit_head(X[train], Y[train], multi_label, config.C, config.class_weight, random_state, k)
+        head = new_head(config, multi_label, random_state, k).fit(X[train], Y[train])
         P[test] = head.predict_proba(X[test])
         if B is not None:
             rows = np.flatnonzero(np.isin(owner, test))
@@ -205,9 +217,9 @@ def select(designs: dict[bool, np.ndarray], Y: np.ndarray, folds, multi_label: b
     best: tuple[float, Config, np.ndarray] | None = None
     table = []
     fitted: dict[tuple, np.ndarray] = {}
-    n_heads = len({(c.context, c.C, c.class_weight) for c in grid})
+    n_heads = len({(c.context, c.C, c.class_weight, c.head) for c in grid})
     for config in grid:
-        key = (config.context, config.C, config.class_weight)
+        key = (config.context, config.C, config.class_weight, config.head)
         if key not in fitted:
             fitted[key] = out_of_fold(designs[config.context], Y, folds, multi_label, config, random_state, n_classes,
                                       None if pieces is None else pieces[config.context], owner)
@@ -288,20 +300,24 @@ def make_folds(n: int, groups: Sequence | None, n_splits: int,
 
 
 
-def fit_sentence_head(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray, labels: str, C: float,
-                      class_weight: str | None, random_state: int = 0) -> LinearHead:
+def fit_sentence_head(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray, labels: str, head: Any) -> Any:
     """A multi-label head for sentences, learned from their paragraphs' labels ``Y`` (``owner``: each piece's row).
 
     ``"all"``: every sentence takes its paragraph's labels. A paragraph about Ukraine that ends with one clause
     comparing Manila then teaches that each of its sentences is a comparison, and the head learns the region.
     ``"mil"`` (multiple-instance learning): per theme, the positives are the one sentence of each positive
     paragraph that the ``"all"`` head scores highest (the instance that makes the bag positive), the negatives
-    every sentence of the paragraphs without the theme; the positive paragraphs' other sentences are left out."""
-    first = fit_head(pieces, Y[owner], True, C, class_weight, random_state)
+    every sentence of the paragraphs without the theme; the positive paragraphs' other sentences are left out.
+    ``head`` is the unfitted multi-label head to fit (its settings are used); ``"mil"`` refits one row per theme on
+    that theme's own sentences, so it needs a :class:`LinearHead`."""
+    if labels not in SENTENCE_LABELS:
+        raise ValueError(f"sentence labels {labels!r}: expected one of {', '.join(SENTENCE_LABELS)}")
+    if labels == "mil" and not isinstance(head, LinearHead):
+        raise ValueError("sentence labels 'mil' fit one linear row per theme: they need the linear head")
+    first = head.fit(pieces, Y[owner])
     if labels == "all":
         return first
-    if labels != "mil":
-        raise ValueError(f"sentence labels {labels!r}: expected one of {', '.join(SENTENCE_LABELS)}")
+    C, class_weight, random_state = head.C, head.class_weight, head.random_state
     S = first.predict_proba(pieces)
     coef, intercept = first.coef.copy(), first.intercept.copy()
     for j in range(Y.shape[1]):
@@ -339,7 +355,7 @@ def sentence_head_oof(pieces: np.ndarray, Y: np.ndarray, owner: np.ndarray,
         rows_test = np.flatnonzero(np.isin(owner, test))
         remap = np.full(len(Y), -1)
         remap[train] = np.arange(len(train))
-        head = fit_sentence_head(pieces[rows_train], Y[train], remap[owner[rows_train]], labels, config.C,
-                                 config.class_weight, random_state)
+        head = fit_sentence_head(pieces[rows_train], Y[train], remap[owner[rows_train]], labels,
+                                 new_head(config, True, random_state))
         np.maximum.at(B, owner[rows_test], head.predict_proba(pieces[rows_test]))
     return B

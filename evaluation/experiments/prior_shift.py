@@ -69,7 +69,8 @@ def main() -> int:
     train = read_labeled(CORPUS, Columns(split="train"))
     test = read_labeled(CORPUS, Columns(split="test"))
     stress = read_labeled(STRESS, Columns())
-    model = ThemeClassifier(C=16.0, class_weight=None, context=False, lexical=0.75, sentence_weight=0.5,
+    model = ThemeClassifier(embedding_head="linear", C=16.0, class_weight=None, context=False, lexical=0.75,
+                            sentence_weight=0.5,
                             calibrate=False, codebook=train.codebook)
     model.fit(train.units, train.labels, train.groups)
     print(f"fit {time.time() - started:.0f}s on {len(train.units)} rows", file=sys.stderr)

@@ -43,7 +43,7 @@ from classifier import load_model
 from classifier.encoding.features import Unit, embed
 from classifier.heads import SENTENCE_LABELS
 from classifier.heads.lexical import LexicalHead
-from classifier.heads.linear import fit_head, fit_sentence_head, tune_thresholds
+from classifier.heads.linear import LinearHead, fit_head, fit_sentence_head, tune_thresholds
 from classifier.io.tables import Columns, read_labeled
 from classifier.scoring import macro_f1
 
@@ -81,7 +81,7 @@ def main() -> None:
     stress = load(model, "corpora/stress", "test")
     par = fit_head(train["units"], train["Y"], True, C, None, 0)
     lex = LexicalHead(multi_label=True, random_state=0, n_classes=len(ids)).fit(train["texts"], train["Y"])
-    heads = {labels: fit_sentence_head(train["pieces"], train["Y"], train["owner"], labels, C, None)
+    heads = {labels: fit_sentence_head(train["pieces"], train["Y"], train["owner"], labels, LinearHead(C=C))
              for labels in SENTENCE_LABELS}
     for name, sent in heads.items():
         t = tune_thresholds(blended(par, sent, lex, dev), dev["Y"])
