@@ -17,7 +17,7 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
-from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
+from classifier.heads import EMBEDDING_HEAD_BEFORE, EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
@@ -376,7 +376,7 @@ def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:
 
 # parameters whose default is not what a folder saved before they existed was trained with: such a folder loads
 # with these values, so its get_params (and a refit: clone, 'policytag evaluate --model') is the recipe it holds
-SAVED_BEFORE: dict[str, Any] = {"calibrate": False, "embedding_head": "linear"}
+SAVED_BEFORE: dict[str, Any] = {"calibrate": False, "embedding_head": EMBEDDING_HEAD_BEFORE}
 
 
 def load_model(directory: str | Path, cache: bool | str | None = True, encoder: str | None = None,

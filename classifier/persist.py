@@ -29,6 +29,7 @@ import numpy as np
 
 from classifier.errors import CodebookError, ModelError
 from classifier.hashing import file_sha256
+from classifier.heads import EMBEDDING_HEAD_BEFORE
 from classifier.heads.blend import BlendHead
 
 FORMAT_VERSION = 3
@@ -331,6 +332,11 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where:
         if sorted(arrays) != sorted(manifest["head"]["arrays"]):
             raise ValueError(f"holds arrays {sorted(arrays)}, the manifest lists {sorted(manifest['head']['arrays'])}")
         BlendHead.check_arrays(arrays, k, dim)
+        want = manifest["params"].get("embedding_head", EMBEDDING_HEAD_BEFORE)
+        kind = BlendHead.embedding_kind(arrays)
+        if kind.KIND != want:  # the loaded model's get_params (and every refit) would describe another head
+            raise ValueError(f"the arrays are a {kind.KIND} head, the manifest's params.embedding_head is "
+                             f"{json.dumps(want)}")
     except ValueError as exc:
         raise ModelError(f"{where}: the head does not fit the manifest ({exc}); restore the folder or "
                          f"{RETRAIN.format(folder=where.parent)}") from None

@@ -202,3 +202,76 @@ def test_mil_sentence_labels_need_the_linear_head():
     pieces, Y, owner = _bags()
     with pytest.raises(ValueError, match="need the linear head"):
         fit_sentence_head(pieces, Y, owner, "mil", MLPHead())
+
+
+# -- review of the MLP head (rv2): forged or damaged head.npz files, each refused by load_model in one line ------
+def _forge(tmp_path, damage):
+    """A copy of the shipped model folder given small MLP heads, then ``damage``d, every checksum redone as a
+    careful forger would, so only the content checks stand between it and a score."""
+    import shutil
+
+    from test_model_trust import update_checksums
+    folder = tmp_path / "forged"
+    shutil.copytree(SHIPPED[0], folder)
+    manifest, arrays = read_folder(folder)
+    rng = np.random.default_rng(0)
+    for prefix in ("", "sentence_"):  # small MLP heads (2 members, 4 hidden units) over 384 dims for 12 themes
+        for name in (*LinearHead.ARRAYS, *MLPHead.ARRAYS):
+            arrays.pop(f"{prefix}{name}", None)
+        arrays.update({f"{prefix}{n}": rng.normal(size=shape).astype(np.float32) for n, shape in
+                       zip(MLPHead.ARRAYS, [(2, 384, 4), (2, 4), (2, 4, 12), (2, 12)])})
+    manifest["params"]["embedding_head"] = "mlp"
+    damage(arrays, manifest)
+    write_arrays(folder / "head.npz", arrays)
+    manifest["head"]["arrays"] = sorted(arrays)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    update_checksums(folder)
+    return folder
+
+
+def _linear_beside(prefix):
+    """Put a linear head's arrays (12 themes over 384 dimensions) under ``prefix`` beside what is saved."""
+    return lambda a, m: a.update({f"{prefix}coef": np.zeros((12, 384)), f"{prefix}intercept": np.zeros(12)})
+
+
+def _as_linear(prefix):
+    """Replace the MLP arrays saved under ``prefix`` by a linear head's."""
+    def damage(a, m):
+        for name in MLPHead.ARRAYS:
+            a.pop(f"{prefix}{name}")
+        _linear_beside(prefix)(a, m)
+    return damage
+
+
+def _each(prefix, change):
+    return lambda a, m: a.update({f"{prefix}{n}": change(a[f"{prefix}{n}"]) for n in MLPHead.ARRAYS})
+
+
+@pytest.mark.parametrize("damage, words", [
+    (_linear_beside(""), "both"),  # coef and w1: which head scores?
+    (_linear_beside("sentence_"), "both"),
+    (_as_linear(""), "sentence head"),  # a linear paragraph head beside an MLP sentence head
+    (_as_linear("sentence_"), "sentence head"),
+    (lambda a, m: (_as_linear("")(a, m), _as_linear("sentence_")(a, m)), "embedding_head"),  # params say mlp
+    (_each("", lambda x: x[:0]), "at least one member"),  # members = 0: the average of nothing is NaN
+    (lambda a, m: a.update(w1=a["w1"][:, :, :0], b1=a["b1"][:, :0], w2=a["w2"][:, :0]), "hidden unit"),
+    (_each("", lambda x: x.astype(np.complex64)), "float or integer"),  # complex weights score complex numbers
+    (_each("sentence_", lambda x: x.astype("m8[s]")), "float or integer"),
+])
+def test_a_forged_mlp_head_is_refused_by_load_model_in_one_line(tmp_path, damage, words):
+    from classifier.errors import ModelError
+    folder = _forge(tmp_path, damage)
+    with pytest.raises(ModelError) as info:
+        load_model(folder)
+    message = str(info.value)
+    assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float64, np.int8])
+def test_mlp_weights_of_another_real_dtype_load_and_score_as_saved(tmp_path, dtype):
+    folder = _forge(tmp_path, _each("", lambda x: x.astype(dtype)))
+    manifest, arrays = read_folder(folder)
+    head = BlendHead.from_state(arrays, _settings(manifest))
+    X = np.random.default_rng(0).normal(size=(2, 384))
+    expect = MLPHead(*(arrays[n].astype(np.float64) for n in MLPHead.ARRAYS), True).predict_proba(X)
+    np.testing.assert_allclose(head.paragraph.predict_proba(X), expect)

@@ -7,3 +7,5 @@ SENTENCE_LABELS = ("all", "mil")
 # the head over embeddings (classifier.heads.linear.new_head): logistic regression, or averaged one-hidden-layer
 # networks (classifier.heads.mlp)
 EMBEDDING_HEADS = ("linear", "mlp")
+# the head of a model folder saved before there was a choice (no 'embedding_head' in its params)
+EMBEDDING_HEAD_BEFORE = "linear"

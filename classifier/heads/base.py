@@ -49,6 +49,12 @@ class Head(Protocol):
         ...
 
 
+def real_numbers(*arrays: np.ndarray) -> bool:
+    """Whether saved arrays are finite real numbers (float or integer; not complex, bool, dates or text): what
+    every head's check_arrays requires of its weights, so a forged file cannot score complex or NaN values."""
+    return all(a.dtype.kind in "fiu" and bool(np.isfinite(a).all()) for a in arrays)
+
+
 def prefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
     """A part's arrays under its key prefix (``lexical_coef``), as the blend saves them."""
     return {f"{prefix}{k}": v for k, v in arrays.items()}

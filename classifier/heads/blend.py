@@ -120,13 +120,27 @@ class BlendHead:
     @staticmethod
     def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
         """Refuse saved arrays that cannot be this head for ``k`` themes over ``width``-wide design rows: each
-        part's own check (:data:`PARTS`), the paragraph head required, the others only when saved."""
+        part's own check (:data:`PARTS`), the paragraph head required, the others only when saved; a part saved
+        as two types at once (``coef`` beside ``w1``: loading would silently pick one), and a sentence head of
+        another type than the paragraph head (a model has one ``embedding_head``), are refused."""
         for role, (part, kinds) in PARTS.items():
-            kind = saved_kind(f"{prefix}{part}", arrays, kinds)
-            if kind is None and role == "paragraph":
-                kind = kinds[0]  # required: its own check names what is missing
-            if kind is not None:
+            saved = [kind for kind in kinds if is_saved(f"{prefix}{part}", arrays, kind.ARRAYS)]
+            if len(saved) > 1:
+                raise ValueError(f"the {role} head is saved as both " + " and ".join(
+                    f"{kind.KIND} ({prefix}{part}{kind.ARRAYS[0]})" for kind in saved) + ": one type per part")
+            kind = saved[0] if saved else (kinds[0] if role == "paragraph" else None)  # required: its check names
+            if kind is not None:                                                       # what is missing
                 kind.check_arrays(arrays, k, width, f"{prefix}{part}")
+        paragraph = BlendHead.embedding_kind(arrays, prefix)
+        sentence = saved_kind(f"{prefix}{PARTS['sentence'][0]}", arrays, EMBEDDING_KINDS)
+        if sentence is not None and sentence is not paragraph:
+            raise ValueError(f"the paragraph head is {paragraph.KIND}, the sentence head {sentence.KIND}: a model "
+                             "has one embedding head type")
+
+    @staticmethod
+    def embedding_kind(arrays: Mapping[str, np.ndarray], prefix: str = "") -> type | None:
+        """The type of the saved paragraph head (its name, ``.KIND``, is the model's ``embedding_head``)."""
+        return saved_kind(f"{prefix}{PARTS['paragraph'][0]}", arrays, EMBEDDING_KINDS)
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> BlendHead:

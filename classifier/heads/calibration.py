@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from classifier.heads.base import real_numbers
+
 EPS = 1e-6  # scores are clipped to [EPS, 1 - EPS] before the logit
 
 
@@ -118,8 +120,7 @@ class PlattCalibration:
         slope, intercept = arrays.get(f"{prefix}slope"), arrays.get(f"{prefix}intercept")
         if slope is None or intercept is None:
             raise ValueError(f"{prefix}slope and {prefix}intercept are required")
-        if not all(np.issubdtype(a.dtype, np.number) and a.shape == (k,) and np.isfinite(a).all()
-                   for a in (slope, intercept)):
+        if not (slope.shape == intercept.shape == (k,) and real_numbers(slope, intercept)):
             raise ValueError(f"{prefix}slope and {prefix}intercept must be {k} finite numbers each")
         if not (slope > 0).all():
             raise ValueError(f"{prefix}slope must be positive (an increasing map)")

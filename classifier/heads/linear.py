@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
+from classifier.heads.base import real_numbers
 from classifier.scoring import f1_from_counts, macro_f1, one_hot
 
 SATURATED = 12.0  # logit used for a label that is always (or never) present in training
@@ -31,6 +32,7 @@ class LinearHead:
     n_classes: int | None = None
 
     ARRAYS = ("coef", "intercept")  # what get_state saves, in this order
+    KIND = "linear"  # its name in EMBEDDING_HEADS (a model's embedding_head)
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> LinearHead:
         fitted = fit_head(X, Y, self.multi_label, self.C, self.class_weight, self.random_state, self.n_classes)
@@ -61,8 +63,8 @@ class LinearHead:
         coef, intercept = arrays.get(f"{prefix}coef"), arrays.get(f"{prefix}intercept")
         if coef is None or intercept is None:
             raise ValueError(f"{prefix}coef and {prefix}intercept are required")
-        if not all(np.issubdtype(a.dtype, np.number) and np.isfinite(a).all() for a in (coef, intercept)):
-            raise ValueError(f"{prefix}coef and {prefix}intercept must be finite numbers")
+        if not real_numbers(coef, intercept):
+            raise ValueError(f"{prefix}coef and {prefix}intercept must be finite numbers (float or integer)")
         if coef.ndim != 2 or coef.shape[0] != k or intercept.shape != (k,):
             raise ValueError(f"{prefix}coef is {coef.shape} and {prefix}intercept {intercept.shape}, "
                              f"expected ({k}, n) and ({k},) for {k} themes")

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from classifier.heads.base import real_numbers
+
 HIDDEN = 512  # hidden units per member
 ALPHA = 1e-3  # L2 penalty
 MEMBERS = 3  # networks averaged
@@ -43,6 +45,7 @@ class MLPHead:
     members: int = MEMBERS
 
     ARRAYS = ("w1", "b1", "w2", "b2")  # what get_state saves, in this order
+    KIND = "mlp"  # its name in EMBEDDING_HEADS (a model's embedding_head)
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> MLPHead:
         """Fit ``members`` networks from seeds ``random_state``, ``random_state + 1``, ...; ``Y`` is an (n, k) 0/1
@@ -97,12 +100,14 @@ class MLPHead:
         w1, b1, w2, b2 = (arrays.get(n) for n in names)
         if any(a is None for a in (w1, b1, w2, b2)):
             raise ValueError(f"{', '.join(names)} are required")
-        if not all(np.issubdtype(a.dtype, np.number) and np.isfinite(a).all() for a in (w1, b1, w2, b2)):
-            raise ValueError(f"{', '.join(names)} must be finite numbers")
+        if not real_numbers(w1, b1, w2, b2):
+            raise ValueError(f"{', '.join(names)} must be finite numbers (float or integer)")
         if w1.ndim != 3 or w2.ndim != 3 or b1.ndim != 2 or b2.ndim != 2:
             raise ValueError(f"{names[0]} and {names[2]} must be (members, in, out), {names[1]} and {names[3]} "
                              "(members, out)")
         m, d, h = w1.shape
+        if m < 1 or h < 1:  # no member averages to NaN; no hidden unit scores every row the same
+            raise ValueError(f"{names[0]} is {w1.shape}: an MLP head needs at least one member and one hidden unit")
         if b1.shape != (m, h) or w2.shape[:2] != (m, h) or w2.shape[2] != k or b2.shape != (m, k):
             raise ValueError(f"{names[0]} {w1.shape}, {names[1]} {b1.shape}, {names[2]} {w2.shape}, {names[3]} "
                              f"{b2.shape} do not chain into {k} themes")
