@@ -275,3 +275,14 @@ def test_mlp_weights_of_another_real_dtype_load_and_score_as_saved(tmp_path, dty
     X = np.random.default_rng(0).normal(size=(2, 384))
     expect = MLPHead(*(arrays[n].astype(np.float64) for n in MLPHead.ARRAYS), True).predict_proba(X)
     np.testing.assert_allclose(head.paragraph.predict_proba(X), expect)
+
+
+@pytest.mark.parametrize("n", [60, 300])  # fixed epochs, and early stopping
+def test_a_multi_label_mlp_scores_a_theme_never_or_always_seen_in_training_as_the_linear_head_does(n):
+    """A theme absent from the training rows must not be assigned (the linear head saturates its logit); one
+    present in every row is always assigned. The networks alone leave both near their initial 0.5."""
+    X, Y = _xor(n)
+    Y = np.hstack([Y, np.zeros_like(Y), np.ones_like(Y)]).astype(int)
+    P = MLPHead(multi_label=True).fit(X, Y).predict_proba(X)
+    assert P[:, 1].max() < 1e-3 and P[:, 2].min() > 1 - 1e-3
+    assert ((P[:, 0] >= 0.5) == Y[:, 0]).mean() > 0.7  # the theme it can learn is still learned (seeded)

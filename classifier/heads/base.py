@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 Arrays = dict[str, np.ndarray]
+SATURATED = 12.0  # logit a head gives a label that is always (or never) present in training (linear and MLP heads)
 
 
 @runtime_checkable

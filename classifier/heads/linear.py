@@ -9,10 +9,8 @@ from typing import Any
 import numpy as np
 
 from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
-from classifier.heads.base import real_numbers
+from classifier.heads.base import SATURATED, real_numbers
 from classifier.scoring import f1_from_counts, macro_f1, one_hot
-
-SATURATED = 12.0  # logit used for a label that is always (or never) present in training
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.heads.base import real_numbers
+from classifier.heads.base import SATURATED, real_numbers
 
 HIDDEN = 512  # hidden units per member
 ALPHA = 1e-3  # L2 penalty
@@ -70,7 +70,7 @@ class MLPHead:
             net.fit(X, target)
         (w1, w2), (b1, b2) = net.coefs_, net.intercepts_
         if self.multi_label:
-            return w1, b1, w2, b2
+            return (w1, b1, *_saturate_constant(w2, b2, np.asarray(Y)))
         return (w1, b1, *_softmax_columns(w2, b2, net.classes_, k))
 
     def hidden_layer(self, X: np.ndarray) -> np.ndarray:
@@ -118,6 +118,18 @@ class MLPHead:
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> MLPHead:
         w1, b1, w2, b2 = (np.asarray(arrays[n]) for n in cls.ARRAYS)
         return cls(w1, b1, w2, b2, bool(settings["multi_label"]))
+
+
+def _saturate_constant(w2: np.ndarray, b2: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A multi-label network's output columns with a theme never (always) present in training fixed at logit
+    -SATURATED (+SATURATED), as the linear head does: the network alone leaves such a theme near its initial 0.5,
+    which a threshold of 0.5 (a theme too rare to tune) would then assign at random."""
+    pos = Y.sum(axis=0)
+    constant = (pos == 0) | (pos == len(Y))
+    w2, b2 = w2.copy(), b2.copy()
+    w2[:, constant] = 0.0
+    b2[constant] = np.where(pos[constant] > 0, SATURATED, -SATURATED)
+    return w2, b2
 
 
 def _softmax_columns(w2: np.ndarray, b2: np.ndarray, classes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
