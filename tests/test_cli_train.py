@@ -166,3 +166,16 @@ def test_the_default_mlp_head_is_saved_as_arrays_and_linear_only_options_are_ref
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "add --embedding-head linear" in err and flags[0] in err
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("flags", [["--C", "none"], ["--embedding-head", "linear", "--C", "none"],
+                                   ["--embedding-head", "linear", "--C", "-1"], ["--embedding-head", "linear",
+                                                                                 "--C", "nan"]])
+def test_a_C_that_is_not_a_positive_number_is_one_usage_line_before_any_work(tmp_path, capsys, flags):
+    """'none' passed the MLP head's linear-only check (it is a class weight's word) and then crashed in float();
+    a negative C reached scikit-learn: both were tracebacks."""
+    assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label", "--out",
+                 str(tmp_path / "m"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--C takes a positive number or 'auto'" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()

@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
+    C = _C(args.C)  # before the linear-only check: 'none' is a class weight's word, not a C
     linear_only = [flag for dest, flag in LINEAR_ONLY.items() if getattr(args, dest) not in ("auto", "none", "all")]
     if args.embedding_head == "mlp" and linear_only:
         err(f"{', '.join(linear_only)}: for the linear embedding head; add --embedding-head linear (the default MLP "
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     codebook = data.codebook.single_label_if(args.single_label) if data.codebook is not None else None
     model = ThemeClassifier(encoder=args.encoder, codebook=codebook,
                             context={"auto": "auto", "on": True, "off": False}[args.context],
-                            C=args.C if args.C == "auto" else float(args.C),
+                            C=C,
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
                             lexical=_weight(args.lexical, "--lexical"),
                             sentence_weight=None if args.sentence_weight == "none"
@@ -251,6 +252,20 @@ def _training_rows(data: Any, added: list[Any]) -> tuple[list[Any], list[Any], l
 
 def _also(added: list[Any], n: int) -> str:
     return f" and {n} added rows from {', '.join(a.source for a in added)}" if added else ""
+
+
+def _C(value: str) -> float | str:
+    """'auto' or a positive finite number (the linear head's regularization); anything else is a usage error."""
+    import math
+
+    from classifier.errors import PolicytagError
+    try:
+        C = value if value == "auto" else float(value)
+    except ValueError:
+        C = math.nan
+    if C != "auto" and not (math.isfinite(C) and C > 0):
+        raise PolicytagError(f"--C takes a positive number or 'auto', not {value!r}")
+    return C
 
 
 def _weight(value: str, flag: str) -> float | str:
