@@ -179,3 +179,13 @@ def test_a_C_that_is_not_a_positive_number_is_one_usage_line_before_any_work(tmp
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--C takes a positive number or 'auto'" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("head", ["mlp", "linear"])
+def test_zero_shot_refuses_an_embedding_head_even_the_default_one(tmp_path, capsys, head):
+    """A zero-shot model is a linear head over the codebook's descriptions: '--embedding-head mlp', said
+    explicitly, was accepted in silence (it equals the default) and the user got a linear head."""
+    assert main(["train", "--zero-shot", "--embedding-head", head, "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--embedding-head: for a model trained on labeled rows" in err
+    assert not (tmp_path / "m").exists()

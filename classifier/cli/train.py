@@ -50,7 +50,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--sentence-labels", choices=SENTENCE_LABELS, default="all", help="how the sentence head "
                    "learns from paragraph labels: all, every sentence takes its paragraph's labels (default); mil, "
                    "the best sentence of each paragraph with a theme against every sentence of those without it")
-    p.add_argument("--embedding-head", choices=EMBEDDING_HEADS, default="mlp", help="the head over embeddings: mlp, "
+    # default None (read as mlp): so that --zero-shot can tell '--embedding-head mlp', said, from nothing said
+    p.add_argument("--embedding-head", choices=EMBEDDING_HEADS, default=None, help="the head over embeddings: mlp, "
                    "three one-hidden-layer networks averaged (default), or linear, logistic regression (the only one "
                    "that --C, --class-weight and --sentence-labels mil apply to)")
     p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
@@ -148,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     C = _C(args.C)  # before the linear-only check: 'none' is a class weight's word, not a C
     linear_only = [flag for dest, flag in LINEAR_ONLY.items() if getattr(args, dest) not in ("auto", "none", "all")]
-    if args.embedding_head == "mlp" and linear_only:
+    embedding_head = args.embedding_head or "mlp"
+    if embedding_head == "mlp" and linear_only:
         err(f"{', '.join(linear_only)}: for the linear embedding head; add --embedding-head linear (the default MLP "
             "head has a fixed penalty and no class weights)")
         return EXIT_USAGE
@@ -171,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend,
                             threshold_objective=args.threshold_objective, calibrate=args.calibration == "on",
-                            sentence_labels=args.sentence_labels, embedding_head=args.embedding_head)
+                            sentence_labels=args.sentence_labels, embedding_head=embedding_head)
     if args.finetune_pairs is not None:
         model.set_params(finetune_pairs=args.finetune_pairs)
     import warnings
