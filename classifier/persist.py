@@ -69,12 +69,24 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
             zf.writestr(info, buf.getvalue())
 
 
+# the most a head file may unpack to: far above any head this version writes (a few MB: an MLP head is 3 x 768 x
+# 512 float32 weights), far below what a forged file of compressed zeros (a huge hidden layer) could make us allocate
+MAX_HEAD_BYTES = 2**30
+
+
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a head file; object arrays (which would need pickle) are refused."""
+    """The arrays of a head file (a zip of .npy files); object arrays (which would need pickle) are refused, and
+    so is a file that would unpack to more than :data:`MAX_HEAD_BYTES` (its size as the zip declares it, which
+    reading never exceeds) or whose headers claim more memory than there is, before anything is allocated."""
     try:
+        with zipfile.ZipFile(path) as zf:  # a plain .npy is not a head file (np.load would return one array)
+            size = sum(info.file_size for info in zf.infolist())
+        if size > MAX_HEAD_BYTES:
+            raise ModelError(f"{path}: unpacked, its arrays would take {size:,} bytes, more than any policytag head "
+                             f"({MAX_HEAD_BYTES:,}); {RETRAIN.format(folder=path.parent)}")
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, MemoryError) as exc:
         raise ModelError(f"{path}: not a readable head file ({exc}); retrain the model with 'policytag train'") \
             from None
 

@@ -286,3 +286,60 @@ def test_a_multi_label_mlp_scores_a_theme_never_or_always_seen_in_training_as_th
     P = MLPHead(multi_label=True).fit(X, Y).predict_proba(X)
     assert P[:, 1].max() < 1e-3 and P[:, 2].min() > 1 - 1e-3
     assert ((P[:, 0] >= 0.5) == Y[:, 0]).mean() > 0.7  # the theme it can learn is still learned (seeded)
+
+
+def _with_head_file(tmp_path, write):
+    """A copy of the shipped folder whose head.npz is replaced by ``write(path)``, every checksum redone."""
+    import shutil
+
+    from test_model_trust import update_checksums
+    folder = tmp_path / "forged"
+    shutil.copytree(SHIPPED[0], folder)
+    write(folder / "head.npz")
+    update_checksums(folder)
+    return folder
+
+
+def _claims_petabytes(path):
+    """A tiny head.npz whose one array's header claims (3, 384, 10**12) float32 (MLP weights of a huge hidden
+    layer): numpy allocates from the header before it reads a byte of data."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (3, 384, 10**12)})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("w1.npy", buf.getvalue() + b"\0" * 64)
+
+
+def _plain_npy(path):
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("write, words", [(_claims_petabytes, "not a readable head file"),
+                                          (_plain_npy, "not a readable head file")])
+def test_a_head_file_that_cannot_be_loaded_is_one_model_error_line_not_a_traceback(tmp_path, write, words):
+    from classifier.errors import ModelError
+    folder = _with_head_file(tmp_path, write)
+    with pytest.raises(ModelError) as info:
+        load_model(folder)
+    message = str(info.value)
+    assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
+
+
+def test_a_head_file_larger_unpacked_than_any_head_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
+    """A forged MLP head with a huge hidden layer compresses to a small file (zeros) and unpacks to gigabytes:
+    its unpacked size, which the zip declares, is checked against a cap first (lowered here to the bytes of the
+    shipped head minus one, so the test allocates nothing large)."""
+    import zipfile
+
+    from classifier import persist
+    from classifier.errors import ModelError
+    folder = _with_head_file(tmp_path, lambda path: path.write_bytes((SHIPPED[0] / "head.npz").read_bytes()))
+    with zipfile.ZipFile(folder / "head.npz") as zf:
+        size = sum(info.file_size for info in zf.infolist())
+    monkeypatch.setattr(persist, "MAX_HEAD_BYTES", size - 1)
+    with pytest.raises(ModelError, match="unpacked"):
+        persist.read_folder(folder)
+    monkeypatch.setattr(persist, "MAX_HEAD_BYTES", size)
+    persist.read_folder(folder)  # at the cap: loads
