@@ -147,6 +147,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         if self.embedding_head == "mlp" and self.sentence_labels == "mil":
             raise TrainingDataError("sentence_labels='mil' refits one linear row per theme: it needs "
                                     "embedding_head='linear'")
+        if self.embedding_head == "linear" and not (self.C == "auto" or _positive(self.C)):  # before any encoding
+            raise TrainingDataError(f"C={self.C!r}: the linear head takes C='auto' or a positive number")
         if self.embedding_head == "mlp" and (self.C not in ("auto", None) or self.class_weight not in ("auto", None)):
             raise TrainingDataError(f"C={self.C!r}, class_weight={self.class_weight!r}: these tune the linear head; "
                                     "set embedding_head='linear' to use them (the MLP head's penalty is fixed)")
@@ -364,6 +366,11 @@ def _compact(weights: np.ndarray) -> float | list[float]:
     """One number when every theme has the same weight, else the per-theme list (as the manifest stores it)."""
     values = [float(w) for w in weights]
     return values[0] if len(set(values)) == 1 else values
+
+
+def _positive(value: Any) -> bool:
+    """A positive finite real number (not a bool, not text): what the linear head's C must be, unless 'auto'."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 < value < float("inf")
 
 
 def _training_hash(units: Sequence[Unit], Y: np.ndarray) -> str:

@@ -165,3 +165,12 @@ def test_training_twice_writes_byte_identical_model_files(tmp_path):
         ThemeClassifier(lexical=0.5).fit(data.units, data.labels).save(tmp_path / name)
     for f in ("head.npz", "manifest.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+@pytest.mark.parametrize("C", [None, -1.0, float("nan"), "4", True])
+def test_the_linear_head_refuses_a_C_that_is_not_auto_or_a_positive_number_before_any_work(C):
+    """A refit of a saved MLP model carries C=None ('policytag evaluate': refit_params); switched to the linear
+    head (a system's params, a grid over embedding_head) it crashed in float(None) after encoding everything."""
+    with pytest.raises(TrainingDataError, match=r"C=.*: the linear head takes C='auto' or a positive number"):
+        ThemeClassifier(codebook=DEFAULT_CODEBOOK, embedding_head="linear", C=C).fit(
+            ["a text", "another text"], [["deterrence"], []])
