@@ -46,7 +46,8 @@ def shipped_setup(**kwargs: Any) -> Setup:
     manifest = ROOT / "models" / "geopolitics" / "manifest.json"
     if manifest.exists():
         sel = json.loads(manifest.read_text())["selected"]
-        kwargs = {"C": float(sel["C"]), "class_weight": sel["class_weight"], "context": bool(sel["context"]),
+        chosen = {} if sel["C"] is None else {"C": float(sel["C"])}  # an MLP head selects no C: keep the study's
+        kwargs = {**chosen, "class_weight": sel["class_weight"], "context": bool(sel["context"]),
                   "lexical": float(sel.get("lexical") or 0.0), **kwargs}
     return Setup(**kwargs)
 

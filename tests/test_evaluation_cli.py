@@ -297,3 +297,19 @@ def test_real_article_check_scores_the_shipped_model_against_both_blind_coders(s
     # real-article tagging worse, whatever it did on the team-written test split.
     assert min(result["model_vs"].values()) >= 0.42
     assert all(set(row["model"]) <= set(shipped_model.classes_) for row in result["rows"])
+
+
+def test_the_active_learning_study_reads_a_shipped_mlp_model_without_a_selected_C(tmp_path, monkeypatch):
+    """The study fixes a linear head at the shipped model's settings; a shipped model with the (default) MLP head
+    selects no C (null in its manifest), which float() crashed on: the study's own C is kept then."""
+    from evaluation import active_learning
+    folder = tmp_path / "models" / "geopolitics"
+    folder.mkdir(parents=True)
+    selected = {"C": None, "class_weight": None, "context": True, "lexical": 0.25}
+    (folder / "manifest.json").write_text(json.dumps({"selected": selected}))
+    monkeypatch.setattr(active_learning, "ROOT", tmp_path)
+    setup = active_learning.shipped_setup()
+    assert setup.C == active_learning.Setup.C and setup.context is True and setup.lexical == 0.25
+    selected["C"] = 16.0
+    (folder / "manifest.json").write_text(json.dumps({"selected": selected}))
+    assert active_learning.shipped_setup().C == 16.0
