@@ -88,7 +88,7 @@ def test_every_protocol_and_baseline_on_a_single_label_table(full_run, capsys):
     out, result = full_run
     protos = result["protocols"]
     assert set(protos) == {"heldout", "cv", "learning_curve"}
-    names = ["theme(C=8,class_weight=null)", "prior", "tfidf", "zeroshot", "knn", "logreg", "lr"]
+    names = ["theme(embedding_head=linear,C=8,class_weight=null)", "prior", "tfidf", "zeroshot", "knn", "logreg", "lr"]
     assert list(protos["heldout"]["systems"]) == names
     assert protos["heldout"]["train_note"].startswith("grouped stratified 80/20")
     for block in (protos["heldout"], protos["cv"]):

@@ -34,7 +34,7 @@ def test_real_article_check_run_as_a_module_has_no_traceback(tmp_path):
 # -- train shows what it is doing on a terminal ------------------------------------------------------
 MINI = ROOT / "tests" / "data" / "mini.csv"
 TRAIN = ["train", "--data", str(MINI), "--label-column", "label", "--single-label", "--group-column", "doc",
-         "--class-weight", "none", "--lexical", "0", "--context", "off"]  # C by CV: a model selection to show
+         "--embedding-head", "linear", "--class-weight", "none", "--lexical", "0", "--context", "off"]  # C by CV
 
 
 def test_fit_reports_its_stages_to_a_progress_callback():

@@ -92,7 +92,8 @@ def test_every_head_type_fits_scores_and_reloads_through_the_protocol(mini):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda a: a.pop("w1"), "w1, b1, w2, b2 are required"),
+    (lambda a: a.pop("w1"), "the paragraph head is missing: coef, intercept (linear) or w1, b1, w2, b2 (mlp) are"),
+    (lambda a: a.pop("b2"), "w1, b1, w2, b2 are required"),
     (lambda a: a.update(sentence_w1=a["sentence_w1"][:, :-1]), "sentence_w1 reads 383 features, the encoder gives 384"),
     (lambda a: a.update(sentence_b2=np.full_like(a["sentence_b2"], np.inf)), "must be finite numbers"),
     (lambda a: a.pop("lexical_idf"), "lexical_terms (text) and lexical_idf (numbers) are required with lexical_coef"),

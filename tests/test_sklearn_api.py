@@ -146,8 +146,8 @@ def _not_for_texts(estimator):
 
 
 @parametrize_with_checks([
-    _claiming_two_d_input(ThemeClassifier)(C=4.0, class_weight=None, context=False, lexical=0.0, sentence_weight=None,
-                                           threshold=0.5, cache=False),
+    _claiming_two_d_input(ThemeClassifier)(embedding_head="linear", C=4.0, class_weight=None, context=False,
+                                           lexical=0.0, sentence_weight=None, threshold=0.5, cache=False),
     _claiming_two_d_input(ZeroShotClassifier)(cache=False),
 ], expected_failed_checks=_not_for_texts, xfail_strict=True)
 def test_scikit_learn_estimator_checks(estimator, check):

@@ -175,7 +175,8 @@ def test_bad_objectives_are_refused_with_the_accepted_forms(text):
 
 def test_train_records_the_objective_and_tag_uses_its_thresholds(tmp_path, capsys):
     src = multi_label_table(tmp_path)
-    fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--C", "4", "--class-weight",
+    fixed = ["--label-column", "tags", "--label-sep", ";", "--group-column", "doc", "--embedding-head", "linear",
+             "--C", "4", "--class-weight",
              "none", "--context", "off", "--lexical", "0", "--sentence-weight", "none"]
     assert main(["train", "--data", str(src), "--out", str(tmp_path / "f1"), *fixed]) == 0
     assert main(["train", "--data", str(src), "--out", str(tmp_path / "p"), "--threshold-objective",
@@ -222,7 +223,8 @@ def test_a_kept_rule_reaches_dataset_tagging_and_its_cache_key(shipped_model):
 
 def test_an_objective_without_thresholds_to_tune_is_flagged(tmp_path, capsys):
     assert main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label",
-                 "--group-column", "doc", "--out", str(tmp_path / "m"), "--C", "4", "--class-weight", "none",
+                 "--group-column", "doc", "--out", str(tmp_path / "m"), "--embedding-head", "linear", "--C", "4",
+                 "--class-weight", "none",
                  "--context", "off", "--lexical", "0", "--sentence-weight", "none",
                  "--threshold-objective", "recall@0.9"]) == 0
     assert ("warning: threshold_objective recall@0.9 has no effect here: a single-label model assigns each "

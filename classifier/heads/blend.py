@@ -128,9 +128,12 @@ class BlendHead:
             if len(saved) > 1:
                 raise ValueError(f"the {role} head is saved as both " + " and ".join(
                     f"{kind.KIND} ({prefix}{part}{kind.ARRAYS[0]})" for kind in saved) + ": one type per part")
-            kind = saved[0] if saved else (kinds[0] if role == "paragraph" else None)  # required: its check names
-            if kind is not None:                                                       # what is missing
-                kind.check_arrays(arrays, k, width, f"{prefix}{part}")
+            if not saved and role == "paragraph":  # required, as one type or the other
+                raise ValueError("the paragraph head is missing: " + " or ".join(
+                    f"{', '.join(prefix + part + name for name in kind.ARRAYS)} ({kind.KIND})" for kind in kinds)
+                    + " are required")
+            if saved:
+                saved[0].check_arrays(arrays, k, width, f"{prefix}{part}")
         paragraph = BlendHead.embedding_kind(arrays, prefix)
         sentence = saved_kind(f"{prefix}{PARTS['sentence'][0]}", arrays, EMBEDDING_KINDS)
         if sentence is not None and sentence is not paragraph:

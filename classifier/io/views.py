@@ -187,6 +187,7 @@ SCRIPT = """
     document.documentElement.style.setProperty('--bar', (bar.offsetHeight + 12) + 'px');
   }
   window.addEventListener('resize', margin);
+  if (window.ResizeObserver) new ResizeObserver(margin).observe(bar);  // the bar grows when its counts line wraps
   margin();
   function plural(n, word){ return n + ' ' + word + (n === 1 ? '' : 's'); }
   function apply(){
@@ -229,6 +230,7 @@ x.classList.toggle('on', on.has(t)); });
     buttons.forEach(function(b){ if (b.dataset.id === id) { on.add(b.dataset.theme); b.classList.add('on'); } });
   });
   apply();
+  margin();  // the counts line apply() writes can change the bar's height
 })();
 """
 
