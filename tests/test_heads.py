@@ -260,12 +260,7 @@ def _each(prefix, change):
     (_each("sentence_", lambda x: x.astype("m8[s]")), "float or integer"),
 ])
 def test_a_forged_mlp_head_is_refused_by_load_model_in_one_line(tmp_path, damage, words):
-    from classifier.errors import ModelError
-    folder = _forge(tmp_path, damage)
-    with pytest.raises(ModelError) as info:
-        load_model(folder)
-    message = str(info.value)
-    assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
+    _refused_in_one_line(_forge(tmp_path, damage), words)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float64, np.int8])
@@ -320,12 +315,7 @@ def _plain_npy(path):
 @pytest.mark.parametrize("write, words", [(_claims_petabytes, "not a readable head file"),
                                           (_plain_npy, "not a readable head file")])
 def test_a_head_file_that_cannot_be_loaded_is_one_model_error_line_not_a_traceback(tmp_path, write, words):
-    from classifier.errors import ModelError
-    folder = _with_head_file(tmp_path, write)
-    with pytest.raises(ModelError) as info:
-        load_model(folder)
-    message = str(info.value)
-    assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
+    _refused_in_one_line(_with_head_file(tmp_path, write), words)
 
 
 def test_a_head_file_larger_unpacked_than_any_head_is_refused_before_it_is_loaded(tmp_path, monkeypatch):
@@ -344,3 +334,12 @@ def test_a_head_file_larger_unpacked_than_any_head_is_refused_before_it_is_loade
         persist.read_folder(folder)
     monkeypatch.setattr(persist, "MAX_HEAD_BYTES", size)
     persist.read_folder(folder)  # at the cap: loads
+
+
+def _refused_in_one_line(folder, words):
+    """load_model refuses ``folder`` with one ModelError line naming its head.npz and saying ``words``."""
+    from classifier.errors import ModelError
+    with pytest.raises(ModelError) as info:
+        load_model(folder)
+    message = str(info.value)
+    assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
