@@ -48,8 +48,13 @@ def shipped_setup(**kwargs: Any) -> Setup:
         sel = json.loads(manifest.read_text())["selected"]
         chosen = {} if sel["C"] is None else {"C": float(sel["C"])}  # an MLP head selects no C: keep the study's
         kwargs = {**chosen, "class_weight": sel["class_weight"], "context": bool(sel["context"]),
-                  "lexical": float(sel.get("lexical") or 0.0), **kwargs}
+                  "lexical": _one_weight(sel.get("lexical") or 0.0), **kwargs}
     return Setup(**kwargs)
+
+
+def _one_weight(value: float | list[float]) -> float:
+    """A selected blend weight as one number: per-theme weights by their mean (as refits in the harness fix them)."""
+    return float(sum(value) / len(value)) if isinstance(value, list) else float(value)
 
 
 def _model(setup: Setup, codebook: Any, seed: int) -> Any:
