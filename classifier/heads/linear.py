@@ -10,6 +10,7 @@ import numpy as np
 
 from classifier.heads import EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.heads.base import SATURATED, real_numbers
+from classifier.heads.mlp import MLPHead
 from classifier.scoring import f1_from_counts, macro_f1, one_hot
 
 
@@ -162,7 +163,6 @@ class Config:
 def new_head(config: Config, multi_label: bool, random_state: int, n_classes: int | None = None):
     """An unfitted head over embeddings of the kind ``config.head`` names, with ``config``'s settings."""
     if config.head == "mlp":
-        from classifier.heads.mlp import MLPHead
         return MLPHead(multi_label=multi_label, random_state=random_state, n_classes=n_classes)
     if config.head != "linear":
         raise ValueError(f"embedding head {config.head!r}: expected one of {', '.join(EMBEDDING_HEADS)}")
