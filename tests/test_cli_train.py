@@ -189,3 +189,12 @@ def test_zero_shot_refuses_an_embedding_head_even_the_default_one(tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--embedding-head: for a model trained on labeled rows" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label", "--out",
+                 str(blocker / "model")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot write the model folder" in err and "Traceback" not in err

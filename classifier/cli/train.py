@@ -156,6 +156,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from classifier.heads.select import ThresholdObjective
     ThresholdObjective.parse(args.threshold_objective)  # a typo stops here, before the data is read
+    try:  # a place the model cannot be written is said now, not after minutes of training; no folder left behind
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        if created:
+            out.rmdir()
+    except OSError as exc:
+        err(f"{out}: cannot write the model folder ({exc.strerror or exc}); choose another --out")
+        return EXIT_USAGE
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
     report_skipped(data)
     test = _test_split(args) if args.compare else None
@@ -199,7 +207,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"policytag: {result.line()}", file=sys.stderr)
     for note in getattr(model, "threshold_notes_", []):
         err(f"thresholds for {args.threshold_objective}: {note}")
-    model.save(out)
+    try:
+        model.save(out)
+    except OSError as exc:  # e.g. a read-only place: one line, not a traceback (the fit itself is not kept)
+        err(f"{out}: cannot write the model folder ({exc.strerror or exc}); choose another --out")
+        return EXIT_USAGE
     print(f"policytag: trained on {len(data)} units from {data.source}{_also(added, model.n_train_ - len(data))}; "
           f"context={model.use_context_}, {_head_line(model)}, lexical={model.lexical_}, "
           f"sentence_weight={model.sentence_weight_}; saved to {out}", file=sys.stderr)
