@@ -123,6 +123,22 @@ def test_labeled_table_line_numbers_survive_blank_lines_and_split_filtering(tmp_
         read_labeled(src, Columns(split="train"))
 
 
+def test_several_splits_joined_by_commas_select_rows_of_any_of_them(tmp_path):
+    """--split train,dev: a final model trains on every row the test split does not hold; a corpus folder and a
+    table read it the same way, and a split name that matches nothing is still refused."""
+    from classifier.errors import CorpusError
+    from classifier.io.tables import Columns, read_labeled
+    src = tmp_path / "t.jsonl"
+    src.write_text("".join(f'{{"text": "row {i}", "labels": ["x"], "split": "{s}"}}\n'
+                           for i, s in enumerate(("train", "dev", "test", "train"))))
+    assert read_labeled(src, Columns(split="train, dev")).texts == ["row 0", "row 1", "row 3"]
+    corpus = read_labeled(CORPUS, Columns(split="train,dev"))
+    by_split = {s: len(read_labeled(CORPUS, Columns(split=s))) for s in ("train", "dev", "test")}
+    assert len(corpus) == by_split["train"] + by_split["dev"]
+    with pytest.raises(CorpusError, match="no rows in split 'trian,deb'"):
+        read_labeled(CORPUS, Columns(split="trian,deb"))
+
+
 def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):
     import pandas as pd
 

