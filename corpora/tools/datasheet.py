@@ -39,8 +39,9 @@ def regenerate(folder: Path) -> None:
         text = replace_block(path, text, "review12", decision_12_review(folder))
     if (folder / "blind_r3").is_dir():
         text = replace_block(path, text, "round3", round_three(folder))
-    if (folder / "blind_r4").is_dir():
-        text = replace_block(path, text, "round4", round_four(folder))
+    for sub, block, batch, round_word in BATCH_ROUNDS:
+        if (folder / sub).is_dir():
+            text = replace_block(path, text, block, blind_batch(folder, sub, batch, round_word))
     path.write_text(text, encoding="utf-8")
 
 
@@ -112,17 +113,21 @@ def round_three(folder: Path) -> str:
     return out
 
 
-def round_four(folder: Path) -> str:
-    """Batch c (points made in passing) coded in full, blind, against its writers; every disagreement was
-    adjudicated afterwards (round 4)."""
+def blind_batch(folder: Path, sub: str, batch: str, round_word: str) -> str:
+    """A batch coded in full, blind, in ``sub`` against its writers; every disagreement was adjudicated afterwards
+    (the round named ``round_word``)."""
     from classifier.codebook import load_codebook
 
     ids = load_codebook(folder / "codebook.yaml").ids
-    fourth = coded(folder, "blind_r4")
+    blind = coded(folder, sub)
     writer = writer_labels(folder)
-    return ("Batch c against its writers (first coder: writer; second coder: blind, round four); every "
-            "disagreement here was adjudicated:\n\n"
-            + agreement_table(agreement({i: writer[i] for i in fourth}, {i: fourth[i] for i in fourth}, ids)))
+    return (f"Batch {batch} against its writers (first coder: writer; second coder: blind, round {round_word}); "
+            "every disagreement here was adjudicated:\n\n"
+            + agreement_table(agreement({i: writer[i] for i in blind}, {i: blind[i] for i in blind}, ids)))
+
+
+# later blind rounds, each a batch coded in full: (folder, README block, batch name, round)
+BATCH_ROUNDS = (("blind_r4", "round4", "c", "four"), ("blind_r5", "round5", "d", "five"))
 
 
 def round_two(folder: Path) -> str:
