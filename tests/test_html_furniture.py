@@ -61,6 +61,32 @@ def test_what_reads_as_a_time_stamp():
         assert not is_timestamp(text), text
 
 
+def test_a_figure_alone_on_a_line_is_not_a_time_stamp():
+    """"12.50", "$12.50" and "3.25%" read as the clock time 12.50 (any two numbers around a dot did, and a
+    currency or percent sign passed as punctuation), so a stat block's figure was dropped as a time stamp."""
+    for figure in ("12.50", "$12.50", "3.25%", "£3.20", "0.25", "-4.20", "14.00", "12.75", "2,400", "$1.2bn",
+                   "12%", "1,312.50"):
+        assert not is_timestamp(figure), figure
+    for stamp in ("Updated 10.30 BST", "10.30am", "10.30 a.m.", "at 14.05", "12 March 2026 10.30", "23:59"):
+        assert is_timestamp(stamp), stamp
+
+
+def test_a_stat_blocks_figure_is_read_while_the_time_stamp_beside_it_is_not():
+    page = """<html><body><article><h1>Central bank lifts its deposit rate again</h1>
+    <div class="article-meta"><span>Updated 10.30 BST</span></div>
+    <p>The central bank raised its deposit rate for the third time this year on Thursday, saying that the cost
+    of imported energy and a weak currency were still pushing prices up faster than its board had expected.</p>
+    <div class="stat-block"><div class="stat-figure">3.25%</div><div class="stat-label">the new deposit rate,
+    the highest since the bank was given its independence</div></div>
+    <p>Economists had expected the increase, but several said the board's statement left the door open to a
+    fourth rise before the end of the year if wage settlements in the spring come in above inflation.</p>
+    <div class="stat-block"><div class="stat-figure">12.50</div></div>
+    </article></body></html>"""
+    texts = [p.text for p in split(page, "html")]
+    assert texts[1] == "3.25%" and texts[-1] == "12.50" and len(texts) == 5
+    assert not any("10.30" in t for t in texts)
+
+
 def test_tag_reads_a_live_blog_page_with_its_json_ld_author(tmp_path):
     out = tmp_path / "out.jsonl"
     assert main(["tag", str(DATA / "live_blog_page.html"), "-o", str(out)]) == 0
