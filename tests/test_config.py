@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ROOT
+from helpers import DATA, ROOT
 
 from classifier.cli import main
 
@@ -85,3 +85,37 @@ def test_decision_rule_metadata_and_grouped_summary_from_the_file(here, capsys):
     assert main(["tag", feed, "-o", "pretty.txt", "--format", "pretty", "--threshold", "deterrence=0.7"]) == 0
     head = " ".join((here / "pretty.txt").read_text().split("== ")[0].split())
     assert "at most 1 per paragraph" in head and "deterrence 0.70" in head and "alliance_cohesion 0.90" in head
+
+
+TRAIN = ["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "--single-label", "--out", "m"]
+
+
+@pytest.mark.parametrize("body, setting", [
+    ("[train]\nC = 4\n", "C"),  # the default MLP head has no C
+    ('[train]\nclass-weight = "balanced"\n', "class-weight"),
+    ('[train]\nembedding-head = "linear"\nC = -1\n', "C"),
+    ("[train]\nlexical = 2\n", "lexical"),
+    ('[train]\nsentence-weight = "most"\n', "sentence-weight"),
+])
+def test_a_train_value_refused_names_the_settings_file_it_came_from(here, capsys, body, setting):
+    """The refusal named '--C' or '--lexical', flags the user never typed, so nothing pointed at the file;
+    a bad --lexical was only found after the data had been read."""
+    (here / "policytag.toml").write_text(body)
+    assert main(TRAIN) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"policytag: {here / 'policytag.toml'} [train] {setting}: ")
+    assert not (here / "m").exists()
+
+
+def test_a_named_settings_file_is_named_and_a_flag_typed_is_still_named_as_the_flag(here, capsys):
+    (here / "cfg").mkdir()
+    (here / "cfg" / "run.toml").write_text('[train]\nC = 4\nlexical = 0.5\n')
+    assert main(["--config", "cfg/run.toml", "train", "--zero-shot", "--out", "m"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cfg/run.toml [train] C, cfg/run.toml [train] lexical: for a model trained" in err
+    assert main(["--config", "cfg/run.toml", "train", "--zero-shot", "--out", "m", "--C", "2", "--lexical", "0.5"]) == 2
+    err = capsys.readouterr().err  # typed on the command line (the file's value overridden or repeated): the flag
+    assert "policytag: --C, --lexical: for a model trained on labeled rows" in err and "run.toml" not in err
+    assert main(["--config", "cfg/run.toml", "train", *TRAIN[1:]]) == 2
+    assert "cfg/run.toml [train] C: for the linear embedding head" in capsys.readouterr().err
+    assert not (here / "m").exists()

@@ -46,18 +46,20 @@ def with_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
         return args
     path, tables = found
     sub, command = subcommand(parser, args.command), args.command
-    applied = apply_config(sub, command, path, tables)
+    origins = apply_config(sub, command, path, tables)
     nested = next((a for a in sub._actions if isinstance(a, argparse._SubParsersAction)), None)
     if nested is not None:  # annotate export|import: [annotate] settings, then [annotate.export]
         action = getattr(args, nested.dest)
-        applied += apply_config(nested.choices[action], f"{command}.{action}", path, tables)
-    if not applied:
+        origins |= apply_config(nested.choices[action], f"{command}.{action}", path, tables)
+    if not origins:
         return args
-    log.info("settings from %s [%s]: %s", path, command, ", ".join(applied))
+    log.info("settings: %s", ", ".join(origins.values()))
     given = vars(args)
     with_file = parser.parse_args(argv)
     # what the file changed (not on the command line): a command can treat such a setting as a standing default
     with_file.from_settings = frozenset(k for k, v in vars(with_file).items() if given.get(k) != v)
+    # where each of those came from, so a message about such a value names the file and not a flag never typed
+    with_file.setting_origins = {k: origins[k] for k in with_file.from_settings if k in origins}
     return with_file
 
 

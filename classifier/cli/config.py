@@ -50,19 +50,21 @@ def _tables(path: Path) -> dict[str, Any]:
     return data.get("tool", {}).get("policytag", data) if path.name == "pyproject.toml" else data
 
 
-def apply_config(sub: argparse.ArgumentParser, command: str, path: Path, tables: dict[str, Any]) -> list[str]:
-    """Set ``command``'s defaults from its table (``annotate.export``: a table inside a table); returns the
-    settings applied (for the log)."""
+def apply_config(sub: argparse.ArgumentParser, command: str, path: Path,
+                 tables: dict[str, Any]) -> dict[str, str]:
+    """Set ``command``'s defaults from its table (``annotate.export``: a table inside a table); returns where
+    each setting applied came from (``policytag.toml [train] C``) by its option's dest, for the log and for
+    messages about a value the user wrote in the file, not on the command line."""
     table: Any = tables
     for part in command.split("."):
         table = table.get(part) if isinstance(table, dict) else None
     if table is None:
-        return []
+        return {}
     where = f"{path} [{command}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table of settings")
     actions = settings_of(sub)
-    defaults = {}
+    defaults, origins = {}, {}
     for key, value in table.items():
         if isinstance(value, dict) and "." not in command:  # a sub-command's own table: applied on its own
             continue
@@ -70,8 +72,9 @@ def apply_config(sub: argparse.ArgumentParser, command: str, path: Path, tables:
             known = ", ".join(sorted(actions))
             raise ConfigError(f"{where}: unknown setting '{key}' (settings of '{command}': {known})")
         defaults[actions[key].dest] = _value(actions[key], value, f"{where} {key}")
+        origins[actions[key].dest] = f"{where} {key}"
     sub.set_defaults(**defaults)
-    return sorted(table)
+    return origins
 
 
 def settings_of(sub: argparse.ArgumentParser) -> dict[str, argparse.Action]:

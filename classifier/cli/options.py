@@ -112,6 +112,17 @@ def err(msg: str) -> None:
     print(f"policytag: {printable(msg)}", file=sys.stderr)
 
 
+def setting_origin(args: argparse.Namespace, dest: str) -> str | None:
+    """Where an option's value came from when a settings file set it (``policytag.toml [train] C``), else None.
+    A refusal names this rather than the flag: a user told about ``--C`` who never typed it looks in vain."""
+    return getattr(args, "setting_origins", {}).get(dest)
+
+
+def named(args: argparse.Namespace, dest: str, flag: str) -> str:
+    """An option as a message names it: its settings file line when the file set it, else ``flag``."""
+    return setting_origin(args, dest) or flag
+
+
 def cache_option(args: argparse.Namespace) -> Any:
     if args.no_cache:
         return None

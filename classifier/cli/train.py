@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +18,11 @@ from classifier.cli.options import (
     data_args,
     err,
     float_in,
+    named,
     non_negative_int,
     positive_int,
     report_skipped,
+    setting_origin,
     stage_bars,
     verbose_arg,
 )
@@ -139,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         err("--compare needs --add FILE: the rows whose effect to measure")
         return EXIT_USAGE
     if args.zero_shot:
-        given = [flag for dest, flag in TRAINED_ONLY.items() if getattr(args, dest) != args.trained_only[dest]]
+        given = [named(args, dest, flag) for dest, flag in TRAINED_ONLY.items()
+                 if getattr(args, dest) != args.trained_only[dest]]
         if given:
             err(f"{', '.join(given)}: for a model trained on labeled rows; --zero-shot builds one from the codebook's "
                 "descriptions (--data only calibrates its thresholds)")
@@ -148,8 +152,12 @@ def run(args: argparse.Namespace) -> int:
     if args.data is None:
         err("train needs --data (or --zero-shot to start from the codebook alone)")
         return EXIT_USAGE
-    C = _C(args.C)  # before the linear-only check: 'none' is a class weight's word, not a C
-    linear_only = [flag for dest, flag in LINEAR_ONLY.items() if getattr(args, dest) not in ("auto", "none", "all")]
+    C = _C(args.C, setting_origin(args, "C"))  # before the linear-only check: 'none' is a class weight's word
+    lexical = _weight(args.lexical, "--lexical", setting_origin(args, "lexical"))
+    sentence_weight = None if args.sentence_weight == "none" else _weight(
+        args.sentence_weight, "--sentence-weight", setting_origin(args, "sentence_weight"))
+    linear_only = [named(args, dest, flag) for dest, flag in LINEAR_ONLY.items()
+                   if getattr(args, dest) not in ("auto", "none", "all")]
     embedding_head = args.embedding_head or "mlp"
     if embedding_head == "mlp" and linear_only:
         err(f"{', '.join(linear_only)}: for the linear embedding head; add --embedding-head linear (the default MLP "
@@ -175,9 +183,7 @@ def run(args: argparse.Namespace) -> int:
                             context={"auto": "auto", "on": True, "off": False}[args.context],
                             C=C,
                             class_weight={"auto": "auto", "none": None, "balanced": "balanced"}[args.class_weight],
-                            lexical=_weight(args.lexical, "--lexical"),
-                            sentence_weight=None if args.sentence_weight == "none"
-                            else _weight(args.sentence_weight, "--sentence-weight"),
+                            lexical=lexical, sentence_weight=sentence_weight,
                             random_state=args.seed, cache=cache_option(args),
                             finetune={"pairs": True, "labels": "labels"}.get(args.finetune or "", False),
                             finetune_budget=args.finetune_budget, backend=args.backend,
@@ -269,29 +275,34 @@ def _also(added: list[Any], n: int) -> str:
     return f" and {n} added rows from {', '.join(a.source for a in added)}" if added else ""
 
 
-def _C(value: str) -> float | str:
-    """'auto' or a positive finite number (the linear head's regularization); anything else is a usage error."""
-    import math
-
+def _C(value: str, origin: str | None = None) -> float | str:
+    """'auto' or a positive finite number (the linear head's regularization); anything else is a usage error
+    (naming the settings file line ``origin`` when the value came from one)."""
     from classifier.errors import PolicytagError
     try:
         C = value if value == "auto" else float(value)
     except ValueError:
         C = math.nan
     if C != "auto" and not (math.isfinite(C) and C > 0):
-        raise PolicytagError(f"--C takes a positive number or 'auto', not {value!r}")
+        raise PolicytagError(f"{_at(origin)}--C takes a positive number or 'auto', not {value!r}")
     return C
 
 
-def _weight(value: str, flag: str) -> float | str:
-    """'auto' or a number in [0, 1]; anything else is a usage error naming the flag."""
+def _weight(value: str, flag: str, origin: str | None = None) -> float | str:
+    """'auto' or a number in [0, 1]; anything else is a usage error naming the flag (and the settings file line
+    ``origin`` when the value came from one)."""
     if value == "auto":
         return value
     from classifier.errors import PolicytagError
     try:
         w = float(value)
     except ValueError:
-        raise PolicytagError(f"{flag} takes a number from 0 to 1 or 'auto', not {value!r}") from None
+        w = math.nan
     if not 0.0 <= w <= 1.0:
-        raise PolicytagError(f"{flag} takes a number from 0 to 1 or 'auto', not {value!r}")
+        raise PolicytagError(f"{_at(origin)}{flag} takes a number from 0 to 1 or 'auto', not {value!r}")
     return w
+
+
+def _at(origin: str | None) -> str:
+    """The start of a message about a value a settings file gave: ``policytag.toml [train] C: ``."""
+    return f"{origin}: " if origin else ""

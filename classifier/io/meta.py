@@ -126,23 +126,36 @@ def find_date(text: str) -> str | None:
 
 
 MAX_TIMESTAMP_WORDS = 10
-_CLOCK = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?::\d{2})?(?!\d)(?:\s*[ap]\.?m\.?)?", re.I)
+_HOUR, _MINUTE = r"(?<![\d.,])(?:[01]?\d|2[0-4])", r"[0-5]\d(?!\d|[.,]\d)"  # not a piece of a longer number
+_AM_PM = r"\s*[ap]\.?m\b\.?"
+# "11:40", "9:10 AM", "10.30am": a clock time whatever stands around it
+_CLOCK = re.compile(rf"{_HOUR}:{_MINUTE}(?::[0-5]\d)?(?:{_AM_PM})?|{_HOUR}\.{_MINUTE}{_AM_PM}", re.I)
+# "10.30": a time only beside a date, a clock time or a stamp word ("Updated 10.30 BST"); alone it is a figure
+_DOTTED_CLOCK = re.compile(rf"{_HOUR}\.{_MINUTE}")
 _NUMERIC_IN_TEXT = re.compile(r"(?<!\d)\d{1,2}[/.-]\d{1,2}[/.-]\d{4}(?!\d)")
-_STAMP_WORDS = re.compile(
+_STAMP_TERMS = (
     r"\b(?:posted|published|updated|last|modified|first|on|at|today|yesterday|local|time|"
     r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?)\b|\b(?:gmt|utc|bst|cet|cest|eet|eest|est|edt|cst|cdt|pst|pdt|et|pt|"
-    r"z)\b|[+-]\d{2}:?\d{2}\b|[^\w]+", re.I)
+    r"z)\b|[+-]\d{2}:?\d{2}\b")
+_STAMP_TERM = re.compile(_STAMP_TERMS, re.I)
+# stamp words and punctuation; a currency or percent sign is not stamp punctuation ("$12.50", "3.25%" are figures)
+_STAMP_WORDS = re.compile(_STAMP_TERMS + r"|[^\w%‰$£€¥₹¢]+", re.I)
 
 
 def is_timestamp(text: str) -> bool:
     """Whether a line of a page is only a time stamp ("11:40 GMT", "Published April 2, 2026 9:10 AM"): a date or
-    clock time with nothing around it but words like "updated on" and a time zone. Prose with a date is not."""
+    clock time with nothing around it but words like "updated on" and a time zone. Prose with a date is not, and
+    neither is a figure standing alone ("12.50", "$12.50", "3.25%", "2,400"): a stat block or pull figure is
+    article text, and "12.50" is read as the time 12.50 only with a date, "am"/"pm", a zone or a word such as
+    "updated" beside it. Hours and minutes must be a real clock's ("12.75" is no time)."""
     if not text.strip() or len(text.split()) > MAX_TIMESTAMP_WORDS:
         return False
     rest = _CLOCK.sub(" ", _NUMERIC_IN_TEXT.sub(" ", _ISO_IN_TEXT.sub(" ", _TEXTUAL.sub(" ", text))))
-    if rest == text:  # no date and no time in it
+    dated = rest != text  # a date or an unmistakable clock time
+    rest = _DOTTED_CLOCK.sub(" ", rest)
+    if rest == text or _STAMP_WORDS.sub("", rest).strip():  # no date or time in it, or more than a stamp
         return False
-    return not _STAMP_WORDS.sub("", rest).strip()
+    return dated or _STAMP_TERM.search(rest) is not None
 
 
 _ISO_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")

@@ -147,9 +147,14 @@ _CHROME_TOKENS = {"ad", "ads", "share", "sharing", "tags", "nav", "navbar", "men
 _CHROME_PREFIXES = ("cookie", "consent", "gdpr", "newsletter", "social", "advert", "sponsor", "promo", "related",
                     "recommend", "recirc", "outbrain", "taboola", "breadcrumb", "byline", "caption", "popup",
                     "sidebar", "widget", "dateline", "timestamp", "author", "onetrust", "footer", "copyright",
-                    "paywall", "pullquote")
+                    "pullquote")
 # lists of links to other stories, named in one word or two ("mostread", "most-read", "mostRead", "read_next")
-_LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "readmore", "morestories")
+_LINK_LISTS = ("mostread", "mostpopular", "mostviewed", "mostshared", "readnext", "morestories")
+# names sites give to furniture (a "subscribe to continue" prompt, a "Read more" list of links) and to the story
+# body itself (a metered body in <div class="paywall">, the rest of a story in a "read more" expander): such an
+# element is judged by what it holds (see _holds_story); named in one word or two, like _LINK_LISTS
+_STORY_OR_FURNITURE = ("paywall", "readmore")
+STORY_PARAGRAPH_WORDS = 40  # a paragraph of story prose, not a prompt's line, a button or a teaser
 # class names that file a story under a topic (WordPress gives its <article> "hentry type-post category-comment
 # tag-trending"): on a story they say what it is about, not that it is furniture ("category-nav" elsewhere still is)
 _TAXONOMY_CLASSES = ("category-", "tag-")
@@ -159,20 +164,35 @@ _NAME_TOKENS = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
 ARTICLE_SHARE = 0.25  # an <article>/<main> holding less of the page's text than this is not the page's content
 
 
-def _is_chrome(attrs: dict[str, str | None], tag: str = "") -> bool:
-    """Page furniture by its markup: cookie banners, share bars, bylines, captions, ads, related links, hidden parts."""
+def _furniture(attrs: dict[str, str | None], tag: str = "") -> str | None:
+    """Page furniture by its markup: cookie banners, share bars, bylines, captions, ads, related links, hidden parts
+    ("chrome"); "either" for an element named only like a paywall or a "read more" part, which may be furniture or
+    the story's body (:data:`_STORY_OR_FURNITURE`); else None."""
     if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (attrs.get("role") or "") in _CHROME_ROLES:
-        return True
+        return "chrome"
     if re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", attrs.get("style") or "", re.I):
-        return True
+        return "chrome"
     classes = (attrs.get("class") or "").split()
     if tag == "article" or any(c == "hentry" or c.startswith("type-") for c in classes):  # a story, not a menu
         classes = [c for c in classes if not c.lower().startswith(_TAXONOMY_CLASSES)]
     names = f"{' '.join(classes)} {attrs.get('id') or ''}"
     tokens = [t.lower() for t in _NAME_TOKENS.split(names) if t]
     words = tokens + [a + b for a, b in zip(tokens, tokens[1:])]
-    return any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens) or any(
-        w.startswith(_LINK_LISTS) for w in words)
+    if any(t in _CHROME_TOKENS or t.startswith(_CHROME_PREFIXES) for t in tokens) or any(
+            w.startswith(_LINK_LISTS) for w in words):
+        return "chrome"
+    return "either" if any(w.startswith(_STORY_OR_FURNITURE) for w in words) else None
+
+
+def _holds_story(prose_words: int, words: int) -> bool:
+    """Whether an element named like a paywall or a "read more" part holds the story: paragraphs of
+    :data:`STORY_PARAGRAPH_WORDS` words or more (``prose_words`` in all) make up at least half of the ``words`` it
+    holds, and there is one at least. Sites give such names to the story's own body (a metered body, the rest of
+    a story behind a "read more" button) as well as to the furniture around it; the furniture holds short lines,
+    buttons and links (a prompt to subscribe, a list of headlines and teasers), the body holds the article's
+    paragraphs. What it holds decides, not more names. The price: such an element holding only short paragraphs
+    (under 40 words each, e.g. one per paragraph of a story written in short ones) reads as furniture."""
+    return prose_words >= STORY_PARAGRAPH_WORDS and 2 * prose_words >= words
 
 
 @dataclass
@@ -187,7 +207,9 @@ class _HTMLBlocks(HTMLParser):
     """Collects text of paragraph-like elements with where they sit; skips scripts, styles and page chrome.
 
     Open elements are kept on a stack (end tags close up to their match; void and unclosed tags are tolerated),
-    so an element skipped for its class or role is skipped with everything inside it."""
+    so an element skipped for its class or role is skipped with everything inside it. A block element named like a
+    paywall or a "read more" part is read, and what it held is dropped when it closes unless it holds a story
+    (:func:`_holds_story`); running word counts keep that linear however deep such elements nest."""
 
     SKIP = {"script", "style", "nav", "footer", "aside", "noscript", "form", "svg", "template", "head", "button",
             "select", "figcaption", "iframe", "dialog", "menu", "label", "object", "canvas"}
@@ -209,6 +231,9 @@ class _HTMLBlocks(HTMLParser):
         self._main_depth = 0
         self._link_depth = 0  # open <a href> elements
         self._articles = 0
+        self._words = 0  # words read so far (kept blocks, and link lists and time stamps dropped)
+        self._prose = 0  # words of kept paragraphs of STORY_PARAGRAPH_WORDS words or more
+        self._judged: dict[int, tuple[int, int, int]] = {}  # position -> (blocks, words, prose) when it opened
 
     def _inside(self, *tags: str) -> bool:
         return any(self._open[tag] for tag in tags)
@@ -228,20 +253,38 @@ class _HTMLBlocks(HTMLParser):
         self._main_depth += main
 
     def _pop(self) -> str:
+        judged = self._judged.pop(self._stack[-1][3], None)
+        if judged is not None:
+            self._flush()  # its text so far is its own
         tag, skip, main, _, link = self._stack.pop()
         self._link_depth -= link
         self._open[tag] -= 1
         self._skip_depth -= skip
         self._main_depth -= main
+        if judged is not None:
+            self._judge(*judged)
         return tag
+
+    def _judge(self, start: int, words: int, prose: int) -> None:
+        """Drop what an element named like a paywall or a "read more" part held (blocks from ``start``; the word
+        counts when it opened), unless it holds a story; dropped, it counts for nothing around it."""
+        words, prose = self._words - words, self._prose - prose
+        if not _holds_story(prose, words):
+            del self.blocks[start:]
+            self._words -= words
+            self._prose -= prose
 
     def _flush(self) -> None:
         text = "".join(self._buf).strip()
         links_only, self._buf, self._unlinked = not self._unlinked, [], False
         if text and not self._skipping():
             heading = self._inside(*self.HEADING)
+            words = len(text.split())
+            self._words += words
             if self.filter_chrome and not heading and (links_only or is_timestamp(text)):
                 return  # a list of links ("Most read", "About | Privacy"), a time stamp ("Updated 11:40 GMT")
+            if not heading and words >= STORY_PARAGRAPH_WORDS:
+                self._prose += words
             article = self._articles if self._inside("article") else None
             self.blocks.append(_Block(text, heading, article, self._in_main()))
 
@@ -258,10 +301,14 @@ class _HTMLBlocks(HTMLParser):
             self._articles += 1
             self.article_parents[self._articles] = self._stack[-1][3] if self._stack else 0
         a = dict(attrs)
+        furniture = _furniture(a, tag) if self.filter_chrome and tag not in _PAGE_TAGS else None
+        judged = furniture == "either" and tag in self.BLOCK  # read, then judged by what it holds when it closes
         skip = tag in self.SKIP or (tag == "header" and not self._inside("article")) or (
-            self.filter_chrome and tag not in _PAGE_TAGS and _is_chrome(a, tag))
+            furniture is not None and not judged)
         self._push(tag, skip, tag == "main" or a.get("role") == "main" or a.get("itemprop") == "articleBody",
                    tag == "a" and bool(a.get("href")))
+        if judged and not self._skipping():
+            self._judged[self._pushed] = (len(self.blocks), self._words, self._prose)
 
     def handle_endtag(self, tag: str) -> None:
         if not self._inside(tag):
@@ -279,6 +326,8 @@ class _HTMLBlocks(HTMLParser):
     def close(self) -> None:
         super().close()
         self._flush()
+        while self._stack:  # elements never closed: one named like a paywall is judged all the same
+            self._pop()
 
 
 def _feeds(keep: set[int], parents: dict[int, int]) -> set[int]:
@@ -310,7 +359,8 @@ def _content(blocks: list[_Block], parents: dict[int, int]) -> list[_Block]:
 
 def split_html(text: str) -> list[Paragraph]:
     """HTML: paragraph-like elements are units, h1-h6 are sections; the <title>, navigation and page furniture
-    (cookie banners, share bars, bylines, captions, ads, related links) are dropped, and where the page marks its
+    (cookie banners, share bars, bylines, captions, ads, related links, paywall prompts and "read more" lists, but
+    not a story body the page wraps in a paywall or "read more" element) are dropped, and where the page marks its
     article (<article>, <main>) only that is read. Should the furniture filter leave no paragraph, it is undone."""
     for filter_chrome in (True, False):
         parser = _HTMLBlocks(filter_chrome)
