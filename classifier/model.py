@@ -23,6 +23,7 @@ from classifier.heads.calibration import PlattCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
+    global_blend,
     make_folds,
     new_head,
     per_theme_blend,
@@ -68,6 +69,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     ``sentence_labels`` says how the sentence head learns from paragraph labels: ``"all"`` (default) from every
     sentence carrying its paragraph's labels, ``"mil"`` from the best sentence of each paragraph with the theme
     against every sentence of those without it (see :func:`classifier.heads.linear.fit_sentence_head`).
+    The sentence and TF-IDF weights are one pair for every theme, chosen on out-of-fold scores; ``per_theme=True``
+    refines them theme by theme where out-of-fold F1 clearly gains, which fits the training writers' style
+    (measured: ``evaluation/experiments/blend_weights.py``).
 
     ``threshold_objective`` says what the multi-label thresholds are tuned for on out-of-fold scores: ``"f1"``
     (default), ``"precision@0.8"`` (the lowest threshold reaching that precision) or ``"recall@0.9"`` (the highest
@@ -95,7 +99,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  threshold: float | str = "tune", cv: int = 3, random_state: int = 0, batch_size: int = 64,
                  cache: bool | str | None = True, min_positives: int = 3, lexical: float | str = "auto",
                  finetune: bool | str = False, finetune_pairs: int = 16000, finetune_budget: float | None = None,
-                 backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = True,
+                 backend: str = "torch", sentence_weight: float | str | None = "auto", per_theme: bool = False,
                  threshold_objective: str = "f1", calibrate: bool = True, sentence_labels: str = "all",
                  embedding_head: str = "mlp"):
         self.encoder = encoder
@@ -208,21 +212,27 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             best, oof, self.selection_, selection = grid[0], None, [], None
         k = len(codebook)
         sentence_w, lexical_w = np.full(k, best.sentences), np.full(k, best.lexical)
-        per_theme = (self.per_theme and selection is not None and codebook.multi_label
-                     and (self.sentence_weight == "auto" or self.lexical == "auto"))
-        sentence_oof, own_sentence_head = None, False
-        if self.per_theme and selection is not None and sentence_mode and codebook.multi_label:
+        start = (best.sentences, best.lexical)
+        sentence_oof = None
+        own_sentence_head = selection is not None and sentence_mode and codebook.multi_label
+        sentence_grid = THEME_SENTENCE_GRID if self.sentence_weight == "auto" else (best.sentences,)
+        lexical_grid = LEXICAL_GRID if self.lexical == "auto" else (best.lexical,)
+        if own_sentence_head:
             # a head of its own for sentences, each taking its paragraph's labels: it learns what a theme's
             # sentence says (a comparison's wording, not the region it names); best sentence per paragraph
             sentence_oof = sentence_head_oof(pieces[best.context], Y, emb.owner, folds, best, self.random_state, k,
                                              self.sentence_labels)
-            own_sentence_head = True
+            # selection compared blends of the paragraph head scoring sentences; the blend that ships reads this
+            # sentence head, so its weights are chosen again on its own out-of-fold scores
+            start = global_blend(selection.paragraph_oof, sentence_oof, lexical_oof, Y, sentence_grid, lexical_grid)
+            log.info("fit: weights with the sentence head: sentence %s, lexical %s", *start)
+        per_theme = (self.per_theme and selection is not None and codebook.multi_label
+                     and (self.sentence_weight == "auto" or self.lexical == "auto"))
         if per_theme or own_sentence_head:  # fixed weights: still the out-of-fold scores of the head that ships
             sentence_w, lexical_w, oof = per_theme_blend(
                 selection.paragraph_oof, sentence_oof, lexical_oof, Y,
-                THEME_SENTENCE_GRID if self.sentence_weight == "auto" else (best.sentences,),
-                LEXICAL_GRID if self.lexical == "auto" else (best.lexical,),
-                (best.sentences, best.lexical), self.min_positives)
+                sentence_grid if per_theme else (start[0],), lexical_grid if per_theme else (start[1],),
+                start, self.min_positives)
             if per_theme:
                 log.info("fit: per-theme weights: sentence %s, lexical %s", sentence_w.tolist(), lexical_w.tolist())
         step("final fit", 0, 1)

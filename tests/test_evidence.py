@@ -19,7 +19,7 @@ PARAGRAPH = ("Defence ministers met in Vilnius on Tuesday to review the rotation
 
 @pytest.fixture(scope="module")
 def sentence_model():
-    """A multi-label model on 300 corpus paragraphs, sentence mode, per-theme weights chosen out of fold."""
+    """A multi-label model on 300 corpus paragraphs, sentence mode, blend weights chosen out of fold."""
     rows = [json.loads(line) for line in (CORPUS / "paragraphs.jsonl").read_text().splitlines()]
     train = [r for r in rows if r["split"] == "train"][:300]
     model = ThemeClassifier(codebook=str(CORPUS / "codebook.yaml"), embedding_head="linear", C=4.0,
@@ -48,6 +48,12 @@ def test_records_carry_the_sentence_behind_each_assigned_theme(sentence_model):
             assert sentence in (pieces if rec["paragraph"] == 0 else ["Rain fell on the port all day and ferries "
                                                                         "waited."])
     assert records[0]["themes"], "the Baltic/Manila paragraph should carry some theme"
+
+
+def test_the_blend_has_one_weight_pair_for_every_theme_by_default(sentence_model):
+    """Per-theme weights fit the training writers' style (evaluation/experiments/blend_weights.py): one pair."""
+    assert isinstance(sentence_model.sentence_weight_, float) and isinstance(sentence_model.lexical_, float)
+    assert sentence_model.head_.sentence is not None  # the sentence head of its own is kept
 
 
 def test_per_theme_state_round_trips_through_the_model_folder(sentence_model, tmp_path):

@@ -343,3 +343,19 @@ def _refused_in_one_line(folder, words):
         load_model(folder)
     message = str(info.value)
     assert "\n" not in message and str(folder / "head.npz") in message and words in message, message
+
+
+def test_global_blend_picks_the_one_weight_pair_whose_blend_separates_best():
+    """One pair for every theme, on out-of-fold macro-F1: the part that carries the labels gets the weight, and
+    among equally good pairs the first (smallest weights) wins."""
+    from classifier.heads.linear import global_blend
+    rng = np.random.default_rng(0)
+    Y = (rng.random((300, 3)) < 0.3).astype(int)
+    signal, noise = 0.2 + 0.6 * Y + 0.1 * rng.random(Y.shape), rng.random(Y.shape)
+    grid = (0.0, 0.25, 0.5, 0.75, 1.0)
+    s, lex = global_blend(noise, signal, noise, Y, grid, grid)  # the best sentence carries the labels
+    assert s >= 0.75 and lex <= 0.25
+    s, lex = global_blend(noise, noise, signal, Y, grid, grid)  # the TF-IDF head carries them
+    assert lex >= 0.75
+    assert global_blend(signal, None, None, Y, grid, grid) == (0.0, 0.0)  # nothing to blend: the first pair
+

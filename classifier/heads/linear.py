@@ -250,6 +250,26 @@ def theme_f1(p: np.ndarray, y: np.ndarray) -> float:
     return float(f1_from_counts(tp, (pred & ~y).sum(1), (~pred & y).sum(1)).max())
 
 
+def global_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y: np.ndarray,
+                 sentence_grid: Sequence[float], lexical_grid: Sequence[float]) -> tuple[float, float]:
+    """The one (sentence, lexical) weight pair, for every theme, whose blend of out-of-fold scores (paragraph
+    ``P``, best sentence ``B``, TF-IDF ``L``; None where a part is absent) has the best macro-F1 (multi-label); the
+    first best in grid order wins ties, so smaller weights win them.
+
+    One pair rather than one per theme: weights fitted theme by theme to the training writers' out-of-fold
+    scores gained there and lost on writing the model never saw (``evaluation/experiments/blend_weights.py``)."""
+    best: tuple[float, float, float] | None = None
+    for s in (sentence_grid if B is not None else sentence_grid[:1]):
+        for lex in (lexical_grid if L is not None else lexical_grid[:1]):
+            q = P if B is None else (1 - s) * P + s * B
+            q = q if L is None else (1 - lex) * q + lex * L
+            value = score(q, Y, True)
+            if best is None or value > best[0] + 1e-9:
+                best = (value, s, lex)
+    assert best is not None
+    return float(best[1]), float(best[2])
+
+
 def per_theme_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y: np.ndarray,
                     sentence_grid: Sequence[float], lexical_grid: Sequence[float],
                     start: tuple[float, float], min_positives: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
