@@ -135,8 +135,32 @@ def test_several_splits_joined_by_commas_select_rows_of_any_of_them(tmp_path):
     corpus = read_labeled(CORPUS, Columns(split="train,dev"))
     by_split = {s: len(read_labeled(CORPUS, Columns(split=s))) for s in ("train", "dev", "test")}
     assert len(corpus) == by_split["train"] + by_split["dev"]
-    with pytest.raises(CorpusError, match="no rows in split 'trian,deb'"):
+    with pytest.raises(CorpusError, match=r"no rows in split 'deb', 'trian' \(splits here: dev, test, train\)"):
         read_labeled(CORPUS, Columns(split="trian,deb"))
+
+
+def test_a_misspelt_or_empty_name_in_a_split_list_is_refused_not_skipped(tmp_path, capsys):
+    """'train,dve' trained on the train rows alone, and 'train,' took the rows with a blank split too."""
+    from classifier.errors import TrainingDataError
+    from classifier.io.tables import Columns, read_labeled
+    src = tmp_path / "t.jsonl"
+    src.write_text("".join(f'{{"text": "row {i}", "labels": ["x"], "split": "{s}"}}\n'
+                           for i, s in enumerate(("train", "dev", "", "train"))))
+    with pytest.raises(TrainingDataError, match=r"t\.jsonl: no rows in split 'dve' \(splits here: dev, train\)"):
+        read_labeled(src, Columns(split="train,dve"))
+    with pytest.raises(TrainingDataError, match="a name is empty"):
+        read_labeled(src, Columns(split="train,"))
+    assert main(["train", "--data", str(CORPUS), "--split", "train,dve", "--out", str(tmp_path / "m")]) == 2
+    assert "no rows in split 'dve'" in capsys.readouterr().err
+
+
+def test_compare_refuses_a_split_list_that_trains_on_the_rows_it_scores(tmp_path, capsys):
+    added = tmp_path / "added.jsonl"
+    added.write_text('{"text": "Berlin will pay for half of the new air defence.", "labels": ["burden_sharing"]}\n')
+    assert main(["train", "--data", str(CORPUS), "--split", "train,test", "--add", str(added), "--compare",
+                 "--out", str(tmp_path / "m")]) == 2
+    assert "must not train on them" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
 
 
 def test_integer_codes_with_nulls_in_parquet_stay_integers(tmp_path):

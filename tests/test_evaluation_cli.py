@@ -317,3 +317,9 @@ def test_the_active_learning_study_reads_a_shipped_mlp_model_without_a_selected_
     selected["lexical"] = [0.5, 0.75, 0.25, 0.5]  # per-theme weights (as the shipped model has): their mean, fixed
     (folder / "manifest.json").write_text(json.dumps({"selected": selected}))
     assert active_learning.shipped_setup().lexical == 0.5
+
+
+def test_systems_are_not_trained_on_the_split_they_are_scored_on(tmp_path, capsys):
+    assert main(["evaluate", "--data", str(CORPUS), "--split", "dev", "--train-split", "train,dev",
+                 "--systems", "tfidf", "-q"]) == 2
+    assert "would train on the rows they are scored on" in capsys.readouterr().err

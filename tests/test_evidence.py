@@ -56,6 +56,18 @@ def test_the_blend_has_one_weight_pair_for_every_theme_by_default(sentence_model
     assert sentence_model.head_.sentence is not None  # the sentence head of its own is kept
 
 
+def test_per_theme_weights_when_asked_round_trip_through_the_model_folder(tmp_path):
+    rows = [json.loads(line) for line in (CORPUS / "paragraphs.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["split"] == "train"][:300]
+    model = ThemeClassifier(codebook=str(CORPUS / "codebook.yaml"), embedding_head="linear", C=4.0,
+                            class_weight=None, context=False, lexical="auto", per_theme=True)
+    model.fit([r["text"] for r in train], [r["labels"] for r in train], groups=[r["article_id"] for r in train])
+    assert isinstance(model.sentence_weight_, list) or isinstance(model.lexical_, list)  # refined theme by theme
+    loaded = load_model(model.save(tmp_path / "m"))
+    assert loaded.sentence_weight_ == model.sentence_weight_ and loaded.lexical_ == model.lexical_
+    assert np.array_equal(model.predict_proba([PARAGRAPH]), loaded.predict_proba([PARAGRAPH]))
+
+
 def test_per_theme_state_round_trips_through_the_model_folder(sentence_model, tmp_path):
     sentence_model.save(tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())

@@ -128,7 +128,7 @@ def _train_zero_shot(args: argparse.Namespace, out: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from classifier.io.tables import read_labeled
+    from classifier.io.tables import read_labeled, split_names
     from classifier.model import ThemeClassifier
 
     out = Path(args.out)
@@ -176,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
     report_skipped(data)
     test = _test_split(args) if args.compare else None
+    if test is not None and "test" in (split_names(columns(args, "train").split) or ()):
+        err(f"--split {columns(args, 'train').split}: --compare scores both models on the test rows of --data, so "
+            "they must not train on them; leave test out of --split")
+        return EXIT_USAGE
     if test is not None and args.split is None and columns(args, "train").split is None:
         data = read_labeled(args.data, replace(columns(args, "train"), split="train"), args.codebook)  # not test
     codebook = data.codebook.single_label_if(args.single_label) if data.codebook is not None else None

@@ -29,7 +29,7 @@ from classifier.harness.embeddings import EncoderPool
 from classifier.harness.metrics import confusion, evaluate, pr_curve, reliability
 from classifier.harness.protocols import EvaluationError
 from classifier.harness.systems import BASELINES, Context, Prediction, parse_system
-from classifier.io.tables import Columns, corpus_file
+from classifier.io.tables import Columns, corpus_file, split_names
 
 from . import protocols as proto
 
@@ -155,6 +155,7 @@ class Run:
             raw["test"] = (read(cfg.data, cols, split), split)
             src = self._train_source()
             if trains and src is not None:
+                _refuse_overlap(cfg.data, split, src)
                 raw["train"] = (read(src[0], cols, src[1]), src[1])
         if "cv" in cfg.protocols:
             raw["cv"] = (read(cfg.data, cols, cfg.split), cfg.split)
@@ -290,6 +291,19 @@ def _fold_summary(folds: list[dict[str, Any]]) -> dict[str, float]:
 
 
 # -- the run ---------------------------------------------------------------------------------------
+
+def _refuse_overlap(data: str, split: str | None, train: tuple[str, str | None]) -> None:
+    """Systems trained on rows they are scored on measure nothing: refuse training splits of the test file that
+    include the scored one (``--split dev --train-split train,dev``)."""
+    if Path(train[0]).resolve() != Path(data).resolve():
+        return
+    scored, trained = split_names(split), split_names(train[1])
+    if scored is None or trained is None or scored & trained:
+        raise EvaluationError(f"{data}: the systems would train on the rows they are scored on (test split "
+                              f"{split!r}, training split {train[1]!r}); choose a --train-split without "
+                              f"{', '.join(sorted(scored & trained)) if scored and trained else 'them'}")
+
+
 def run(cfg: Config) -> dict[str, Any]:
     """Run every requested protocol for every system; see the module docstring for the result."""
     r = Run(cfg)

@@ -48,14 +48,33 @@ class Columns:
     single_label: bool = False
     group: str | None = None
     context: tuple[str, ...] = ()
-    split: str | None = None  # one split's name, or several joined by commas ("train,dev"): see in_split
+    split: str | None = None  # one split's name, or several joined by commas ("train,dev"): see split_names
 
 
-def in_split(value: Any, split: str | None) -> bool:
-    """Whether a row whose split is ``value`` is selected by ``split``: None selects every row; a name, that
-    split; names joined by commas ("train,dev"), any of them (a final model may train on every row the test
-    split does not hold)."""
-    return split is None or str(value) in {name.strip() for name in split.split(",")}
+def split_names(split: str | None) -> frozenset[str] | None:
+    """The split names a split option lists: one ("train") or several joined by commas ("train,dev": a final model
+    may train on every row the test split does not hold); None for every row. An empty name ("train,") is refused:
+    it would select the rows whose split is blank."""
+    if split is None:
+        return None
+    names = [name.strip() for name in str(split).split(",")]
+    if not all(names):
+        raise TrainingDataError(f"split {split!r}: a name is empty; name splits joined by commas, e.g. train,dev")
+    return frozenset(names)
+
+
+def split_rows(values: Sequence[Any], split: str | None, where: str, error: type[Exception]) -> list[int]:
+    """Indices of the rows (their split ``values``) that ``split`` selects. Every name it lists must be a split the
+    data has, so a misspelt one ("train,dve") is refused instead of quietly training on fewer rows."""
+    names = split_names(split)
+    if names is None:
+        return list(range(len(values)))
+    present = {str(v) for v in values if v is not None and str(v).strip()}
+    missing = sorted(names - present)
+    if missing:
+        raise error(f"{where}: no rows in split {', '.join(map(repr, missing))} "
+                    f"(splits here: {', '.join(sorted(present)) or 'none'})")
+    return [i for i, v in enumerate(values) if str(v) in names]
 
 
 def corpus_file(path: str | Path) -> Path | None:
@@ -210,9 +229,7 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         if codebook is None and (cfile.parent / "codebook.yaml").exists():
             codebook = load_codebook(cfile.parent / "codebook.yaml")
         contexts = article_context(rows)
-        keep = [i for i, r in enumerate(rows) if in_split(r.get("split"), cols.split)]
-        if not keep:
-            raise CorpusError(f"{cfile}: no rows in split {cols.split!r}")
+        keep = split_rows([r.get("split") for r in rows], cols.split, str(cfile), CorpusError)
         return LabeledData([Unit(rows[i]["text"], contexts[i]) for i in keep], [list(rows[i]["labels"]) for i in keep],
                            [str(rows[i]["article_id"]) for i in keep], [str(rows[i]["id"]) for i in keep],
                            codebook, str(cfile))
@@ -228,7 +245,8 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
     if cols.split is not None:
         if "split" not in rows[0][1]:
             raise TrainingDataError(f"{path}: no 'split' column, cannot select split {cols.split!r}")
-        rows = [(n, r) for n, r in rows if in_split(r.get("split"), cols.split)]
+        keep = split_rows([r.get("split") for _, r in rows], cols.split, str(path), TrainingDataError)
+        rows = [rows[i] for i in keep]
     data = LabeledData([], [], [] if cols.group else None, [], codebook, str(path))
     for n, r in rows:
         got = _table_row(r, cols, f"{path}:{n}")
