@@ -66,9 +66,10 @@ def test_a_figure_alone_on_a_line_is_not_a_time_stamp():
     """"12.50", "$12.50" and "3.25%" read as the clock time 12.50 (any two numbers around a dot did, and a
     currency or percent sign passed as punctuation), so a stat block's figure was dropped as a time stamp."""
     for figure in ("12.50", "$12.50", "3.25%", "£3.20", "0.25", "-4.20", "14.00", "12.75", "2,400", "$1.2bn",
-                   "12%", "1,312.50"):
+                   "12%", "1,312.50", "Last 12.50", "At 12.50", "12.50 pt", "24:59"):
         assert not is_timestamp(figure), figure
-    for stamp in ("Updated 10.30 BST", "10.30am", "10.30 a.m.", "at 14.05", "12 March 2026 10.30", "23:59"):
+    for stamp in ("Updated 10.30 BST", "10.30am", "10.30 a.m.", "posted at 14.05", "Monday 10.30",
+                  "12 March 2026 10.30", "23:59"):
         assert is_timestamp(stamp), stamp
 
 

@@ -126,7 +126,7 @@ def find_date(text: str) -> str | None:
 
 
 MAX_TIMESTAMP_WORDS = 10
-_HOUR, _MINUTE = r"(?<![\d.,])(?:[01]?\d|2[0-4])", r"[0-5]\d(?!\d|[.,]\d)"  # not a piece of a longer number
+_HOUR, _MINUTE = r"(?<![\d.,])(?:[01]?\d|2[0-3])", r"[0-5]\d(?!\d|[.,]\d)"  # not a piece of a longer number
 _AM_PM = r"\s*[ap]\.?m\b\.?"
 # "11:40", "9:10 AM", "10.30am": a clock time whatever stands around it
 _CLOCK = re.compile(rf"{_HOUR}:{_MINUTE}(?::[0-5]\d)?(?:{_AM_PM})?|{_HOUR}\.{_MINUTE}{_AM_PM}", re.I)
@@ -137,7 +137,12 @@ _STAMP_TERMS = (
     r"\b(?:posted|published|updated|last|modified|first|on|at|today|yesterday|local|time|"
     r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?)\b|\b(?:gmt|utc|bst|cet|cest|eet|eest|est|edt|cst|cdt|pst|pdt|et|pt|"
     r"z)\b|[+-]\d{2}:?\d{2}\b")
-_STAMP_TERM = re.compile(_STAMP_TERMS, re.I)
+# what makes a lone "10.30" a time: a stamp's own verb, a day or a zone a figure never carries ("Last 12.50" on a
+# quote box, "At 12.50", "12.50 pt" stay figures)
+_DOTTED_STAMP_TERM = re.compile(
+    r"\b(?:posted|published|updated|modified|today|yesterday|"
+    r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?|"
+    r"gmt|utc|bst|cet|cest|eet|eest|est|edt|cst|cdt|pst|pdt)\b|[+-]\d{2}:?\d{2}\b", re.I)
 # stamp words and punctuation; a currency or percent sign is not stamp punctuation ("$12.50", "3.25%" are figures)
 _STAMP_WORDS = re.compile(_STAMP_TERMS + r"|[^\w%‰$£€¥₹¢]+", re.I)
 
@@ -155,7 +160,7 @@ def is_timestamp(text: str) -> bool:
     rest = _DOTTED_CLOCK.sub(" ", rest)
     if rest == text or _STAMP_WORDS.sub("", rest).strip():  # no date or time in it, or more than a stamp
         return False
-    return dated or _STAMP_TERM.search(rest) is not None
+    return dated or _DOTTED_STAMP_TERM.search(rest) is not None
 
 
 _ISO_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])(?:-\d{2})?")
