@@ -173,6 +173,7 @@ SITES = {
     ("classifier/harness/datasets.py", "to_evalset"): ["evaluate"],
     ("classifier/harness/harness.py", "_codebook"): ["evaluate"],
     ("classifier/harness/harness.py", "load"): ["evaluate"],
+    ("classifier/harness/harness.py", "_refuse_overlap"): ["evaluate"],
     ("classifier/harness/protocols.py", "holdout_split"): ["evaluate"],
     ("classifier/harness/systems.py", "build"): ["evaluate"],
     ("classifier/io/readers.py", "_read_csv"): ["tag"],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -78,20 +79,27 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
 
 
 def near_duplicates(rows: list[dict[str, Any]], threshold: float = NEAR_DUPLICATE) -> list[tuple[int, int, float]]:
-    """Pairs of rows in different splits whose word-trigram Jaccard similarity reaches ``threshold``."""
+    """Pairs of rows in different splits whose word-trigram Jaccard similarity reaches ``threshold``.
+
+    Exact, by prefix filtering: with every row's trigrams in one order, rarest first, two sets whose Jaccard
+    reaches ``threshold`` share a trigram among the first ``|s| - ceil(threshold x |s|) + 1`` of each, so only
+    those are indexed. Indexing every trigram made the common ones ("the south china") pair most rows with most
+    others: quadratic in the corpus's size."""
     sh = [_shingles(r["text"]) for r in rows]
+    df = collections.Counter(g for s in sh for g in s)
+    prefixes = []
+    for s in sh:
+        keep = len(s) - math.ceil(threshold * len(s) - 1e-9) + 1
+        prefixes.append(sorted(s, key=lambda g: (df[g], g))[:max(keep, 1)])
     index: dict[tuple[str, ...], list[int]] = collections.defaultdict(list)
-    for i, s in enumerate(sh):
-        for g in s:
+    for i, prefix in enumerate(prefixes):
+        for g in prefix:
             index[g].append(i)
     out = []
-    for i, s in enumerate(sh):
-        shared: collections.Counter = collections.Counter()
-        for g in s:
-            shared.update(j for j in index[g] if j > i)
-        for j, c in shared.items():
+    for i, prefix in enumerate(prefixes):
+        for j in sorted({j for g in prefix for j in index[g] if j > i}):
             if rows[i]["split"] != rows[j]["split"]:
-                jac = c / len(s | sh[j])
+                jac = len(sh[i] & sh[j]) / len(sh[i] | sh[j])
                 if jac >= threshold:
                     out.append((i, j, round(jac, 3)))
     return out
