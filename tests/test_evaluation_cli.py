@@ -314,7 +314,7 @@ def test_the_active_learning_study_reads_a_shipped_mlp_model_without_a_selected_
     selected["C"] = 16.0
     (folder / "manifest.json").write_text(json.dumps({"selected": selected}))
     assert active_learning.shipped_setup().C == 16.0
-    selected["lexical"] = [0.5, 0.75, 0.25, 0.5]  # per-theme weights (as the shipped model has): their mean, fixed
+    selected["lexical"] = [0.5, 0.75, 0.25, 0.5]  # per-theme weights (as a per_theme=True fit saves): their mean, fixed
     (folder / "manifest.json").write_text(json.dumps({"selected": selected}))
     assert active_learning.shipped_setup().lexical == 0.5
 

@@ -1,6 +1,6 @@
 """Per-theme Platt calibration of the blended score: a monotone map fitted on out-of-fold scores.
 
-The blend mixes three heads' probabilities with per-theme weights, so its score is a ranking, not a frequency: a
+The blend mixes three heads' probabilities by weights, so its score is a ranking, not a frequency: a
 0.6 need not mean "present 60% of the time". Calibration maps each theme's score ``p`` to
 ``sigmoid(slope * logit(p) + intercept)``, fitted by maximum likelihood on the out-of-fold scores (Platt 1999,
 with his smoothed targets, so a theme with few positives is not pushed to 0 and 1). Two numbers per theme: it
