@@ -250,6 +250,13 @@ def theme_f1(p: np.ndarray, y: np.ndarray) -> float:
     return float(f1_from_counts(tp, (pred & ~y).sum(1), (~pred & y).sum(1)).max())
 
 
+def mix(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, s: float, lex: float) -> np.ndarray:
+    """The multi-label blend of out-of-fold scores that weights are chosen on, as :class:`BlendHead` scores:
+    ``(1 - lex) x ((1 - s) x paragraph + s x best sentence) + lex x TF-IDF``, a part that is None left out."""
+    q = P if B is None else (1 - s) * P + s * B
+    return q if L is None else (1 - lex) * q + lex * L
+
+
 def global_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y: np.ndarray,
                  sentence_grid: Sequence[float], lexical_grid: Sequence[float]) -> tuple[float, float]:
     """The one (sentence, lexical) weight pair, for every theme, whose blend of out-of-fold scores (paragraph
@@ -261,9 +268,7 @@ def global_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y: n
     best: tuple[float, float, float] | None = None
     for s in (sentence_grid if B is not None else sentence_grid[:1]):
         for lex in (lexical_grid if L is not None else lexical_grid[:1]):
-            q = P if B is None else (1 - s) * P + s * B
-            q = q if L is None else (1 - lex) * q + lex * L
-            value = score(q, Y, True)
+            value = score(mix(P, B, L, s, lex), Y, True)
             if best is None or value > best[0] + 1e-9:
                 best = (value, s, lex)
     assert best is not None
@@ -287,8 +292,7 @@ def per_theme_blend(P: np.ndarray, B: np.ndarray | None, L: np.ndarray | None, Y
         y = Y[:, j]
 
         def blend(s: float, lex: float, j: int = j) -> np.ndarray:
-            q = P[:, j] if B is None else (1 - s) * P[:, j] + s * B[:, j]
-            return q if L is None else (1 - lex) * q + lex * L[:, j]
+            return mix(P[:, j], None if B is None else B[:, j], None if L is None else L[:, j], s, lex)
 
         best = theme_f1(blend(*start), y)
         if y.sum() >= max(min_positives, 10):

@@ -42,9 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.real_article import ARTICLE as SEED_ARTICLE
+from evaluation.real_article import CODERS, micro_f1
+from evaluation.real_article import LABELS as SEED_LABELS
+
 ROOT = Path(__file__).resolve().parents[2]
-SEED_ARTICLE = ROOT.parent / "shared" / "seeds" / "000_c3eb88e36b70f7ff.txt"
-SEED_LABELS = ROOT / "evaluation" / "real" / "seed_article_labels.jsonl"
 
 
 def parts(seed: int) -> dict[str, np.ndarray]:
@@ -92,14 +94,6 @@ def parts(seed: int) -> dict[str, np.ndarray]:
     return out
 
 
-def macro_f1(Y: np.ndarray, pred: np.ndarray) -> float:
-    """Macro-F1 over the themes present, as the harness reports it."""
-    from classifier.scoring import f1_from_counts
-    present = Y.sum(0) > 0
-    tp, fp, fn = (Y & pred).sum(0), (~Y & pred).sum(0), (Y & ~pred).sum(0)
-    return float(np.mean(f1_from_counts(tp, fp, fn)[present]))
-
-
 def logit(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 1e-4, 1 - 1e-4)
     return np.log(x / (1 - x))
@@ -143,24 +137,25 @@ def rules(r: dict[str, np.ndarray]) -> dict[str, object]:
 
 def main() -> None:
     from classifier.heads.linear import tune_thresholds
+    from classifier.scoring import macro_f1
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     r = parts(parser.parse_args().seed)
-    coders = None
+    coders, ids = None, None
     if "P_seed" in r:
         from classifier.codebook import load_codebook
         ids = load_codebook(ROOT / "corpora" / "geopolitics_all" / "codebook.yaml").ids
         rows = [json.loads(line) for line in SEED_LABELS.read_text().splitlines() if line.strip()]
-        coders = [np.array([[t in row[c] for t in ids] for row in rows]) for c in ("coder_a", "coder_b")]
+        coders = [[set(row[c]) for row in rows] for c in CODERS]
     print("| rule | test split | stress set | seed article (micro-F1 vs coders A / B) |\n|---|---|---|---|")
     for name, blend in rules(r).items():
         t = tune_thresholds(blend("oof"), r["Y"])
-        test, stress = (macro_f1(r[f"Y_{ds}"].astype(bool), blend(ds) >= t) for ds in ("test", "stress"))
+        test, stress = (macro_f1(r[f"Y_{ds}"], blend(ds) >= t) for ds in ("test", "stress"))
         seed = "-"
         if coders is not None:
-            pred = blend("seed") >= t
-            seed = " / ".join(f"{2 * (c & pred).sum() / (c.sum() + pred.sum()):.3f}" for c in coders)
+            pred = [{ids[j] for j in np.flatnonzero(row)} for row in blend("seed") >= t]
+            seed = " / ".join(f"{micro_f1(coded, pred):.3f}" for coded in coders)
         print(f"| {name} | {test:.3f} | {stress:.3f} | {seed} |")
 
 
