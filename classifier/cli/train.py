@@ -171,8 +171,7 @@ def run(args: argparse.Namespace) -> int:
         if created:
             out.rmdir()
     except OSError as exc:
-        err(f"{out}: cannot write the model folder ({exc.strerror or exc}); choose another --out")
-        return EXIT_USAGE
+        return _unwritable(out, exc)
     data = read_labeled(args.data, columns(args, "train"), args.codebook)
     report_skipped(data)
     test = _test_split(args) if args.compare else None
@@ -221,8 +220,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model.save(out)
     except OSError as exc:  # e.g. a read-only place: one line, not a traceback (the fit itself is not kept)
-        err(f"{out}: cannot write the model folder ({exc.strerror or exc}); choose another --out")
-        return EXIT_USAGE
+        return _unwritable(out, exc)
     print(f"policytag: trained on {len(data)} units from {data.source}{_also(added, model.n_train_ - len(data))}; "
           f"context={model.use_context_}, {_head_line(model)}, lexical={model.lexical_}, "
           f"sentence_weight={model.sentence_weight_}; saved to {out}", file=sys.stderr)
@@ -305,6 +303,12 @@ def _weight(value: str, flag: str, origin: str | None = None) -> float | str:
     if not 0.0 <= w <= 1.0:
         raise PolicytagError(f"{_at(origin)}{flag} takes a number from 0 to 1 or 'auto', not {value!r}")
     return w
+
+
+def _unwritable(out: Path, exc: OSError) -> int:
+    """The one line for a model folder that cannot be written, before training or at save time."""
+    err(f"{out}: cannot write the model folder ({exc.strerror or exc}); choose another --out")
+    return EXIT_USAGE
 
 
 def _at(origin: str | None) -> str:
