@@ -162,6 +162,7 @@ SITES = {
     ("classifier/cli/options.py", "writable"): ["annotate export", "annotate import", "suggest"],
     ("classifier/cli/tag.py", "run"): ["tag"],
     ("classifier/cli/train.py", "run"): ["train"],
+    ("classifier/cli/train.py", "_unwritable"): ["train"],
     ("classifier/encoding/backends.py", "_tokenizer_settings"): ["tag", "train", "evaluate"],
     ("classifier/encoding/backends.py", "_verify"): ["tag", "train", "evaluate"],
     ("classifier/encoding/backends.py", "export_graph"): ["tag", "train", "evaluate"],
