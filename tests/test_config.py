@@ -96,6 +96,7 @@ TRAIN = ["train", "--data", str(DATA / "mini.csv"), "--label-column", "label", "
     ('[train]\nembedding-head = "linear"\nC = -1\n', "C"),
     ("[train]\nlexical = 2\n", "lexical"),
     ('[train]\nsentence-weight = "most"\n', "sentence-weight"),
+    ('[train]\nthreshold-objective = "recall@2"\n', "threshold-objective"),
 ])
 def test_a_train_value_refused_names_the_settings_file_it_came_from(here, capsys, body, setting):
     """The refusal named '--C' or '--lexical', flags the user never typed, so nothing pointed at the file;

@@ -163,8 +163,7 @@ def run(args: argparse.Namespace) -> int:
         err(f"{', '.join(linear_only)}: for the linear embedding head; add --embedding-head linear (the default MLP "
             "head has a fixed penalty and no class weights)")
         return EXIT_USAGE
-    from classifier.heads.select import ThresholdObjective
-    ThresholdObjective.parse(args.threshold_objective)  # a typo stops here, before the data is read
+    _objective(args.threshold_objective, setting_origin(args, "threshold_objective"))  # a typo stops here
     try:  # a place the model cannot be written is said now, not after minutes of training; no folder left behind
         created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
@@ -288,6 +287,17 @@ def _C(value: str, origin: str | None = None) -> float | str:
     if C != "auto" and not (math.isfinite(C) and C > 0):
         raise PolicytagError(f"{_at(origin)}--C takes a positive number or 'auto', not {value!r}")
     return C
+
+
+def _objective(value: str, origin: str | None = None) -> None:
+    """Refuse a threshold objective that does not parse, before the data is read (naming the settings file line
+    ``origin`` when the value came from one)."""
+    from classifier.errors import PolicytagError
+    from classifier.heads.select import ThresholdObjective
+    try:
+        ThresholdObjective.parse(value)
+    except PolicytagError as exc:
+        raise PolicytagError(f"{_at(origin)}{exc}") from None
 
 
 def _weight(value: str, flag: str, origin: str | None = None) -> float | str:
