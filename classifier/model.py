@@ -19,7 +19,7 @@ from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
 from classifier.heads import EMBEDDING_HEAD_BEFORE, EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.heads.blend import BlendHead, BlendInput
-from classifier.heads.calibration import PlattCalibration
+from classifier.heads.calibration import PlattCalibration, TemperatureCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import (
     Config,
@@ -84,7 +84,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
     tuned as without it and mapped through the same calibration, so the themes the learned thresholds assign do
     not change (see :mod:`classifier.heads.calibration` and :func:`classifier.heads.select.choose_thresholds`); a
     decision rule's threshold overrides, ``min_score`` and ``top_k`` read the calibrated scores, as records show
-    them, so ``top_k`` may keep other themes than on raw scores (each theme's map differs).
+    them, so ``top_k`` may keep other themes than on raw scores (each theme's map differs). A single-label
+    model's scores are one distribution per paragraph: one temperature, fitted on the out-of-fold scores, sharpens
+    or flattens it, and each paragraph keeps its best-scoring theme.
     ``oof_scores_`` keeps the uncalibrated out-of-fold scores (None without cross-validation), so other
     thresholds or calibrations can be studied without refitting; it is set by :meth:`fit` only (a model folder
     does not store it, so a loaded model has none).
@@ -256,6 +258,9 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         else:
             fixed = 0.5 if self.threshold == "tune" else float(self.threshold)
             self.thresholds_ = np.full(k, fixed)
+            if self.calibrate and oof is not None and not codebook.multi_label:  # the argmax, so predictions, stay
+                self.head_.calibration = TemperatureCalibration().fit(oof, Y)
+                log.info("fit: single-label temperature %.3f", float(self.head_.calibration.temperature[0]))
         self.codebook_ = codebook
         self.classes_ = np.array(codebook.ids)
         self.use_context_ = best.context

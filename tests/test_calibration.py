@@ -157,3 +157,43 @@ def test_mapped_thresholds_assign_the_same_themes_even_where_a_steep_fit_would_s
         raw, _ = choose_thresholds(P, Y, objective)
         mapped, _ = choose_thresholds(P, Y, objective, calibration=calibration)
         assert ((calibration.predict_proba(P) >= mapped) == (P >= raw)).all(), objective
+
+
+# -- single-label: one temperature over the distribution ---------------------------------------------------------
+def test_the_temperature_recovers_how_overconfident_scores_are():
+    from classifier.heads.calibration import TemperatureCalibration
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4000, 5))
+    true = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = np.array([rng.choice(5, p=p) for p in true])
+    sharp = np.exp(3 * z) / np.exp(3 * z).sum(1, keepdims=True)  # three times too confident
+    cal = TemperatureCalibration().fit(sharp, y)
+    assert 2.6 < cal.temperature[0] < 3.4
+    mapped = cal.predict_proba(sharp)
+    assert np.allclose(mapped.sum(1), 1.0) and (mapped.argmax(1) == sharp.argmax(1)).all()
+    assert np.abs(mapped - true).mean() < 0.2 * np.abs(sharp - true).mean()
+
+
+def test_a_single_label_model_is_calibrated_by_temperature_and_keeps_its_predictions(tmp_path):
+    from helpers import DATA
+
+    from classifier.heads.calibration import TemperatureCalibration
+    from classifier.scorer import load_scorer
+    data = read_labeled(DATA / "mini.csv", Columns(label="label", single_label=True, group="doc"))
+    model = ThemeClassifier().fit(data.units, data.labels, groups=data.groups)
+    cal = model.head_.calibration
+    assert isinstance(cal, TemperatureCalibration) and cal.temperature[0] != 1.0
+    P = model.predict_proba(data.units)
+    model.head_.calibration = None
+    try:
+        raw, raw_labels = model.predict_proba(data.units), model.predict(data.units)
+    finally:
+        model.head_.calibration = cal
+    assert np.allclose(P.sum(1), 1.0) and not np.allclose(P, raw)
+    assert (P.argmax(1) == raw.argmax(1)).all() and list(model.predict(data.units)) == list(raw_labels)
+    model.save(tmp_path / "m")
+    with np.load(tmp_path / "m" / "head.npz", allow_pickle=False) as saved:
+        assert np.array_equal(saved["calibration_temperature"], cal.temperature)
+    assert np.array_equal(load_scorer(tmp_path / "m").predict_proba(data.units), P)
+    with pytest.raises(ValueError, match="temperature must be one positive"):
+        TemperatureCalibration.check_arrays({"calibration_temperature": np.array([0.0])}, 3, None, "calibration_")

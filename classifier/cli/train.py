@@ -61,8 +61,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--calibration", choices=("on", "off"), default="on", help="map each theme's score through a "
                    "monotone calibration fitted on out-of-fold scores, so a score reads as a frequency; the learned "
                    "thresholds move with it, so the themes they assign stay the same, while tag's --min-score, "
-                   "--top-k and --threshold read the calibrated scores that records show (default on; multi-label "
-                   "only)")
+                   "--top-k and --threshold read the calibrated scores that records show; a single-label model's "
+                   "scores get one temperature, and each paragraph keeps its best theme (default on)")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing model folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr (shown only on a terminal)")

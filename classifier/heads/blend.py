@@ -2,10 +2,10 @@
 
 A theme's score is ``(1 - s)`` x the paragraph head's plus ``s`` x its best sentence's (sentence evidence), then
 ``(1 - l)`` x that plus ``l`` x the TF-IDF head's (``s`` and ``l`` one number, or one per theme), then, when the
-model was fitted with calibration, each theme's monotone calibration of that score
-(:mod:`classifier.heads.calibration`). Without sentence evidence a paragraph takes each theme's best window. The
-weights are chosen by model selection (see :mod:`classifier.model`); the blend only applies them, so scoring here
-is the one place this arithmetic lives.
+model was fitted with calibration, each theme's monotone calibration of that score (a single-label model: one
+temperature over its distribution; :mod:`classifier.heads.calibration`). Without sentence evidence a paragraph
+takes each theme's best window. The weights are chosen by model selection (see :mod:`classifier.model`); the
+blend only applies them, so scoring here is the one place this arithmetic lives.
 
 Saved as its parts' arrays side by side (see :data:`PARTS`: the paragraph head's unprefixed, the others under
 ``sentence_``, ``lexical_`` and ``calibration_``; a folder without calibration arrays scores uncalibrated) and
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from classifier.heads.base import Arrays, is_saved, prefixed, unprefixed
-from classifier.heads.calibration import PlattCalibration
+from classifier.heads.calibration import PlattCalibration, TemperatureCalibration
 from classifier.heads.lexical import LexicalHead
 from classifier.heads.linear import LinearHead, fit_sentence_head
 from classifier.heads.mlp import MLPHead
@@ -33,7 +33,8 @@ Weight = float | list[float]
 EMBEDDING_KINDS = (LinearHead, MLPHead)
 PARTS: dict[str, tuple[str, tuple[type, ...]]] = {
     "paragraph": ("", EMBEDDING_KINDS), "sentence": ("sentence_", EMBEDDING_KINDS),
-    "lexical": ("lexical_", (LexicalHead,)), "calibration": ("calibration_", (PlattCalibration,))}
+    "lexical": ("lexical_", (LexicalHead,)),
+    "calibration": ("calibration_", (PlattCalibration, TemperatureCalibration))}
 
 
 def saved_kind(prefix: str, arrays: Mapping[str, np.ndarray], kinds: tuple[type, ...]) -> type | None:
@@ -67,7 +68,7 @@ class BlendHead:
     lexical: LexicalHead | None = None
     sentence_weight: Weight | None = None
     lexical_weight: Weight = 0.0
-    calibration: PlattCalibration | None = None
+    calibration: PlattCalibration | TemperatureCalibration | None = None
     sentence_labels: str = "all"  # how fit teaches the sentence head (fit_sentence_head); not needed to score
 
     @property

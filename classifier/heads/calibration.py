@@ -1,4 +1,5 @@
-"""Per-theme Platt calibration of the blended score: a monotone map fitted on out-of-fold scores.
+"""Calibration of the blended score, fitted on out-of-fold scores: per theme (multi-label), one temperature
+(single-label).
 
 The blend mixes three heads' probabilities by weights, so its score is a ranking, not a frequency: a
 0.6 need not mean "present 60% of the time". Calibration maps each theme's score ``p`` to
@@ -11,6 +12,11 @@ is not increasing, keeps the identity (slope 1, intercept 0), as does a model sa
 A :class:`~classifier.heads.base.Head` over scores: fitted on (out-of-fold scores, gold), scoring scores, saved as
 two plain arrays (``calibration_slope``, ``calibration_intercept`` in ``head.npz``). Numpy only, so tagging from
 a saved model imports no scikit-learn.
+
+A single-label model's themes compete for one paragraph, so its scores are a distribution: calibrating themes one
+by one would break that. :class:`TemperatureCalibration` instead sharpens or flattens the whole distribution
+with one exponent (``p ** (1 / T)``, renormalised; Guo et al. 2017 on logits), fitted by maximum likelihood on
+the out-of-fold scores; the best-scoring theme, and so every prediction, stays the same.
 """
 from __future__ import annotations
 
@@ -128,3 +134,71 @@ class PlattCalibration:
     @classmethod
     def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> PlattCalibration:
         return cls(np.asarray(arrays["slope"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64))
+
+
+def temperature(P: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log-loss of ``P ** (1 / T)`` (renormalised) for classes ``y``.
+
+    A golden-section search over log T in [1/20, 20]: the loss is smooth and one-dimensional there, and the
+    search is deterministic with no solver options."""
+    logp = np.log(np.clip(np.asarray(P, dtype=float), 1e-12, 1.0))
+    rows = np.arange(len(y))
+
+    def loss(log_t: float) -> float:
+        z = logp / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[rows, y] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    lo, hi = np.log(1 / 20), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = loss(a), loss(b)
+    for _ in range(60):
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = loss(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = loss(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+@dataclass
+class TemperatureCalibration:
+    """One temperature for a single-label model's score distribution (``T`` 1: unchanged).
+
+    ``fit(P, y)`` takes out-of-fold blended scores ((n, k), rows summing to 1) and gold class indices."""
+
+    temperature: np.ndarray | None = None
+
+    ARRAYS = ("temperature",)
+    multi_label = False
+
+    def fit(self, P: np.ndarray, y: np.ndarray) -> TemperatureCalibration:
+        self.temperature = np.array([temperature(P, np.asarray(y, dtype=int))])
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        """Scores ``p ** (1 / T)`` renormalised per row; the ranking of themes in a row is unchanged."""
+        t = float(self.temperature[0])
+        if t == 1.0:
+            return P
+        z = np.log(np.clip(P, 1e-12, 1.0)) / t
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"temperature": self.temperature}, {}
+
+    @staticmethod
+    def check_arrays(arrays: Mapping[str, np.ndarray], k: int, width: int | None, prefix: str = "") -> None:
+        """Refuse a saved temperature that is not one positive finite number."""
+        t = arrays.get(f"{prefix}temperature")
+        if t is None or t.shape != (1,) or not real_numbers(t) or not (t > 0).all():
+            raise ValueError(f"{prefix}temperature must be one positive finite number")
+
+    @classmethod
+    def from_state(cls, arrays: Mapping[str, np.ndarray], settings: Mapping[str, Any]) -> TemperatureCalibration:
+        return cls(np.asarray(arrays["temperature"], dtype=np.float64))
