@@ -17,6 +17,7 @@ from classifier.codebook import Codebook
 from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import ModelError, TrainingDataError
+from classifier.hashing import text_keys
 from classifier.heads import EMBEDDING_HEAD_BEFORE, EMBEDDING_HEADS, SENTENCE_LABELS
 from classifier.heads.blend import BlendHead, BlendInput
 from classifier.heads.calibration import PlattCalibration, TemperatureCalibration
@@ -32,7 +33,7 @@ from classifier.heads.linear import (
 )
 from classifier.heads.select import ThresholdObjective, choose_thresholds
 from classifier.labels import encode_labels
-from classifier.persist import write_folder
+from classifier.persist import TRAINING_KEYS, write_folder
 from classifier.scorer import ThemeScorer, encoder_source, open_folder
 
 C_GRID = (1.0, 4.0, 16.0)
@@ -268,6 +269,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
         self.class_weight_ = best.class_weight
         self.encoder_identity_ = tuned or self.encoder_.identity()
         self.training_hash_ = _training_hash(units, Y)
+        self.training_keys_ = text_keys(u.text for u in units)
         self.n_train_ = len(units)
         step("final fit", 1, 1)
         return self
@@ -310,6 +312,8 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
                  "thresholds": {t: float(v) for t, v in zip(self.classes_, self.thresholds_)},
                  "selection": self.selection_,
                  "training": {"hash": self.training_hash_, "n": self.n_train_}}
+        if self.training_keys_ is not None:  # which rows it trained on, as keys (classifier.hashing.text_keys)
+            arrays = {**arrays, TRAINING_KEYS: self.training_keys_}
         return state, arrays
 
     # -- articles ------------------------------------------------------------------------------

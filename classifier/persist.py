@@ -37,6 +37,7 @@ LEGACY_FORMAT = 2  # before fingerprints: still read, with every other check
 HEAD_FILE = "head.npz"
 LEGACY_HEAD_FILE = "head.joblib"
 MANIFEST = "manifest.json"
+TRAINING_KEYS = "training_keys"  # head.npz: keys of the paragraphs the model trained on (hashing.text_keys)
 MODEL_CARD = "README.md"
 ENCODER_DIR = "encoder"
 RETRAIN = "retrain it with 'policytag train --data YOUR_DATA --out {folder} --force'"
@@ -343,7 +344,8 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where:
     try:
         if sorted(arrays) != sorted(manifest["head"]["arrays"]):
             raise ValueError(f"holds arrays {sorted(arrays)}, the manifest lists {sorted(manifest['head']['arrays'])}")
-        BlendHead.check_arrays(arrays, k, dim)
+        _check_training_keys(arrays.get(TRAINING_KEYS), manifest["training"]["n"])
+        BlendHead.check_arrays({n: a for n, a in arrays.items() if n != TRAINING_KEYS}, k, dim)
         want = manifest["params"].get("embedding_head", EMBEDDING_HEAD_BEFORE)
         kind = BlendHead.embedding_kind(arrays)
         if kind.KIND != want:  # the loaded model's get_params (and every refit) would describe another head
@@ -352,6 +354,15 @@ def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where:
     except ValueError as exc:
         raise ModelError(f"{where}: the head does not fit the manifest ({exc}); restore the folder or "
                          f"{RETRAIN.format(folder=where.parent)}") from None
+
+
+def _check_training_keys(keys: np.ndarray | None, n: int) -> None:
+    """Training keys, when saved, are at most ``n`` distinct unsigned 64-bit keys in increasing order."""
+    if keys is None:
+        return
+    increasing = keys.ndim == 1 and bool((keys[1:] > keys[:-1]).all())
+    if keys.dtype != np.uint64 or not increasing or len(keys) > n:
+        raise ValueError(f"{TRAINING_KEYS} must be at most {n} distinct uint64 keys in increasing order")
 
 
 def _check_libraries(manifest: dict[str, Any], directory: Path) -> None:

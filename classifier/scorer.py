@@ -17,12 +17,15 @@ from classifier.encoding.encoder import Encoder, make_encoder
 from classifier.encoding.features import Unit, as_units, design, embed
 from classifier.errors import EncoderError, ModelError
 from classifier.heads.blend import BlendHead, BlendInput
-from classifier.persist import read_folder
+from classifier.persist import TRAINING_KEYS, read_folder
 from classifier.tagger import TaggerMixin
 
 
 class ThemeScorer(TaggerMixin):
-    """The fitted state of a theme model (heads, thresholds, codebook, encoder) and how it scores."""
+    """The fitted state of a theme model (heads, thresholds, codebook, encoder) and how it scores.
+
+    ``training_keys_``: sorted keys of the paragraphs it trained on (None for a folder saved before models kept
+    them), so an evaluation can say how many scored rows the model has already seen."""
 
     codebook: Codebook | str | None = None
 
@@ -41,6 +44,7 @@ class ThemeScorer(TaggerMixin):
         self.selection_ = manifest.get("selection", [])
         self.encoder_identity_ = manifest["encoder"]
         self.training_hash_ = manifest["training"]["hash"]
+        self.training_keys_ = arrays.get(TRAINING_KEYS)  # None in a folder saved before models kept them
         self.n_train_ = manifest["training"]["n"]
         self.manifest_ = manifest
         return self

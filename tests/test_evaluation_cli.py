@@ -82,6 +82,34 @@ def test_plain_evaluate_keeps_its_output(mini_dir, tmp_path, capsys):
     meta = result["meta"]
     assert meta["model"]["manifest_sha256"] and meta["libraries"]["scikit-learn"].startswith("1.")
     assert result["protocols"]["heldout"]["test"]["sha256"] and meta["settings"]["resampling_unit"] == "group"
+    # the model trained on these very rows: the report says its figures are not held out
+    assert result["protocols"]["heldout"]["seen_in_training"] == 24
+    assert "**Not held out: 24 of the 24 scored paragraphs are in the saved model's training data" in out
+
+
+def test_only_the_scored_rows_a_model_trained_on_are_counted(mini_dir, mini_model, tmp_path, capsys):
+    """A model keeps keys of its training paragraphs (not their text); evaluating it counts the scored rows among
+    them: rows reworded since training are new to it, and a model scored only on new rows gets no warning."""
+    from classifier.persist import TRAINING_KEYS
+    with np.load(mini_dir / "head.npz", allow_pickle=False) as saved:
+        assert saved[TRAINING_KEYS].dtype == np.uint64
+        assert np.array_equal(saved[TRAINING_KEYS], mini_model.training_keys_)
+    rows = list(csv.DictReader((DATA / "mini.csv").open()))
+    for n in (10, 0):  # keep n rows as trained, reword the rest
+        for i, row in enumerate(rows):
+            row["text"] = row["text"] if i < n else f"Officials said {row['text'][0].lower()}{row['text'][1:]}"
+        with (tmp_path / "fresh.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        rows = list(csv.DictReader((DATA / "mini.csv").open()))
+        argv = ["evaluate", "--model", str(mini_dir), "--data", str(tmp_path / "fresh.csv"), "--label-column",
+                "label", "--single-label", "--group-column", "doc", "--json", str(tmp_path / "r.json"), "-q",
+                "--force"]
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert json.loads((tmp_path / "r.json").read_text())["protocols"]["heldout"]["seen_in_training"] == n
+        assert (f"{n} of the 24 scored paragraphs are in the saved model's training data" in out) == bool(n)
 
 
 def test_every_protocol_and_baseline_on_a_single_label_table(full_run, capsys):

@@ -80,6 +80,17 @@ def test_a_garbage_head_with_its_checksums_updated_is_one_line_and_exit_2(folder
     assert_refused(folder, tmp_path, capsys, words)
 
 
+@pytest.mark.parametrize("keys", [np.arange(3, dtype=np.float64), np.array([5, 2], dtype=np.uint64),
+                                  np.arange(10_000, dtype=np.uint64)])
+def test_training_keys_that_are_not_sorted_distinct_uint64_or_outnumber_the_rows_are_refused(folder, tmp_path,
+                                                                                             capsys, keys):
+    from classifier.persist import TRAINING_KEYS, read_arrays, write_arrays
+    arrays = {**read_arrays(folder / "head.npz"), TRAINING_KEYS: keys}
+    write_arrays(folder / "head.npz", arrays)
+    edit_manifest(folder, lambda m: m["head"].update(arrays=sorted(arrays)), restamp=True)
+    assert_refused(folder, tmp_path, capsys, "training_keys must be at most")
+
+
 def test_a_head_that_is_not_a_zip_is_one_line_and_exit_2(folder, tmp_path, capsys):
     (folder / "head.npz").write_bytes(b"garbage" * 100)
     update_checksums(folder)

@@ -29,6 +29,7 @@ from classifier.harness.embeddings import EncoderPool
 from classifier.harness.metrics import confusion, evaluate, pr_curve, reliability
 from classifier.harness.protocols import EvaluationError
 from classifier.harness.systems import BASELINES, Context, Prediction, parse_system
+from classifier.hashing import seen
 from classifier.io.tables import Columns, corpus_file, split_names
 
 from . import protocols as proto
@@ -319,6 +320,8 @@ def run(cfg: Config) -> dict[str, Any]:
         block["train"] = sets.train.describe() if sets.train is not None else None
         if sets.train_note:
             block["train_note"] = sets.train_note
+        if r.model is not None:  # a saved model is scored as it is: rows it trained on inflate its figures
+            block["seen_in_training"] = seen(getattr(r.model, "training_keys_", None), sets.test.texts)
         out["protocols"]["cross_corpus" if cross else "heldout"] = block
     if "cv" in cfg.protocols:
         out["protocols"]["cv"] = _cv_block(r, sets.cv, ctx, primary)

@@ -134,6 +134,15 @@ def _set_line(d: dict[str, Any] | None) -> str:
     return f"`{d['source']}`{split}: {d['n']} paragraphs{groups}" + (f" (left out: {left})" if left else "")
 
 
+def seen_note(block: dict[str, Any]) -> str:
+    """A warning when the saved model under test trained on some of the scored rows (empty otherwise)."""
+    n = block.get("seen_in_training") or 0
+    if not n:
+        return ""
+    return (f"Not held out: {n} of the {block['test']['n']} scored paragraphs are in the saved model's training "
+            "data, so its figures here overstate how it does on new text.")
+
+
 def summary(result: dict[str, Any]) -> str:
     """What the terminal shows: leaderboards (or one system's per-label table) for every protocol run."""
     multi = result["meta"]["codebook"]["multi_label"]
@@ -150,6 +159,8 @@ def summary(result: dict[str, Any]) -> str:
         out.append(f"### {title}: {_set_line(block['test'])}\n")
         if key != "cv" and block.get("train"):
             out.append(f"trained on {_set_line(block['train'])}\n")
+        if seen_note(block):
+            out.append(f"**{seen_note(block)}**\n")
         if several:
             out.append(cv_table(block) if key == "cv" else leaderboard(block, multi))
         else:
