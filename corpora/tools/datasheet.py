@@ -127,7 +127,8 @@ def blind_batch(folder: Path, sub: str, batch: str, round_word: str) -> str:
 
 
 # later blind rounds, each a batch coded in full: (folder, README block, batch name, round)
-BATCH_ROUNDS = (("blind_r4", "round4", "c", "four"), ("blind_r5", "round5", "d", "five"))
+BATCH_ROUNDS = (("blind_r4", "round4", "c", "four"), ("blind_r5", "round5", "d", "five"),
+                ("blind_r6", "round6", "e", "six"))
 
 
 def round_two(folder: Path) -> str:
