@@ -128,7 +128,7 @@ def blind_batch(folder: Path, sub: str, batch: str, round_word: str) -> str:
 
 # later blind rounds, each a batch coded in full: (folder, README block, batch name, round)
 BATCH_ROUNDS = (("blind_r4", "round4", "c", "four"), ("blind_r5", "round5", "d", "five"),
-                ("blind_r6", "round6", "e", "six"))
+                ("blind_r6", "round6", "e", "six"), ("blind_r7", "round7", "f", "seven"))
 
 
 def round_two(folder: Path) -> str:
