@@ -18,7 +18,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-
 def _text_key(text: str) -> int:
     """A paragraph's 64-bit key: blake2b of its text with whitespace runs as one space."""
     return int.from_bytes(hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=8).digest(), "little")
