@@ -133,3 +133,23 @@ def test_stress_set_and_v2_pass_the_corpus_check_and_keep_southeast_asian_negati
         assert check_corpus(folder) == []
         line = next(x for x in corpus_stats(folder).splitlines() if "share of asean_analogy's negatives" in x)
         assert float(line.split("(")[-1].split("%")[0]) >= 15.0
+
+
+def test_a_corpus_groups_its_rows_by_article_or_by_a_field_every_row_carries(copy):
+    """Folds keep an article together by default; --group-column writer keeps a writer's articles together, so
+    model selection scores each setting on writers it did not train on. Every row of every shipped corpus names
+    its writer; a row without the field is named in one error."""
+    from classifier.io.tables import Columns, read_labeled
+    union = read_labeled(CORPUS.parent / "geopolitics_all", Columns(split="train,dev", group="writer"))
+    by_article = read_labeled(CORPUS.parent / "geopolitics_all", Columns(split="train,dev"))
+    assert len(set(union.groups)) == 5 + len(list((CORPUS.parent / "geopolitics_v2" / "parts").glob("*.txt")))
+    assert {g.split("/")[0] for g in union.groups} == {"geopolitics", "geopolitics_v2"}
+    writer_of = {}
+    for w, a in zip(union.groups, by_article.groups):
+        assert w.startswith(("geopolitics/" + a[0], "geopolitics_v2/"))
+        assert writer_of.setdefault(a, w) == w  # an article has one writer
+    stress = read_labeled(CORPUS.parent / "stress", Columns(group="writer"))
+    assert set(stress.groups) == {"stress/s1", "stress/s2"}
+    rewrite(copy / "paragraphs.jsonl", lambda rows: rows[3].pop("writer"))
+    with pytest.raises(CorpusError, match=r"row 'a01-p03' has no 'writer' field to group by"):
+        read_labeled(copy, Columns(group="writer"))

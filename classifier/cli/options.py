@@ -22,7 +22,8 @@ def data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--label-column", default="labels", help="column with labels: a list, or a delimited string")
     g.add_argument("--label-sep", default=None, help="separator when labels are one delimited string, e.g. ';'")
     g.add_argument("--single-label", action="store_true", help="one label per row (multinomial head)")
-    g.add_argument("--group-column", default=None, help="document id column: folds keep its rows together")
+    g.add_argument("--group-column", default=None, help="document id column: folds keep its rows together (a "
+                   "project corpus groups by article_id unless this names another field its rows carry, e.g. writer)")
     g.add_argument("--context-columns", nargs="+", default=(), metavar="COL",
                    help="columns with text around the unit (e.g. previous/next sentence), read as context")
     g.add_argument("--codebook", default=None, help="codebook YAML (default: the corpus's own, else inferred)")

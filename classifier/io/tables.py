@@ -220,6 +220,18 @@ def article_context(rows: Sequence[dict[str, Any]]) -> list[tuple[str, ...]]:
     return ctx
 
 
+def corpus_groups(rows: Sequence[dict[str, Any]], key: str | None, cfile: Path) -> list[str]:
+    """What keeps a corpus's rows together in cross-validation folds: their article (``article_id``), or a field
+    every row carries, such as ``writer``: folds that hold out whole writers score each configuration on writing
+    its writer never showed the model, as new text will be."""
+    key = key or "article_id"
+    missing = next((r for r in rows if r.get(key) in (None, "")), None)
+    if missing is not None:
+        raise CorpusError(f"{printable(str(cfile))}: row {missing.get('id')!r} has no {key!r} field to group by; "
+                          f"every row needs one (its fields: {', '.join(sorted(missing))})")
+    return [str(r[key]) for r in rows]
+
+
 def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook | str | None = None) -> LabeledData:
     """Labeled units from a project corpus (article context and groups built in) or any table."""
     cfile = corpus_file(path)
@@ -231,8 +243,8 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         contexts = article_context(rows)
         keep = split_rows([r.get("split") for r in rows], cols.split, str(cfile), CorpusError)
         return LabeledData([Unit(rows[i]["text"], contexts[i]) for i in keep], [list(rows[i]["labels"]) for i in keep],
-                           [str(rows[i]["article_id"]) for i in keep], [str(rows[i]["id"]) for i in keep],
-                           codebook, str(cfile))
+                           corpus_groups([rows[i] for i in keep], cols.group, cfile),
+                           [str(rows[i]["id"]) for i in keep], codebook, str(cfile))
     rows = numbered_rows(path)
     if not rows:
         raise TrainingDataError(f"{path}: no rows")

@@ -3,7 +3,8 @@
     python corpora/geopolitics/tools/assemble.py PART.jsonl [PART.jsonl ...]
 
 Each part line holds article_id, title, genre, region, paragraph, section, text, labels (as written and
-coded by one team member). The output, corpora/geopolitics/paragraphs.jsonl, adds ``id`` and ``split``.
+coded by one team member: one part per writer, whose articles' ids start with the part's letter). The output,
+corpora/geopolitics/paragraphs.jsonl, adds ``id``, ``writer`` (``geopolitics/<letter>``) and ``split``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from classifier.codebook import load_codebook
 from classifier.io.corpus import assign_splits
 
 HERE = Path(__file__).resolve().parent.parent
-FIELDS = ("id", "article_id", "paragraph", "section", "title", "text", "labels", "genre", "region", "split")
+FIELDS = ("id", "article_id", "paragraph", "section", "title", "text", "labels", "genre", "region", "writer",
+          "split")
 
 
 def main(parts: list[str]) -> None:
@@ -26,6 +28,7 @@ def main(parts: list[str]) -> None:
     for r in rows:
         r["labels"] = [t for t in ids if t in r["labels"]]  # codebook order, no duplicates
         r["id"] = f"{r['article_id']}-p{r['paragraph']:02d}"
+        r["writer"] = f"geopolitics/{r['article_id'][0]}"
     splits = assign_splits(rows, ids)
     with (HERE / "paragraphs.jsonl").open("w", encoding="utf-8") as fh:
         for r in rows:
