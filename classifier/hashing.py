@@ -3,6 +3,7 @@ and paragraph texts (a model's record of the rows it trained on)."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,8 +20,10 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _text_key(text: str) -> int:
-    """A paragraph's 64-bit key: blake2b of its text with whitespace runs as one space."""
-    return int.from_bytes(hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=8).digest(), "little")
+    """A paragraph's 64-bit key: blake2b of its text as the model reads it (Unicode NFKC, case folded, whitespace
+    runs as one space), so texts that score the same share a key."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return int.from_bytes(hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def text_keys(texts: Iterable[str]) -> np.ndarray:
@@ -29,8 +32,19 @@ def text_keys(texts: Iterable[str]) -> np.ndarray:
     return np.array(sorted({_text_key(t) for t in texts}), dtype=np.uint64)
 
 
-def seen(keys: np.ndarray | None, texts: Iterable[str]) -> int:
-    """How many of ``texts`` have a key in ``keys`` (0 without keys: a model saved before it kept them)."""
-    if keys is None or not len(keys):
-        return 0
+def seen(keys: np.ndarray | None, texts: Iterable[str]) -> int | None:
+    """How many of ``texts`` have a key in ``keys``; None without keys (a model saved before it kept them: it
+    cannot say)."""
+    if keys is None:
+        return None
     return int(np.isin(np.array([_text_key(t) for t in texts], dtype=np.uint64), keys).sum())
+
+
+def key_set(texts: Iterable[str]) -> set[int]:
+    """The keys of ``texts`` as a set: for asking, text by text, whether one of them is among ``texts``."""
+    return {_text_key(t) for t in texts}
+
+
+def in_keys(text: str, keys: set[int]) -> bool:
+    """Whether ``text`` reads the same as one of the texts ``keys`` came from (:func:`key_set`)."""
+    return _text_key(text) in keys

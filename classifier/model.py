@@ -166,6 +166,7 @@ class ThemeClassifier(ThemeScorer, ClassifierMixin, BaseEstimator):
             raise TrainingDataError(f"{len(empty)} training texts are empty (first at row {empty[0] + 1}); "
                                     "drop them before training")
         _check_classes(codebook, Y)
+        _check_groups(groups)
         self._warn_rare(codebook, Y)
         self.encoder_ = self.make_encoder()
         tuned = None
@@ -379,6 +380,14 @@ def _check_classes(codebook: Codebook, Y: np.ndarray) -> None:
         raise TrainingDataError(f"single-label training needs at least two different labels, but every row is "
                                 f"labeled {codebook.ids[int(present[0])]!r}; add rows with other labels, or train a "
                                 "multi-label model, which learns each theme's presence on its own")
+
+
+def _check_groups(groups: Sequence | None) -> None:
+    """Refuse groups that leave cross-validation nothing to hold out: every choice ``fit`` makes (settings,
+    thresholds, calibration) is made on out-of-fold scores, and one group gives no folds."""
+    if groups is not None and len(groups) and len(set(groups)) < 2:
+        raise TrainingDataError(f"all {len(groups)} training rows are in one group ({groups[0]!r}): cross-validation "
+                                "needs rows from at least 2 groups (documents, or the values rows are grouped by)")
 
 
 def _compact(weights: np.ndarray) -> float | list[float]:

@@ -16,8 +16,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from classifier.codebook import Codebook, load_codebook, resolve_codebook
 from classifier.encoding.encoder import make_encoder
 from classifier.encoding.features import as_units, embed
+from classifier.hashing import text_keys
 from classifier.heads.linear import tune_thresholds
 from classifier.labels import encode_labels
+from classifier.persist import TRAINING_KEYS
 from classifier.tagger import TaggerMixin
 
 DEFAULT_SIMILARITY = 0.25  # cosine cut-off with no labels: best global value for all-MiniLM-L6-v2 on our corpus
@@ -93,6 +95,7 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
             elif self.calibrate:
                 self.temperature_ = _fit_temperature(S, Y)
         self.n_train_ = len(units)
+        self.training_keys_ = text_keys(u.text for u in units)  # the rows its thresholds were tuned on
         self.encoder_identity_ = self.encoder_.identity()
         return self
 
@@ -120,7 +123,7 @@ class ZeroShotClassifier(TaggerMixin, ClassifierMixin, BaseEstimator):
                  "thresholds": {str(t): float(v) for t, v in zip(self.classes_, self.thresholds_)},
                  "selection": [{"zero_shot": True, "calibrated_on": self.n_train_}],
                  "training": {"hash": hashlib.sha256(self.prototypes_.tobytes()).hexdigest()[:16], "n": self.n_train_}}
-        model.set_state(state, head.get_state()[0], self.encoder_)
+        model.set_state(state, {**head.get_state()[0], TRAINING_KEYS: self.training_keys_}, self.encoder_)
         del model.manifest_  # not loaded from a folder
         return model
 

@@ -197,3 +197,10 @@ def test_a_single_label_model_is_calibrated_by_temperature_and_keeps_its_predict
     assert np.array_equal(load_scorer(tmp_path / "m").predict_proba(data.units), P)
     with pytest.raises(ValueError, match="temperature must be one positive"):
         TemperatureCalibration.check_arrays({"calibration_temperature": np.array([0.0])}, 3, None, "calibration_")
+
+
+def test_flat_or_perfect_out_of_fold_scores_do_not_push_the_temperature_to_an_extreme():
+    from classifier.heads.calibration import temperature
+    y = np.arange(30) % 3
+    assert temperature(np.full((30, 3), 1 / 3), y) == 1.0  # no temperature fits flat scores better
+    assert temperature(np.eye(3)[y] * 0.999 + 0.0003, y) == pytest.approx(0.2)  # bounded, not 1/20

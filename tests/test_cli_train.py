@@ -238,3 +238,21 @@ def test_an_out_folder_that_cannot_be_written_is_one_line_before_training(tmp_pa
                  str(blocker / "model")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cannot write the model folder" in err and "Traceback" not in err
+
+
+def test_rows_grouped_into_one_group_or_missing_a_group_are_one_line(tmp_path, capsys):
+    """One group leaves cross-validation nothing to hold out (it used to train silently with every threshold at
+    0.5 and no calibration); a JSONL row without the group field was a KeyError traceback."""
+    rows = [json.loads(line) for line in (CORPUS / "paragraphs.jsonl").read_text().splitlines()]
+    one = [r for r in rows if r["article_id"].startswith("a0")][:40]
+    (tmp_path / "one.jsonl").write_text("".join(json.dumps(r) + "\n" for r in one))
+    args = ["--data", str(tmp_path / "one.jsonl"), "--group-column", "writer", "--lexical", "0", "-q"]
+    assert main(["train", *args, "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "all 40 training rows are in one group ('geopolitics/a')" in err
+    one[7].pop("writer")
+    (tmp_path / "one.jsonl").write_text("".join(json.dumps(r) + "\n" for r in one))
+    assert main(["train", *args, "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'one.jsonl'}:8: no 'writer' value to group by" in err
+    assert not (tmp_path / "m").exists()

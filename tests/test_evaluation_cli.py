@@ -351,3 +351,34 @@ def test_systems_are_not_trained_on_the_split_they_are_scored_on(tmp_path, capsy
     assert main(["evaluate", "--data", str(CORPUS), "--split", "dev", "--train-split", "train,dev",
                  "--systems", "tfidf", "-q"]) == 2
     assert "would train on the rows they are scored on" in capsys.readouterr().err
+
+
+def test_training_keys_match_texts_the_model_reads_the_same():
+    """Keys fold case, Unicode compatibility forms and whitespace (the encoder is uncased and the TF-IDF head
+    folds both), so a training paragraph re-typed in capitals, decomposed accents or other spacing still counts
+    as seen; a changed word does not. The comparison of added rows (train --add --compare) uses the same rule."""
+    from classifier.hashing import in_keys, key_set, seen, text_keys
+    keys = text_keys(["Jakarta's envoy met the café owners.", "Second paragraph."])
+    variants = ["JAKARTA'S ENVOY MET THE CAFÉ OWNERS.", "Jakarta's  envoy met\nthe cafe\u0301 owners.",
+                "Jakarta\u2019s envoy met the café owners."]
+    assert seen(keys, variants[:2]) == 2 and seen(keys, variants[2:]) == 0  # a typographic apostrophe is a change
+    assert seen(keys, ["Jakarta's envoy met the cafe owners."]) == 0 and seen(None, variants) is None
+    assert all(in_keys(v, key_set(["Jakarta's envoy met the café owners."])) for v in variants[:2])
+
+
+def test_a_model_saved_without_training_keys_is_reported_unchecked(mini_model, tmp_path, capsys):
+    from sklearn.base import clone
+    old = clone(mini_model)
+    old.__dict__.update(mini_model.__dict__)
+    old.training_keys_ = None  # as a folder saved before models kept them loads
+    old.save(tmp_path / "old")
+    argv = ["evaluate", "--model", str(tmp_path / "old"), *MINI_ARGS, "-q", "--json", str(tmp_path / "r.json")]
+    assert main(argv) == 0
+    assert "**Unchecked: the saved model keeps no record of the rows it trained on" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["protocols"]["heldout"]["seen_in_training"] is None
+
+
+def test_a_zero_shot_model_knows_the_rows_its_thresholds_were_tuned_on(tmp_path, capsys):
+    assert main(["train", "--zero-shot", *MINI_ARGS, "--out", str(tmp_path / "zs")]) == 0
+    assert main(["evaluate", "--model", str(tmp_path / "zs"), *MINI_ARGS, "-q"]) == 0
+    assert "**Not held out: 24 of the 24 scored paragraphs" in capsys.readouterr().out

@@ -135,8 +135,14 @@ def _set_line(d: dict[str, Any] | None) -> str:
 
 
 def seen_note(block: dict[str, Any]) -> str:
-    """A warning when the saved model under test trained on some of the scored rows (empty otherwise)."""
-    n = block.get("seen_in_training") or 0
+    """A warning when the saved model under test trained on some of the scored rows, or cannot tell (a model saved
+    before models kept keys of their training rows); empty otherwise."""
+    if "seen_in_training" not in block:  # no saved model under test
+        return ""
+    n = block["seen_in_training"]
+    if n is None:
+        return ("Unchecked: the saved model keeps no record of the rows it trained on (saved by an older "
+                "policytag), so whether any scored paragraph was among them cannot be checked.")
     if not n:
         return ""
     return (f"Not held out: {n} of the {block['test']['n']} scored paragraphs are in the saved model's training "

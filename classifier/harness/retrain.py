@@ -59,6 +59,7 @@ def compare_added(estimator: Any, base: Any, added: Any, test: Any | None = None
     on ``cv`` grouped folds of ``base``. Added rows whose text is among the scored paragraphs are left out."""
     from sklearn.base import clone
 
+    from classifier.hashing import in_keys, key_set
     from classifier.heads.linear import make_folds
     from classifier.labels import encode_labels
     from classifier.scoring import as_matrix
@@ -67,8 +68,8 @@ def compare_added(estimator: Any, base: Any, added: Any, test: Any | None = None
     codebook, _ = encode_labels(estimator.codebook, [*base.labels, *added.labels, *scored.labels],
                                 len(base) + len(added) + len(scored))
     est = clone(estimator).set_params(codebook=codebook)
-    seen = set(scored.texts)
-    keep = [i for i, u in enumerate(added.units) if u.text not in seen]
+    seen = key_set(scored.texts)  # the rule a model's training keys use: same text as the model reads it
+    keep = [i for i, u in enumerate(added.units) if not in_keys(u.text, seen)]
     if not keep:
         raise TrainingDataError(f"{added.source}: every added row is already among the scored paragraphs; "
                                 "nothing to compare")

@@ -137,10 +137,12 @@ class PlattCalibration:
 
 
 def temperature(P: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the log-loss of ``P ** (1 / T)`` (renormalised) for classes ``y``.
+    """The temperature T minimising the log-loss of ``P ** (1 / T)`` (renormalised) for classes ``y``, or 1 when
+    none fits better than leaving the scores alone (flat scores).
 
-    A golden-section search over log T in [1/20, 20]: the loss is smooth and one-dimensional there, and the
-    search is deterministic with no solver options."""
+    A golden-section search over log T in [1/5, 5]: the loss is smooth and one-dimensional there, the search is
+    deterministic with no solver options, and the bounds keep degenerate out-of-fold scores (every row right with
+    certainty) from pushing every later score to 0 or 1."""
     logp = np.log(np.clip(np.asarray(P, dtype=float), 1e-12, 1.0))
     rows = np.arange(len(y))
 
@@ -149,7 +151,7 @@ def temperature(P: np.ndarray, y: np.ndarray) -> float:
         z = z - z.max(axis=1, keepdims=True)
         return float(-(z[rows, y] - np.log(np.exp(z).sum(axis=1))).mean())
 
-    lo, hi = np.log(1 / 20), np.log(20.0)
+    lo, hi = np.log(1 / 5), np.log(5.0)
     ratio = (np.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = loss(a), loss(b)
@@ -162,7 +164,8 @@ def temperature(P: np.ndarray, y: np.ndarray) -> float:
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
             fb = loss(b)
-    return float(np.exp((lo + hi) / 2))
+    best = (lo + hi) / 2
+    return float(np.exp(best)) if loss(best) < loss(0.0) - 1e-12 else 1.0
 
 
 @dataclass
@@ -181,7 +184,8 @@ class TemperatureCalibration:
         return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
-        """Scores ``p ** (1 / T)`` renormalised per row; the ranking of themes in a row is unchanged."""
+        """Scores ``p ** (1 / T)`` renormalised per row; the ranking of themes in a row is unchanged (bar scores
+        that differ only in their last bits, which may round to a tie)."""
         t = float(self.temperature[0])
         if t == 1.0:
             return P

@@ -225,11 +225,18 @@ def corpus_groups(rows: Sequence[dict[str, Any]], key: str | None, cfile: Path) 
     every row carries, such as ``writer``: folds that hold out whole writers score each configuration on writing
     its writer never showed the model, as new text will be."""
     key = key or "article_id"
-    missing = next((r for r in rows if r.get(key) in (None, "")), None)
-    if missing is not None:
+    groups = [_group(r, key) for r in rows]
+    if None in groups:
+        missing = rows[groups.index(None)]
         raise CorpusError(f"{printable(str(cfile))}: row {missing.get('id')!r} has no {key!r} field to group by; "
                           f"every row needs one (its fields: {', '.join(sorted(missing))})")
-    return [str(r[key]) for r in rows]
+    return groups
+
+
+def _group(row: dict[str, Any], key: str) -> str | None:
+    """A row's group (its value of ``key`` as text), or None when it has none: one rule for tables and corpora."""
+    value = row.get(key)
+    return None if _missing(value) else _label_text(value)
 
 
 def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook | str | None = None) -> LabeledData:
@@ -268,7 +275,10 @@ def read_labeled(path: str | Path, cols: Columns = Columns(), codebook: Codebook
         data.units.append(got[0])
         data.labels.append(got[1])
         if data.groups is not None:
-            data.groups.append(str(r[cols.group]))
+            group = _group(r, cols.group)
+            if group is None:
+                raise TrainingDataError(f"{path}:{n}: no {cols.group!r} value to group by; every row needs one")
+            data.groups.append(group)
         data.ids.append(str(r.get("id", n)))
     if not data.units:
         raise TrainingDataError(f"{path}: no usable rows ({len(data.skipped)} without text or label; first: "
