@@ -165,8 +165,9 @@ def summary(result: dict[str, Any]) -> str:
         out.append(f"### {title}: {_set_line(block['test'])}\n")
         if key != "cv" and block.get("train"):
             out.append(f"trained on {_set_line(block['train'])}\n")
-        if seen_note(block):
-            out.append(f"**{seen_note(block)}**\n")
+        note = seen_note(block)
+        if note:
+            out.append(f"**{note}**\n")
         if several:
             out.append(cv_table(block) if key == "cv" else leaderboard(block, multi))
         else:

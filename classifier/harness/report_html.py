@@ -127,8 +127,9 @@ def _block(key: str, block: dict[str, Any], multi: bool, names: list[str]) -> st
         out.append(f"<br>{escape(block['train_note'])}")
     if block.get("pooled_note"):
         out.append(f"<br>{escape(block['pooled_note'])}")
-    if md.seen_note(block):
-        out.append(f"<br><strong>{escape(md.seen_note(block))}</strong>")
+    note = md.seen_note(block)
+    if note:
+        out.append(f"<br><strong>{escape(note)}</strong>")
     out.append("</p>")
     out.append("<h3>Leaderboard</h3>" + _table(md.cv_table(block) if key == "cv" else md.leaderboard(block, multi)))
     systems = block["systems"]
