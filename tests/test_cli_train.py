@@ -256,3 +256,17 @@ def test_rows_grouped_into_one_group_or_missing_a_group_are_one_line(tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{tmp_path / 'one.jsonl'}:8: no 'writer' value to group by" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_pipe_named_as_training_data_is_refused_in_one_line_not_waited_on(tmp_path):
+    """A FIFO with no writer blocked `train` and `evaluate` for ever (tag already skipped such inputs)."""
+    import os
+    import subprocess
+    import sys
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    for argv in (["train", "--data", str(fifo), "--out", str(tmp_path / "m")], ["evaluate", "--data", str(fifo)]):
+        done = subprocess.run([sys.executable, "-m", "classifier.cli", *argv], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert f"{fifo}: not a regular file (a pipe, device or socket)" in done.stderr

@@ -124,6 +124,9 @@ def numbered_rows(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
     name = printable(str(path))
     if not path.exists():
         raise TrainingDataError(f"{name}: no such file")
+    if kind in TABLES.values() and not path.is_file():  # a pipe with no writer would block here for ever
+        raise TrainingDataError(f"{name}: not a regular file (a pipe, device or socket); save the table to a file "
+                                "and name that")
     try:
         return _numbered_rows(path, kind, name)
     except UnicodeDecodeError as exc:
